@@ -1,0 +1,508 @@
+//! The API session: one HTTP client (connections reused), signing, version negotiation,
+//! endpoint failover, session-mode login and clock-skew correction.
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::auth;
+use super::config::{Config, EndpointType};
+use super::error::{Error, ErrorKind, Result};
+use super::runtime::Runtime;
+use super::version;
+
+/// Body of a request.
+#[derive(Clone, Debug, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    /// Bytes sent with their content type.
+    Bytes { data: Bytes, content_type: String },
+    Json(Value),
+}
+
+/// A request to any API path: what the official SDK's `Request` class sends.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    /// API path such as `/session/abc` (the endpoint's own path prefix is added).
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Body,
+    /// Overrides the session's request timeout for this call.
+    pub timeout: Option<Duration>,
+    /// Send without `Authorization` (as `fetch(anonymous=True)`).
+    pub anonymous: bool,
+}
+
+impl Request {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request { method, path: path.into(), query: Vec::new(), body: Body::Empty, timeout: None, anonymous: false }
+    }
+    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.query.push((k.to_string(), v.into()));
+        self
+    }
+    pub fn json(mut self, v: Value) -> Self {
+        self.body = Body::Json(v);
+        self
+    }
+}
+
+/// An HTTP answer, whatever its status.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..400).contains(&self.status)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    /// The error this answer stands for, or `Ok(self)` when it is a success.
+    pub fn error_for_status(self) -> Result<Response> {
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(Error::from_http(self.status, &self.body))
+        }
+    }
+    /// The body as JSON (empty body = `null`).
+    pub fn json(&self) -> Result<Value> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(Error::from)
+    }
+}
+
+/// Characters escaped in query keys and values: everything but letters, digits and
+/// `-._~/:@!$'()*,;?` (space becomes `+`), as yarl encodes them for the official SDK.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'?');
+
+/// Path segments (session names, file names) are escaped with this set.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+pub fn encode_query_part(s: &str) -> String {
+    s.split(' ').map(|p| utf8_percent_encode(p, QUERY).to_string()).collect::<Vec<_>>().join("+")
+}
+
+/// Escapes one path segment.
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// The API session.
+pub struct Client {
+    config: Config,
+    http: reqwest::Client,
+    /// Index into `config.endpoints` of the endpoint in use.
+    endpoint: AtomicUsize,
+    api_version: RwLock<String>,
+    server_version: RwLock<Option<Value>>,
+    /// Server clock minus ours, in microseconds, learnt from a skew rejection.
+    skew_micros: AtomicI64,
+    runtime: Arc<Runtime>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn build_http(config: &Config) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(config.user_agent.clone())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true);
+    if config.endpoint_type == EndpointType::Session {
+        b = b.cookie_store(true);
+    }
+    if let Some(t) = config.read_timeout {
+        b = b.read_timeout(t);
+    }
+    if config.skip_tls_verify {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(ca) = &config.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| Error::invalid(format!("ca_file: cannot read '{}': {e}", ca.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| Error::invalid(format!("ca_file: '{}' holds no PEM certificate: {e}", ca.display())))?;
+        if certs.is_empty() {
+            return Err(Error::invalid(format!("ca_file: '{}' holds no PEM certificate", ca.display())));
+        }
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    match &config.http_proxy {
+        Some(p) => {
+            let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| Error::invalid(format!("http_proxy: {e}")))?;
+            b = b.proxy(proxy);
+        }
+        None => b = b.no_proxy(),
+    }
+    b.build().map_err(|e| Error::new(ErrorKind::Tls, format!("cannot build the HTTP client: {e}")))
+}
+
+/// Maps a transport error to our kinds, without URLs' user info or any header.
+fn transport_error(e: reqwest::Error, what: &str) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if is_tls_error(&e) {
+        ErrorKind::Tls
+    } else {
+        ErrorKind::Network
+    };
+    let mut msg = format!("{what}: ");
+    let mut src: Option<&dyn std::error::Error> = Some(&e);
+    let mut first = true;
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            if !first {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+        first = false;
+        src = s.source();
+    }
+    Error::new(kind, msg)
+}
+
+fn is_tls_error(e: &reqwest::Error) -> bool {
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        let t = s.to_string().to_ascii_lowercase();
+        if t.contains("certificate") || t.contains("tls") || t.contains("handshake") {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
+impl Client {
+    /// Opens a session: builds the HTTP client, negotiates the API version (GET / unsigned, the
+    /// lower of the server's and ours; on failure the configured version is kept, as the SDK
+    /// does) and, in session mode with credentials, logs in.
+    pub async fn open(config: Config, runtime: Arc<Runtime>) -> Result<Client> {
+        config.validate()?;
+        let http = build_http(&config)?;
+        let client = Client {
+            api_version: RwLock::new(config.api_version.clone()),
+            config,
+            http,
+            endpoint: AtomicUsize::new(0),
+            server_version: RwLock::new(None),
+            skew_micros: AtomicI64::new(0),
+            runtime,
+        };
+        client.negotiate().await;
+        if client.config.endpoint_type == EndpointType::Session && client.config.username.is_some() {
+            client.login().await?;
+        }
+        Ok(client)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+    /// The negotiated API version, sent as `X-BackendAI-Version`.
+    pub fn api_version(&self) -> String {
+        self.api_version.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    /// The server's answer to the version probe, if it answered.
+    pub fn server_version(&self) -> Option<Value> {
+        self.server_version.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    /// The endpoint in use.
+    pub fn endpoint(&self) -> &Url {
+        &self.config.endpoints[self.endpoint.load(Ordering::Relaxed) % self.config.endpoints.len()]
+    }
+
+    async fn negotiate(&self) {
+        let probe = Request { anonymous: true, ..Request::new(Method::GET, "/") };
+        let Ok(resp) = self.send_unsigned_probe(probe).await else { return };
+        if !resp.is_success() {
+            return;
+        }
+        let Ok(v) = resp.json() else { return };
+        if let Some(server) = v.get("version").and_then(Value::as_str) {
+            let chosen = version::negotiate(&self.config.api_version, server);
+            if !version::at_least(&chosen, version::MIN_API_VERSION) {
+                tracing::warn!(server, "server API version is older than the oldest supported");
+            }
+            *self.api_version.write().unwrap_or_else(|p| p.into_inner()) = chosen;
+        }
+        *self.server_version.write().unwrap_or_else(|p| p.into_inner()) = Some(v);
+    }
+
+    async fn send_unsigned_probe(&self, req: Request) -> Result<Response> {
+        // The probe carries only User-Agent (and what the HTTP layer adds).
+        let url = self.url_for(&req.path, &req.query)?;
+        let resp = self.http.get(url).send().await.map_err(|e| transport_error(e, "version probe"))?;
+        read_response(resp).await
+    }
+
+    async fn login(&self) -> Result<()> {
+        let body = serde_json::json!({
+            "username": self.config.username.clone().unwrap_or_default(),
+            "password": self.config.password.expose(),
+        });
+        let resp = self.send(Request { anonymous: true, ..Request::new(Method::POST, "/server/login").json(body) }).await?.error_for_status()?;
+        let v = resp.json()?;
+        if v.get("authenticated").and_then(Value::as_bool) != Some(true) {
+            let data = v.get("data").cloned().unwrap_or(Value::Null);
+            let title = data.get("title").and_then(Value::as_str).unwrap_or("login refused").to_string();
+            let mut e = Error::new(ErrorKind::Auth, format!("session-mode login failed: {title}"));
+            e.http_status = resp.status;
+            e.server_type = data.get("type").and_then(Value::as_str).map(str::to_owned);
+            e.server_title = Some(title);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Logs out of the web server (session mode); a no-op in API mode.
+    pub async fn logout(&self) -> Result<()> {
+        if self.config.endpoint_type != EndpointType::Session {
+            return Ok(());
+        }
+        self.send(Request::new(Method::POST, "/server/logout")).await?.error_for_status().map(|_| ())
+    }
+
+    /// The full URL of an API path on the endpoint in use (PROTOCOL.md §1.2).
+    pub fn url_for(&self, path: &str, query: &[(String, String)]) -> Result<Url> {
+        self.url_on(self.endpoint(), path, query)
+    }
+
+    fn url_on(&self, endpoint: &Url, path: &str, query: &[(String, String)]) -> Result<Url> {
+        let mut rel = path.trim_start_matches('/').to_string();
+        if self.config.endpoint_type == EndpointType::Session && !rel.starts_with("server") {
+            rel = format!("func/{rel}");
+        }
+        let base_path = endpoint.path().trim_end_matches('/');
+        let mut s = format!("{}://{}", endpoint.scheme(), endpoint_authority(endpoint));
+        s.push_str(base_path);
+        s.push('/');
+        s.push_str(&rel);
+        if !query.is_empty() {
+            s.push('?');
+            let q: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode_query_part(k), encode_query_part(v))).collect();
+            s.push_str(&q.join("&"));
+        }
+        Url::parse(&s).map_err(|e| Error::invalid(format!("path: cannot build a URL from '{path}': {e}")))
+    }
+
+    /// Adds `Date`, `X-BackendAI-*` and (unless anonymous or in session mode) `Authorization`.
+    pub fn sign_headers(&self, method: &Method, url: &Url, content_type: &str, anonymous: bool) -> Result<HeaderMap> {
+        let mut h = HeaderMap::new();
+        let version = self.api_version();
+        let date = auth::request_date(self.skew_micros.load(Ordering::Relaxed));
+        let hv = |s: &str, what: &str| HeaderValue::from_str(s).map_err(|_| Error::invalid(format!("{what}: not a valid header value")));
+        h.insert(HeaderName::from_static("x-backendai-domain"), hv(&self.config.domain, "domain")?);
+        h.insert(HeaderName::from_static("x-backendai-version"), hv(&version, "api_version")?);
+        h.insert(reqwest::header::DATE, hv(&date, "date")?);
+        let signed = !anonymous && self.config.endpoint_type == EndpointType::Api && !self.config.access_key.is_empty();
+        if signed {
+            let mut rel = url.path().to_string();
+            if let Some(q) = url.query() {
+                rel.push('?');
+                rel.push_str(q);
+            }
+            let host = auth::host_header(url);
+            let input = auth::SignInput {
+                method: method.as_str(),
+                rel_url: &rel,
+                date: &date,
+                host: &host,
+                content_type,
+                version: &version,
+                hash: self.config.hash_type,
+            };
+            let sig = auth::sign(&input, &self.config.access_key, self.config.secret_key.expose()).ok_or_else(|| Error::internal("cannot sign the request date"))?;
+            let mut v = hv(&sig.authorization, "access_key")?;
+            v.set_sensitive(true);
+            h.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        Ok(h)
+    }
+
+    /// Sends a request and returns the answer whatever its status. Connection errors move on
+    /// to the next endpoint (one try each); a rejection for clock skew corrects the signing
+    /// clock from the server's `Date` and retries once.
+    pub async fn send(&self, req: Request) -> Result<Response> {
+        let n = self.config.endpoints.len();
+        let mut last_err = None;
+        for attempt in 0..n {
+            let idx = (self.endpoint.load(Ordering::Relaxed) + attempt) % n;
+            match self.send_to(idx, &req, true).await {
+                Ok(r) => {
+                    self.endpoint.store(idx, Ordering::Relaxed);
+                    return Ok(r);
+                }
+                Err(e) if e.kind == ErrorKind::Network && attempt + 1 < n => {
+                    tracing::warn!(error = %e, "endpoint unreachable, trying the next one");
+                    last_err = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| Error::internal("no endpoint")))
+    }
+
+    async fn send_to(&self, idx: usize, req: &Request, may_retry_skew: bool) -> Result<Response> {
+        let endpoint = &self.config.endpoints[idx];
+        let url = self.url_on(endpoint, &req.path, &req.query)?;
+        let (body, content_type): (Option<reqwest::Body>, String) = match &req.body {
+            Body::Empty => (None, "text/plain".into()),
+            Body::Bytes { data, content_type } => (Some(data.clone().into()), content_type.clone()),
+            Body::Json(v) => (Some(serde_json::to_vec(v)?.into()), "application/json".into()),
+        };
+        let mut headers = self.sign_headers(&req.method, &url, &content_type, req.anonymous)?;
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_str(&content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
+        );
+        let mut rb = self.http.request(req.method.clone(), url).headers(headers);
+        rb = match body {
+            Some(b) => rb.body(b),
+            None => rb.header(reqwest::header::CONTENT_LENGTH, "0"),
+        };
+        if let Some(t) = req.timeout.or(self.config.request_timeout) {
+            rb = rb.timeout(t);
+        }
+        let what = format!("{} {}", req.method, req.path);
+        let resp = rb.send().await.map_err(|e| transport_error(e, &what))?;
+        let resp = read_response(resp).await?;
+        if may_retry_skew && self.learn_skew(&resp) {
+            return Box::pin(self.send_to(idx, req, false)).await;
+        }
+        Ok(resp)
+    }
+
+    /// On "Date/time sync error", takes the server's clock from its `Date` header. Returns true
+    /// when the offset changed enough to be worth a retry.
+    fn learn_skew(&self, resp: &Response) -> bool {
+        if resp.status != 400 {
+            return false;
+        }
+        let Ok(v) = resp.json() else { return false };
+        let is_skew = v.get("type").and_then(Value::as_str).is_some_and(|t| t.ends_with("/invalid-auth-params"))
+            && v.get("msg").and_then(Value::as_str).is_some_and(|m| m.contains("sync"));
+        if !is_skew {
+            return false;
+        }
+        let Some(server) = resp.header("date").and_then(parse_http_date) else { return false };
+        let local = time::OffsetDateTime::now_utc();
+        let skew = (server - local).whole_microseconds() as i64;
+        let old = self.skew_micros.swap(skew, Ordering::Relaxed);
+        tracing::warn!(skew_seconds = skew / 1_000_000, "server rejected the request date; correcting the signing clock from the server's Date header");
+        (skew - old).abs() > 60_000_000
+    }
+
+    /// Sends and fails on a non-2xx/3xx answer with the server's problem+json detail.
+    pub async fn call(&self, req: Request) -> Result<Response> {
+        self.send(req).await?.error_for_status()
+    }
+
+    /// `call`, then the body as JSON.
+    pub async fn call_json(&self, req: Request) -> Result<Value> {
+        self.call(req).await?.json()
+    }
+
+    /// `GET /`, signed, as `System.get_versions()`.
+    pub async fn get_versions(&self) -> Result<Value> {
+        self.call_json(Request::new(Method::GET, "/")).await
+    }
+
+    /// The HTTP client (for streaming bodies and WebSockets built elsewhere in the core).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+fn endpoint_authority(url: &Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => String::new(),
+    };
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host,
+    }
+}
+
+async fn read_response(resp: reqwest::Response) -> Result<Response> {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = resp.bytes().await.map_err(|e| transport_error(e, "reading the response"))?;
+    Ok(Response { status, headers, body })
+}
+
+/// Parses an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<time::OffsetDateTime> {
+    let fmt = time::macros::format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    time::PrimitiveDateTime::parse(s.trim(), fmt).ok().map(|d| d.assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_encoding_follows_yarl() {
+        assert_eq!(encode_query_part("AK/+="), "AK/%2B%3D");
+        assert_eq!(encode_query_part("a b"), "a+b");
+        assert_eq!(encode_query_part("x&y"), "x%26y");
+        assert_eq!(encode_segment("my sess/1"), "my%20sess%2F1");
+    }
+
+    #[test]
+    fn http_date() {
+        let d = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(d.unix_timestamp(), 784111777);
+        assert!(parse_http_date("garbage").is_none());
+    }
+}

@@ -1,0 +1,155 @@
+//! Errors of the core, with the detail the C layer exposes (kind, message, HTTP status and the
+//! server's problem+json `type`/`title`).
+
+use std::fmt;
+
+/// What went wrong, grouped as the C error codes are (see `ffi::error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    NullArg,
+    InvalidArg,
+    InvalidUtf8,
+    BadState,
+    Reentrant,
+    BufferTooSmall,
+    Network,
+    Tls,
+    Timeout,
+    Cancelled,
+    WebSocket,
+    HttpStatus,
+    Auth,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Server,
+    BadResponse,
+    SessionGone,
+    ExecFailed,
+    AbortedByCallback,
+    Io,
+    Panic,
+    Poisoned,
+    Internal,
+}
+
+/// A core error. Messages never contain secret keys, signatures or tokens.
+#[derive(Clone, Debug)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// HTTP status of the server's answer, 0 when the failure was not an HTTP answer.
+    pub http_status: u16,
+    /// `type` of the server's problem+json body, if any.
+    pub server_type: Option<String>,
+    /// `title` of the server's problem+json body, if any.
+    pub server_title: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArg, message)
+    }
+    pub fn bad_state(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadState, message)
+    }
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BadResponse, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Cancelled, "the operation was cancelled")
+    }
+    pub fn timeout(what: &str) -> Self {
+        Self::new(ErrorKind::Timeout, format!("{what} timed out"))
+    }
+    pub fn io(context: &str, e: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, format!("{context}: {e}"))
+    }
+
+    /// Builds the error for a non-2xx answer from its status and body. The body is decoded as
+    /// problem+json when it is JSON; otherwise its text (cut short) becomes the message.
+    pub fn from_http(status: u16, body: &[u8]) -> Self {
+        let kind = kind_for_status(status);
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let obj = parsed.as_ref().and_then(|v| v.as_object());
+        let get = |k: &str| obj.and_then(|o| o.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+        let server_type = get("type");
+        let server_title = get("title");
+        let detail = get("msg").or_else(|| get("details"));
+        let mut message = format!("server answered HTTP {status}");
+        match (&server_title, &detail) {
+            (Some(t), Some(d)) => message.push_str(&format!(": {t} ({d})")),
+            (Some(t), None) => message.push_str(&format!(": {t}")),
+            (None, Some(d)) => message.push_str(&format!(": {d}")),
+            (None, None) if obj.is_none() && !body.is_empty() => {
+                let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                message.push_str(&format!(": {}", text.trim()));
+            }
+            _ => {}
+        }
+        Error { kind, message, http_status: status, server_type, server_title }
+    }
+
+    /// The problem+json type name without its URI prefix (`auth-failed`), if any.
+    pub fn server_type_name(&self) -> Option<&str> {
+        self.server_type.as_deref().map(|t| t.rsplit('/').next().unwrap_or(t))
+    }
+}
+
+fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        401 => ErrorKind::Auth,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::Conflict,
+        429 => ErrorKind::RateLimited,
+        500..=599 => ErrorKind::Server,
+        _ => ErrorKind::HttpStatus,
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::bad_response(format!("malformed JSON from the server: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_json_is_decoded() {
+        let body = br#"{"type": "https://api.backend.ai/probs/auth-failed", "title": "Credential/signature mismatch.", "msg": "Signature mismatch"}"#;
+        let e = Error::from_http(401, body);
+        assert_eq!(e.kind, ErrorKind::Auth);
+        assert_eq!(e.http_status, 401);
+        assert_eq!(e.server_type_name(), Some("auth-failed"));
+        assert_eq!(e.server_title.as_deref(), Some("Credential/signature mismatch."));
+        assert!(e.message.contains("Signature mismatch"), "{}", e.message);
+    }
+
+    #[test]
+    fn non_json_body_is_kept_short() {
+        let body = vec![b'x'; 10_000];
+        let e = Error::from_http(502, &body);
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert!(e.message.len() < 300);
+        assert!(e.server_type.is_none());
+    }
+}

@@ -1,0 +1,12 @@
+//! The pure-Rust core of libbackendai: no raw pointers, no C types.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod runtime;
+pub mod version;
+
+pub use client::Client;
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
