@@ -52,6 +52,48 @@
 
 
 /**
+ * The server's limits on one upload.
+ */
+#define MAX_UPLOAD_FILES 20
+
+/**
+ * Each uploaded file must be smaller than this.
+ */
+#define MAX_UPLOAD_SIZE (1 << 20)
+
+/**
+ * The server's limit on paths per download.
+ */
+#define MAX_DOWNLOAD_FILES 5
+
+/**
+ * How many events may wait for the caller before the work pauses.
+ */
+#define QUEUE_DEPTH 256
+
+/**
+ * Return value of a callback: go on.
+ */
+#define BAI_CB_CONTINUE 0
+
+/**
+ * Return value of a callback: stop the operation (any value other than BAI_CB_CONTINUE
+ * counts as stop). A stopped run is interrupted on the server and ends with
+ * `BAI_E_ABORTED_BY_CALLBACK`.
+ */
+#define BAI_CB_STOP 1
+
+/**
+ * Flags of bai_compute_destroy().
+ */
+#define BAI_DESTROY_FORCED 1
+
+/**
+ * Also destroy sessions that depend on this one.
+ */
+#define BAI_DESTROY_RECURSIVE 2
+
+/**
  * Flag of `bai_request_t.flags`: send without `Authorization`.
  */
 #define BAI_REQUEST_ANONYMOUS 1
@@ -217,6 +259,16 @@ typedef int32_t bai_endpoint_type_t;
 #endif // __cplusplus
 
 /**
+ * A compute session. Create with bai_compute_create() or bai_compute_attach(); release with
+ * bai_compute_free() (which does not destroy the session on the server: call
+ * bai_compute_destroy() for that).
+ *
+ * **Thread:** may move between threads but serves one at a time, except the functions marked
+ * "any thread" (getters, bai_compute_cancel, bai_compute_interrupt).
+ */
+typedef struct bai_compute_t bai_compute_t;
+
+/**
  * Configuration of an API session. Built with bai_config_new() or bai_config_from_env(),
  * adjusted with the setters, then copied by bai_session_new() (the config may be freed or
  * reused afterwards).
@@ -224,6 +276,33 @@ typedef int32_t bai_endpoint_type_t;
  * **Thread:** a builder for one thread at a time.
  */
 typedef struct bai_config_t bai_config_t;
+
+/**
+ * The result of an execution step or a whole run.
+ */
+typedef struct bai_exec_result_t bai_exec_result_t;
+
+/**
+ * A directory listing of a compute session.
+ */
+typedef struct bai_file_list_t bai_file_list_t;
+
+/**
+ * A request for one line of user input, valid only during the input callback.
+ */
+typedef struct bai_input_request_t bai_input_request_t;
+
+/**
+ * A running operation started by a `_start` function. Drive it with bai_op_poll() from one
+ * thread; bai_op_cancel() works from any thread. Release with bai_op_free(), which cancels it
+ * if it still runs.
+ */
+typedef struct bai_op_t bai_op_t;
+
+/**
+ * One page of compute sessions.
+ */
+typedef struct bai_page_t bai_page_t;
 
 /**
  * An HTTP answer to a raw request: status, headers, body.
@@ -252,6 +331,221 @@ typedef struct bai_buf_t {
   uint8_t *data;
   size_t len;
 } bai_buf_t;
+
+/**
+ * Options of bai_compute_create(), all optional: zero-initialise, set `struct_size =
+ * sizeof(bai_create_opts_t)`, fill what you need. String lists are arrays of `n_*` C strings;
+ * maps are arrays of `2 * n_*` strings (key, value, key, value, ...).
+ */
+typedef struct bai_create_opts_t {
+  uint32_t struct_size;
+  /**
+   * A bai_session_type_t value. 
+   */
+  int32_t type_;
+  /**
+   * Session name: the reuse key of get-or-create; NULL picks "libbai-<random>". 
+   */
+  const char *name;
+  /**
+   * Storage folder names to mount (under /home/work/<name>). 
+   */
+  const char *const *mounts;
+  size_t n_mounts;
+  /**
+   * Folder name → mount path pairs. 
+   */
+  const char *const *mount_map;
+  size_t n_mount_map;
+  /**
+   * Environment variable name → value pairs. 
+   */
+  const char *const *environ;
+  size_t n_environ;
+  /**
+   * Resource slot → amount pairs, e.g. "cpu","8", "mem","32g", "cuda.device","2", "cuda.shares","0.5" (numbers are sent as numbers). 
+   */
+  const char *const *resources;
+  size_t n_resources;
+  /**
+   * Resource option pairs, e.g. "shmem","1g". 
+   */
+  const char *const *resource_opts;
+  size_t n_resource_opts;
+  /**
+   * Cluster size (0 means 1). 
+   */
+  uint32_t cluster_size;
+  /**
+   * A bai_cluster_mode_t value. 
+   */
+  int32_t cluster_mode;
+  /**
+   * Domain and group (project); NULL uses the configuration's. 
+   */
+  const char *domain;
+  const char *group;
+  /**
+   * Resource (scaling) group; NULL lets the server choose. 
+   */
+  const char *scaling_group;
+  /**
+   * Script text run when the session starts. 
+   */
+  const char *bootstrap_script;
+  /**
+   * Command of a batch session. 
+   */
+  const char *startup_command;
+  const char *tag;
+  /**
+   * Return at once with status PENDING instead of waiting for the session to start. 
+   */
+  bool enqueue_only;
+  /**
+   * Always create a new session, never reuse one with the same name. 
+   */
+  bool no_reuse;
+  /**
+   * Longest wait for the session to start, in seconds (0: without limit). 
+   */
+  uint32_t max_wait_seconds;
+  /**
+   * Create on behalf of this access key (admins). 
+   */
+  const char *owner_access_key;
+  /**
+   * Architecture of the image; NULL uses this machine's. 
+   */
+  const char *architecture;
+  /**
+   * Start time of a batch session (ISO 8601 or a relative duration). 
+   */
+  const char *starts_at;
+  const char *callback_url;
+  /**
+   * Sessions (names or ids) that must finish first. 
+   */
+  const char *const *dependencies;
+  size_t n_dependencies;
+  /**
+   * Ports to open in advance (1024-65535). 
+   */
+  const uint16_t *preopen_ports;
+  size_t n_preopen_ports;
+} bai_create_opts_t;
+
+/**
+ * A console record: a chunk of output of one stream, in server order. Chunks are not aligned
+ * to lines or UTF-8 characters; `data` is followed by a NUL byte past `len`.
+ *
+ * **Ownership:** borrowed for the duration of the callback; copy what you keep.
+ */
+typedef struct bai_console_record_t {
+  uint32_t struct_size;
+  /**
+   * A bai_stream_t value. 
+   */
+  int32_t stream;
+  const uint8_t *data;
+  size_t len;
+  /**
+   * The run this output belongs to ("" if the server gave none). 
+   */
+  const char *run_id;
+  /**
+   * The record kind as the server named it ("stdout", "stderr", "html", ...). 
+   */
+  const char *kind;
+} bai_console_record_t;
+
+/**
+ * Called for each console record. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+ */
+typedef int32_t (*bai_console_cb)(void *userdata, const struct bai_console_record_t *record);
+
+/**
+ * Releases a userdata pointer once the library lets go of it.
+ */
+typedef void (*bai_userdata_free_cb)(void *userdata);
+
+/**
+ * A media record. For images sent as data URIs (`image/png`, `image/jpeg`, ...) `data` holds
+ * the decoded bytes and `decoded` is true; for SVG (`image/svg+xml`) and drawings
+ * (`application/x-sorna-drawing`) it holds the text as sent (XML, JSON) and `decoded` is
+ * false. `data` is followed by a NUL byte past `len`.
+ *
+ * **Ownership:** borrowed for the duration of the callback; copy what you keep.
+ */
+typedef struct bai_media_record_t {
+  uint32_t struct_size;
+  bool decoded;
+  const char *mime;
+  const uint8_t *data;
+  size_t len;
+  const char *run_id;
+} bai_media_record_t;
+
+/**
+ * Called for each media record. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+ */
+typedef int32_t (*bai_media_cb)(void *userdata, const struct bai_media_record_t *record);
+
+/**
+ * Called when the code waits for input (input() or getpass()). Answer with bai_input_reply()
+ * and return BAI_CB_CONTINUE; returning without a reply leaves the run waiting (non-blocking
+ * runs then report BAI_WAITING_INPUT; blocking runs end with BAI_E_BAD_STATE).
+ */
+typedef int32_t (*bai_input_cb)(void *userdata, struct bai_input_request_t *request);
+
+/**
+ * Progress of a transfer: `done` bytes of `total` (0 when unknown).
+ */
+typedef struct bai_progress_t {
+  uint32_t struct_size;
+  uint64_t done;
+  uint64_t total;
+} bai_progress_t;
+
+/**
+ * Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+ */
+typedef int32_t (*bai_progress_cb)(void *userdata, const struct bai_progress_t *progress);
+
+/**
+ * Options of a batch run. Each step is NULL or "" (skip), "*" (the kernel's default: build
+ * runs `make` or installs the Python package, exec runs `main.py`) or a shell command run in
+ * /home/work. Zero-initialise and set `struct_size`.
+ */
+typedef struct bai_batch_opts_t {
+  uint32_t struct_size;
+  bool build_log;
+  const char *clean;
+  const char *build;
+  const char *exec;
+} bai_batch_opts_t;
+
+/**
+ * One entry of a file listing.
+ *
+ * **Ownership:** borrowed from its bai_file_list_t.
+ */
+typedef struct bai_file_entry_t {
+  uint32_t struct_size;
+  bool is_dir;
+  const char *name;
+  /**
+   * ls-style mode text, e.g. "-rw-r--r--". 
+   */
+  const char *mode;
+  uint64_t size;
+  /**
+   * Times as seconds since the epoch. 
+   */
+  double ctime;
+  double mtime;
+  double atime;
+} bai_file_entry_t;
 
 /**
  * A raw request to any API path, for endpoints the library does not wrap yet (the official
@@ -309,6 +603,396 @@ extern "C" {
  * `buf` must be NULL or point to a `bai_buf_t` that is zeroed or was filled by this library.
  */
 BAI_API void bai_buf_dispose(struct bai_buf_t *buf);
+
+/**
+ * Whether the input request is for a password (getpass()): do not echo it.
+ *
+ * **Thread:** the callback's. **Errors:** NULL returns false.
+ */
+BAI_API bool bai_input_request_is_password(const struct bai_input_request_t *request);
+
+/**
+ * The run id of the run waiting for input.
+ *
+ * **Ownership:** borrowed for the duration of the callback. **Thread:** the callback's.
+ */
+BAI_API const char *bai_input_request_run_id(const struct bai_input_request_t *request);
+
+/**
+ * Answers an input request with one line (without its newline). Calling it again replaces
+ * the answer.
+ *
+ * **Ownership:** `text` is copied. **Thread:** the callback's.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
+ */
+BAI_API
+bai_code_t bai_input_reply(struct bai_input_request_t *request,
+                           const uint8_t *text,
+                           size_t len);
+
+/**
+ * Creates a compute session from a container image, or reuses the running one with the same
+ * name and image (get-or-create, unless `opts->no_reuse`). Folders in the configuration's
+ * vfolder mounts are added to `opts->mounts`. Waits until the server answers (the session is
+ * RUNNING, or PENDING with `enqueue_only`).
+ *
+ * **Ownership:** `image` and `opts` are copied (`opts` may be NULL for defaults); `*out` is
+ * the caller's, release with bai_compute_free(). **Thread:** blocks; any thread; not from a
+ * callback. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (bad name,
+ * a batch session without startup command, unknown enum values), `BAI_E_NOT_FOUND` (unknown
+ * image or folder; see bai_last_error_server_title()), `BAI_E_HTTP_STATUS` (invalid
+ * parameters, quota), transport codes. Example: examples/create_destroy.c.
+ */
+BAI_API
+bai_code_t bai_compute_create(const struct bai_session_t *session,
+                              const char *image,
+                              const struct bai_create_opts_t *opts,
+                              struct bai_compute_t **out);
+
+/**
+ * Makes a handle for an existing compute session by name (or id), without a request.
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** any.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (empty name).
+ */
+BAI_API
+bai_code_t bai_compute_attach(const struct bai_session_t *session,
+                              const char *name_or_id,
+                              struct bai_compute_t **out);
+
+/**
+ * Releases a compute handle (the session keeps running on the server). Cancels an
+ * operation still running on it. NULL is ignored. Safe to call from inside one of its own
+ * callbacks: the running call finishes with the handle's internals, which outlive it.
+ *
+ * **Ownership:** takes ownership of `compute`; registered userdata is released (through
+ * its userdata_free) once no operation uses it. **Thread:** the handle's.
+ *
+ * # Safety
+ * `compute` must be NULL or a live handle, not used afterwards.
+ */
+BAI_API void bai_compute_free(struct bai_compute_t *compute);
+
+/**
+ * The session's id (a UUID), or the name given to bai_compute_attach().
+ *
+ * **Ownership:** borrowed until the handle is freed. **Thread:** any. NULL gives "".
+ */
+BAI_API const char *bai_compute_id(const struct bai_compute_t *compute);
+
+/**
+ * The session's name.
+ *
+ * **Ownership:** borrowed until the handle is freed. **Thread:** any. NULL gives "".
+ */
+BAI_API const char *bai_compute_name(const struct bai_compute_t *compute);
+
+/**
+ * The session's status as last seen (at creation, or by bai_compute_get_info()):
+ * "RUNNING", "PENDING", ...; "" for an attached handle not yet queried.
+ *
+ * **Ownership:** borrowed until the handle is freed or passed to bai_compute_get_info().
+ * **Thread:** any. NULL gives "".
+ */
+BAI_API const char *bai_compute_status(const struct bai_compute_t *compute);
+
+/**
+ * True when bai_compute_create() created the session, false when it reused an existing one.
+ *
+ * **Thread:** any. NULL gives false.
+ */
+BAI_API bool bai_compute_created(const struct bai_compute_t *compute);
+
+/**
+ * Gets the session's details as JSON text (`GET /session/{name}`: status, image, resources,
+ * age, ...) and refreshes bai_compute_status().
+ *
+ * **Ownership:** `out` is filled on success; release with bai_buf_dispose(). **Thread:**
+ * blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND` (no such
+ * session), transport and server codes, `BAI_E_REENTRANT`.
+ */
+BAI_API bai_code_t bai_compute_get_info(struct bai_compute_t *compute, struct bai_buf_t *out);
+
+/**
+ * Destroys (terminates) the session on the server. `flags`: BAI_DESTROY_FORCED (also
+ * sessions that are starting or failing), BAI_DESTROY_RECURSIVE (also dependent sessions).
+ * The handle stays valid (free it with bai_compute_free()).
+ *
+ * **Ownership:** `stats_out` may be NULL; if given it is filled with the server's answer
+ * (last statistics, JSON) and released with bai_buf_dispose(). **Thread:** blocks; the
+ * handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (unknown flags),
+ * `BAI_E_NOT_FOUND` (already destroyed), `BAI_E_HTTP_STATUS` (403 while starting without
+ * BAI_DESTROY_FORCED), transport codes. Example: examples/create_destroy.c.
+ */
+BAI_API
+bai_code_t bai_compute_destroy(const struct bai_compute_t *compute,
+                               uint32_t flags,
+                               struct bai_buf_t *stats_out);
+
+/**
+ * Asks the server to interrupt the code running in the session (like Ctrl-C).
+ *
+ * **Thread:** blocks; any thread (it may be called while another thread runs code on the
+ * handle). **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes, `BAI_E_REENTRANT`.
+ */
+BAI_API bai_code_t bai_compute_interrupt(const struct bai_compute_t *compute);
+
+/**
+ * Restarts the session's containers (the working directory is kept).
+ *
+ * **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`,
+ * transport and server codes.
+ */
+BAI_API bai_code_t bai_compute_restart(const struct bai_compute_t *compute);
+
+/**
+ * Gets the container log of the session as text.
+ *
+ * **Ownership:** `out` filled on success; release with bai_buf_dispose(). **Thread:** blocks;
+ * the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes.
+ */
+BAI_API bai_code_t bai_compute_get_logs(const struct bai_compute_t *compute, struct bai_buf_t *out);
+
+/**
+ * Gets code-completion candidates for `code` at row/col, as the server's JSON answer.
+ *
+ * **Ownership:** `code` copied; `out` filled on success, release with bai_buf_dispose().
+ * **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * server and transport codes.
+ */
+BAI_API
+bai_code_t bai_compute_complete(const struct bai_compute_t *compute,
+                                const uint8_t *code,
+                                size_t code_len,
+                                uint32_t row,
+                                uint32_t col,
+                                struct bai_buf_t *out);
+
+/**
+ * Cancels the blocking operation now running on this handle (from another thread); it ends
+ * promptly with `BAI_E_CANCELLED` and a running code execution is interrupted on the server.
+ * Does nothing when nothing runs.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_compute_cancel(const struct bai_compute_t *compute);
+
+/**
+ * Sets (or with NULL `cb`, clears) the console callback: every stdout/stderr/html/log record
+ * of runs on this handle, in server order, never dropped. Replacing a callback releases the
+ * previous userdata (through its userdata_free) once no running operation uses it.
+ *
+ * **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)`
+ * (if not NULL) exactly once when it lets go of it — at once if `cb` is NULL. **Thread:** the
+ * handle's; callbacks run on the thread that called the blocking function or bai_op_poll().
+ * **Errors:** `BAI_E_NULL_ARG` (compute; userdata is still released).
+ */
+BAI_API
+bai_code_t bai_compute_set_console_cb(struct bai_compute_t *compute,
+                                      bai_console_cb cb,
+                                      void *userdata,
+                                      bai_userdata_free_cb userdata_free);
+
+/**
+ * Sets (or clears) the media callback (images, SVG, drawings). Same rules as
+ * bai_compute_set_console_cb(). Example: examples/media.c.
+ */
+BAI_API
+bai_code_t bai_compute_set_media_cb(struct bai_compute_t *compute,
+                                    bai_media_cb cb,
+                                    void *userdata,
+                                    bai_userdata_free_cb userdata_free);
+
+/**
+ * Sets (or clears) the input callback, called when running code waits for input (input(),
+ * getpass()). Same rules as bai_compute_set_console_cb(). Example: examples/user_input.c.
+ */
+BAI_API
+bai_code_t bai_compute_set_input_cb(struct bai_compute_t *compute,
+                                    bai_input_cb cb,
+                                    void *userdata,
+                                    bai_userdata_free_cb userdata_free);
+
+/**
+ * Sets (or clears) the progress callback of uploads and downloads. Same rules as
+ * bai_compute_set_console_cb().
+ */
+BAI_API
+bai_code_t bai_compute_set_progress_cb(struct bai_compute_t *compute,
+                                       bai_progress_cb cb,
+                                       void *userdata,
+                                       bai_userdata_free_cb userdata_free);
+
+/**
+ * The status of the step: "finished", "continued", "waiting-input", "clean-finished",
+ * "build-finished" or "exec-timeout".
+ *
+ * **Ownership:** borrowed until the result is freed. **Thread:** any. NULL gives "".
+ */
+BAI_API const char *bai_exec_result_status(const struct bai_exec_result_t *result);
+
+/**
+ * The run id ("" if none).
+ *
+ * **Ownership:** borrowed until the result is freed. **Thread:** any. NULL gives "".
+ */
+BAI_API const char *bai_exec_result_run_id(const struct bai_exec_result_t *result);
+
+/**
+ * Writes the exit code to `*exit_code_out` and returns true, or returns false when the
+ * server gave none (the run is not finished).
+ *
+ * **Thread:** any.
+ */
+BAI_API
+bool bai_exec_result_exit_code(const struct bai_exec_result_t *result,
+                               int64_t *exit_code_out);
+
+/**
+ * The step's `options` as JSON text (`{"is_password": false}` while waiting for input;
+ * "null" when none).
+ *
+ * **Ownership:** borrowed until the result is freed. **Thread:** any.
+ */
+BAI_API const char *bai_exec_result_options_json(const struct bai_exec_result_t *result);
+
+/**
+ * The step's `files` as JSON text.
+ *
+ * **Ownership:** borrowed until the result is freed. **Thread:** any.
+ */
+BAI_API const char *bai_exec_result_files_json(const struct bai_exec_result_t *result);
+
+/**
+ * Releases a result. NULL is ignored.
+ *
+ * **Ownership:** takes ownership of `result`. **Thread:** any.
+ *
+ * # Safety
+ * `result` must be NULL or a live result, not used afterwards.
+ */
+BAI_API void bai_exec_result_free(struct bai_exec_result_t *result);
+
+/**
+ * Sends one execute request — the building block of the official SDK's loop — and delivers
+ * its console and media records to the callbacks before returning. `run_id` is NULL to
+ * start a run, or the run id of the run to continue (`BAI_EXEC_CONTINUE`, empty code) or to
+ * answer (`BAI_EXEC_INPUT`, the input line as code). `batch_opts` is read only in
+ * `BAI_EXEC_BATCH` mode. Most programs want bai_compute_run() instead.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_exec_result_free().
+ * **Thread:** blocks; the handle's thread; callbacks run on it.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (mode, missing run
+ * id), `BAI_E_SESSION_GONE`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
+ * transport codes.
+ */
+BAI_API
+bai_code_t bai_compute_execute(const struct bai_compute_t *compute,
+                               const char *run_id,
+                               const uint8_t *code,
+                               size_t code_len,
+                               int32_t mode,
+                               const struct bai_batch_opts_t *batch_opts,
+                               struct bai_exec_result_t **out);
+
+/**
+ * Runs code to the end: query-mode code (`BAI_EXEC_QUERY`) or a batch job
+ * (`BAI_EXEC_BATCH` with `batch_opts`), sending `continue` after partial results and batch
+ * steps and asking the input callback when the code waits for input — the loop of the
+ * official SDK's examples, done once. Records reach the callbacks in server order as they
+ * arrive. A callback returning BAI_CB_STOP, or bai_compute_cancel() from another thread,
+ * interrupts the run on the server.
+ *
+ * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the caller's final result
+ * (status "finished" and the exit code), release with bai_exec_result_free().
+ * **Thread:** blocks; the handle's thread; callbacks run on it. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_BAD_STATE` (input asked, no callback
+ * answered), `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, `BAI_E_SESSION_GONE`,
+ * `BAI_E_EXEC_FAILED` (execution timeout), server and transport codes.
+ * Example: examples/query_mode.c, examples/batch_mode.c, examples/user_input.c.
+ */
+BAI_API
+bai_code_t bai_compute_run(const struct bai_compute_t *compute,
+                           const uint8_t *code,
+                           size_t code_len,
+                           int32_t mode,
+                           const struct bai_batch_opts_t *batch_opts,
+                           struct bai_exec_result_t **out);
+
+/**
+ * Uploads local files into the session's working directory (/home/work), streamed from
+ * disk. Each file is named by its path relative to `base_dir` (NULL: the current
+ * directory); a file outside `base_dir` is an error. The server's limits are checked first:
+ * at most 20 files, each under 1 MiB (use a storage folder for larger data). Progress goes to
+ * the progress callback.
+ *
+ * **Ownership:** inputs copied. **Thread:** blocks; the handle's thread. **Errors:**
+ * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (limits, outside base_dir, not
+ * a regular file), `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
+ * transport codes. Example: examples/batch_mode.c.
+ */
+BAI_API
+bai_code_t bai_compute_upload(const struct bai_compute_t *compute,
+                              const char *const *paths,
+                              size_t n_paths,
+                              const char *base_dir);
+
+/**
+ * Downloads files or directories of the session (paths relative to /home/work, at most 5)
+ * into the existing directory `dest_dir`. All archives are checked before anything is
+ * written: an entry that would land outside `dest_dir` (absolute path, "..", links) fails
+ * the whole download. Each file lands atomically (written aside, then renamed).
+ *
+ * **Ownership:** inputs copied; `names_out` may be NULL, else it is filled with the written
+ * names as a JSON list (release with bai_buf_dispose()). **Thread:** blocks; the handle's
+ * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`,
+ * `BAI_E_BAD_RESPONSE` (hostile or broken archive), `BAI_E_IO`, `BAI_E_HTTP_STATUS` (no such
+ * file), server and transport codes.
+ */
+BAI_API
+bai_code_t bai_compute_download(const struct bai_compute_t *compute,
+                                const char *const *files,
+                                size_t n_files,
+                                const char *dest_dir,
+                                struct bai_buf_t *names_out);
+
+/**
+ * Lists the files of a directory of the session (relative to /home/work; NULL means ".").
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_file_list_free(). **Thread:**
+ * blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * `BAI_E_BAD_RESPONSE`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_compute_list_files(const struct bai_compute_t *compute,
+                                  const char *path,
+                                  struct bai_file_list_t **out);
+
+/**
+ * The number of entries of a listing (0 for NULL).
+ *
+ * **Thread:** any.
+ */
+BAI_API size_t bai_file_list_count(const struct bai_file_list_t *list);
+
+/**
+ * Entry number `index` of a listing, or NULL when out of range.
+ *
+ * **Ownership:** borrowed until the list is freed. **Thread:** any.
+ */
+BAI_API
+const struct bai_file_entry_t *bai_file_list_get(const struct bai_file_list_t *list,
+                                                 size_t index);
+
+/**
+ * Releases a listing. NULL is ignored.
+ *
+ * **Ownership:** takes ownership of `list`. **Thread:** any.
+ *
+ * # Safety
+ * `list` must be NULL or a live listing, not used afterwards.
+ */
+BAI_API void bai_file_list_free(struct bai_file_list_t *list);
 
 /**
  * Creates a configuration with the official SDK's defaults (endpoint
@@ -567,6 +1251,168 @@ BAI_API
 bai_code_t bai_last_error_message_copy(char *buf,
                                        size_t cap,
                                        size_t *len_out);
+
+/**
+ * Gets one page of the caller's compute sessions, as `ComputeSession.paginated_list` does:
+ * `status` is a status name ("RUNNING"), a comma-separated list, or NULL for all; `offset`
+ * counts from 0; `page_size` is 1–100. Advance `offset` by bai_page_count() until it reaches
+ * bai_page_total_count().
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_page_free(). **Thread:** blocks; any
+ * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`
+ * (page_size), `BAI_E_HTTP_STATUS` (GraphQL error; type `graphql-error`),
+ * `BAI_E_BAD_RESPONSE`, transport codes. Example: examples/session_list.c.
+ */
+BAI_API
+bai_code_t bai_session_list(const struct bai_session_t *session,
+                            const char *status,
+                            uint64_t offset,
+                            uint32_t page_size,
+                            struct bai_page_t **out);
+
+/**
+ * The total number of matching sessions on the server.
+ *
+ * **Thread:** any. NULL gives 0.
+ */
+BAI_API uint64_t bai_page_total_count(const struct bai_page_t *page);
+
+/**
+ * The number of items on this page.
+ *
+ * **Thread:** any. NULL gives 0.
+ */
+BAI_API size_t bai_page_count(const struct bai_page_t *page);
+
+/**
+ * Item number `index` as JSON text (`{"id": ..., "image": ..., "type": ..., "status": ...,
+ * "status_info": ..., "status_changed": ..., "result": ..., "abusing_reports": ...}`), or
+ * NULL when out of range.
+ *
+ * **Ownership:** borrowed until the page is freed. **Thread:** any.
+ */
+BAI_API const char *bai_page_item_json(const struct bai_page_t *page, size_t index);
+
+/**
+ * One field of item number `index` as text ("id", "status", "image", ...): strings as they
+ * are, other values as JSON; NULL when the item or field does not exist or is null.
+ *
+ * **Ownership:** borrowed until the page is freed. **Thread:** any.
+ */
+BAI_API
+const char *bai_page_item_field(const struct bai_page_t *page,
+                                size_t index,
+                                const char *field);
+
+/**
+ * Releases a page. NULL is ignored.
+ *
+ * **Ownership:** takes ownership of `page`. **Thread:** any.
+ *
+ * # Safety
+ * `page` must be NULL or a live page, not used afterwards.
+ */
+BAI_API void bai_page_free(struct bai_page_t *page);
+
+/**
+ * Starts running code to the end without blocking: the non-blocking form of
+ * bai_compute_run(). The callbacks registered on `compute` now are used for this operation;
+ * they run inside bai_op_poll(), on the polling thread.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free(). The
+ * operation keeps what it needs of `compute` alive, so the handle may be freed first.
+ * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
+ * bai_op_poll()). Example: examples/async_poll.c.
+ */
+BAI_API
+bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
+                                 const uint8_t *code,
+                                 size_t code_len,
+                                 int32_t mode,
+                                 const struct bai_batch_opts_t *batch_opts,
+                                 struct bai_op_t **out);
+
+/**
+ * Starts an upload without blocking: the non-blocking form of bai_compute_upload() (the
+ * limits and paths are checked here, before anything is sent). Progress goes to the progress
+ * callback inside bai_op_poll().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** as bai_compute_upload() for the
+ * checks; transfer failures are reported by bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
+                                    const char *const *paths,
+                                    size_t n_paths,
+                                    const char *base_dir,
+                                    struct bai_op_t **out);
+
+/**
+ * Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
+ * something happens), then delivers every record that is ready to the callbacks, on this
+ * thread, in order. Returns `BAI_PENDING` (still running), `BAI_WAITING_INPUT` (the code
+ * waits for input that no input callback gave: answer with bai_op_send_input()), `BAI_OK`
+ * (finished; read the result with bai_op_result()) or the operation's error code (the same
+ * code on every later call). A finished operation returns at once.
+ *
+ * **Thread:** the op's thread; not from inside a callback. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_REENTRANT`, and the operation's own errors (see the `_start` function).
+ */
+BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
+
+/**
+ * Answers the input request of an operation that reported `BAI_WAITING_INPUT` with one line
+ * (without its newline).
+ *
+ * **Ownership:** `text` copied. **Thread:** the op's thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_BAD_STATE` (not waiting for input).
+ */
+BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, size_t len);
+
+/**
+ * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next
+ * bai_op_poll()), and code still running is interrupted on the server. Idempotent.
+ *
+ * **Thread:** any thread, while the op is not being freed. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
+
+/**
+ * The final result of a finished run operation (after bai_op_poll() returned `BAI_OK`).
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:** the
+ * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not
+ * a run).
+ */
+BAI_API bai_code_t bai_op_result(const struct bai_op_t *op, struct bai_exec_result_t **out);
+
+/**
+ * The operation's final code: `BAI_PENDING` while it runs, then `BAI_OK` or its error.
+ *
+ * **Thread:** any. NULL gives `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
+
+/**
+ * The operation's error message once it failed, else "".
+ *
+ * **Ownership:** borrowed until the op is freed. **Thread:** any.
+ */
+BAI_API const char *bai_op_error_message(const struct bai_op_t *op);
+
+/**
+ * Releases an operation, cancelling it if it still runs (its server-side run is
+ * interrupted in the background). NULL is ignored.
+ *
+ * **Ownership:** takes ownership of `op`. **Thread:** the op's thread; not while another
+ * thread calls bai_op_cancel() on it.
+ *
+ * # Safety
+ * `op` must be NULL or a live operation, not used afterwards.
+ */
+BAI_API void bai_op_free(struct bai_op_t *op);
 
 /**
  * Opens an API session. Negotiates the API version as the official SDK does (an unsigned

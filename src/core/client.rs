@@ -388,17 +388,26 @@ impl Client {
     }
 
     async fn send_to(&self, idx: usize, req: &Request, may_retry_skew: bool) -> Result<Response> {
-        let endpoint = &self.config.endpoints[idx];
-        let url = self.url_on(endpoint, &req.path, &req.query)?;
         let (body, content_type): (Option<reqwest::Body>, String) = match &req.body {
             Body::Empty => (None, "text/plain".into()),
             Body::Bytes { data, content_type } => (Some(data.clone().into()), content_type.clone()),
             Body::Json(v) => (Some(serde_json::to_vec(v)?.into()), "application/json".into()),
         };
-        let mut headers = self.sign_headers(&req.method, &url, &content_type, req.anonymous)?;
+        let resp = self.exchange(idx, req, body, &content_type).await?;
+        if may_retry_skew && self.learn_skew(&resp) {
+            return Box::pin(self.send_to(idx, req, false)).await;
+        }
+        Ok(resp)
+    }
+
+    /// One signed exchange with endpoint `idx`.
+    async fn exchange(&self, idx: usize, req: &Request, body: Option<reqwest::Body>, content_type: &str) -> Result<Response> {
+        let endpoint = &self.config.endpoints[idx];
+        let url = self.url_on(endpoint, &req.path, &req.query)?;
+        let mut headers = self.sign_headers(&req.method, &url, content_type, req.anonymous)?;
         headers.insert(
             reqwest::header::CONTENT_TYPE,
-            HeaderValue::from_str(&content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
+            HeaderValue::from_str(content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
         );
         let mut rb = self.http.request(req.method.clone(), url).headers(headers);
         rb = match body {
@@ -410,11 +419,14 @@ impl Client {
         }
         let what = format!("{} {}", req.method, req.path);
         let resp = rb.send().await.map_err(|e| transport_error(e, &what))?;
-        let resp = read_response(resp).await?;
-        if may_retry_skew && self.learn_skew(&resp) {
-            return Box::pin(self.send_to(idx, req, false)).await;
-        }
-        Ok(resp)
+        read_response(resp).await
+    }
+
+    /// Sends a streamed body (uploads) once, to the endpoint in use: a stream cannot be
+    /// replayed on another endpoint.
+    pub async fn send_stream(&self, req: Request, body: reqwest::Body, content_type: &str) -> Result<Response> {
+        let idx = self.endpoint.load(Ordering::Relaxed) % self.config.endpoints.len();
+        self.exchange(idx, &req, Some(body), content_type).await
     }
 
     /// On "Date/time sync error", takes the server's clock from its `Date` header. Returns true

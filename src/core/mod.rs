@@ -2,8 +2,12 @@
 
 pub mod auth;
 pub mod client;
+pub mod compute;
 pub mod config;
 pub mod error;
+pub mod exec;
+pub mod files;
+pub mod op;
 pub mod runtime;
 pub mod version;
 

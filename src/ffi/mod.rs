@@ -4,7 +4,11 @@
 pub mod args;
 pub mod boundary;
 pub mod buf;
+pub mod callback;
+pub mod compute;
 pub mod config;
 pub mod error;
+pub mod list;
+pub mod op;
 pub mod session;
 pub mod version;

@@ -18,7 +18,7 @@ use super::error::bai_code_t;
 
 /// Shared state of a session; compute handles keep it alive.
 pub(crate) struct SessionInner {
-    pub(crate) client: Client,
+    pub(crate) client: Arc<Client>,
     api_version_c: CString,
     server_version_c: CString,
 }
@@ -63,7 +63,7 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
         let api_version_c = CString::new(client.api_version()).unwrap_or_default();
         let server_version = client.server_version().and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
         let server_version_c = CString::new(server_version).unwrap_or_default();
-        let inner = Arc::new(SessionInner { client, api_version_c, server_version_c });
+        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
     })

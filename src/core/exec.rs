@@ -1,0 +1,277 @@
+//! Code execution: one execute step, the records it returns, and the whole-run loop that
+//! handles `continue` and `waiting-input` (PROTOCOL.md §5.6).
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::compute::ComputeSession;
+use super::error::{Error, ErrorKind, Result};
+use super::op::OpCtx;
+
+/// Execution mode of one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Query,
+    Batch,
+    Continue,
+    Input,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Query => "query",
+            Mode::Batch => "batch",
+            Mode::Continue => "continue",
+            Mode::Input => "input",
+        }
+    }
+}
+
+/// Batch-mode steps: `None`/empty = skip, `"*"` = the kernel's heuristic, else a shell command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchOptions {
+    pub clean: Option<String>,
+    pub build: Option<String>,
+    pub build_log: bool,
+    pub exec: Option<String>,
+}
+
+impl BatchOptions {
+    pub fn to_json(&self) -> Value {
+        json!({"clean": self.clean, "build": self.build, "buildLog": self.build_log, "exec": self.exec})
+    }
+}
+
+/// Stream of a console record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Html,
+    Log,
+    Completion,
+    /// Any other record kind the server may send, by name.
+    Other(String),
+}
+
+impl Stream {
+    pub fn from_kind(kind: &str) -> Stream {
+        match kind {
+            "stdout" => Stream::Stdout,
+            "stderr" => Stream::Stderr,
+            "html" => Stream::Html,
+            "log" => Stream::Log,
+            "completion" => Stream::Completion,
+            other => Stream::Other(other.to_string()),
+        }
+    }
+}
+
+/// One output record, in server order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Console { stream: Stream, text: String },
+    /// `data` holds decoded bytes for data-URI images (`decoded` true), else the text as sent
+    /// (SVG XML, drawing JSON).
+    Media { mime: String, data: Vec<u8>, decoded: bool },
+}
+
+/// Decodes a media payload: a `data:<mime>;base64,...` URI becomes its bytes; any other text
+/// (SVG, drawing JSON) passes through; a non-string payload is kept as JSON text.
+pub fn decode_media(mime: &str, payload: &Value) -> Result<Record> {
+    let text = match payload {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(rest) = text.strip_prefix("data:") {
+        let (meta, data) = rest.split_once(',').ok_or_else(|| Error::bad_response("media record: a data URI without ','"))?;
+        let bytes = if meta.ends_with(";base64") {
+            let clean: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(clean.as_bytes())
+                .map_err(|e| Error::bad_response(format!("media record: invalid base64 in a data URI: {e}")))?
+        } else {
+            percent_encoding::percent_decode_str(data).collect()
+        };
+        return Ok(Record::Media { mime: mime.to_string(), data: bytes, decoded: true });
+    }
+    Ok(Record::Media { mime: mime.to_string(), data: text.into_bytes(), decoded: false })
+}
+
+/// Parses one console item `[kind, payload]`.
+pub fn parse_record(item: &Value) -> Result<Record> {
+    let arr = item.as_array().filter(|a| a.len() == 2).ok_or_else(|| Error::bad_response("console record is not a [kind, payload] pair"))?;
+    let kind = arr[0].as_str().ok_or_else(|| Error::bad_response("console record kind is not a string"))?;
+    if kind == "media" {
+        let m = arr[1].as_array().filter(|a| a.len() >= 2).ok_or_else(|| Error::bad_response("media record payload is not [mime, data]"))?;
+        let mime = m[0].as_str().ok_or_else(|| Error::bad_response("media record MIME type is not a string"))?;
+        return decode_media(mime, &m[1]);
+    }
+    let text = match &arr[1] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Record::Console { stream: Stream::from_kind(kind), text })
+}
+
+/// The answer to one execute step (or one streamed frame).
+#[derive(Clone, Debug, Default)]
+pub struct StepResult {
+    pub run_id: Option<String>,
+    pub status: String,
+    pub exit_code: Option<i64>,
+    pub options: Value,
+    pub files: Value,
+    pub records: Vec<Record>,
+}
+
+/// Parses the `result` object of an execute answer.
+pub fn parse_step(v: &Value) -> Result<StepResult> {
+    let obj = v.as_object().ok_or_else(|| Error::bad_response("execute result is not an object"))?;
+    let status = obj.get("status").and_then(Value::as_str).ok_or_else(|| Error::bad_response("execute result has no status"))?.to_string();
+    let records = match obj.get("console") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(parse_record).collect::<Result<_>>()?,
+        Some(_) => return Err(Error::bad_response("execute result console is not a list")),
+    };
+    Ok(StepResult {
+        run_id: obj.get("runId").and_then(Value::as_str).map(str::to_owned),
+        status,
+        exit_code: obj.get("exitCode").and_then(Value::as_i64),
+        options: obj.get("options").cloned().unwrap_or(Value::Null),
+        files: obj.get("files").cloned().unwrap_or(Value::Null),
+        records,
+    })
+}
+
+impl ComputeSession {
+    /// One execute request (`POST /session/{sess}`).
+    pub async fn execute_step(&self, run_id: Option<&str>, code: &str, mode: Mode, opts: Option<&BatchOptions>) -> Result<StepResult> {
+        if matches!(mode, Mode::Continue | Mode::Input) && run_id.is_none() {
+            return Err(Error::invalid(format!("run_id: mode {} needs the run id of the run it continues", mode.as_str())));
+        }
+        let mut body = json!({"mode": mode.as_str(), "code": code, "runId": run_id});
+        if mode == Mode::Batch {
+            body["options"] = opts.cloned().unwrap_or_default().to_json();
+        }
+        let resp = self.client().call_json(self.request(Method::POST, "").json(body)).await.map_err(|e| {
+            if e.kind == ErrorKind::NotFound {
+                Error { kind: ErrorKind::SessionGone, ..e }
+            } else {
+                e
+            }
+        })?;
+        let result = resp.get("result").ok_or_else(|| Error::bad_response("execute answer has no result"))?;
+        parse_step(result)
+    }
+}
+
+/// How a whole run ended.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    pub run_id: Option<String>,
+    pub status: String,
+    pub exit_code: Option<i64>,
+    pub options: Value,
+    pub files: Value,
+}
+
+impl From<&StepResult> for RunSummary {
+    fn from(s: &StepResult) -> Self {
+        RunSummary { run_id: s.run_id.clone(), status: s.status.clone(), exit_code: s.exit_code, options: s.options.clone(), files: s.files.clone() }
+    }
+}
+
+/// Runs code (query mode) or a batch job to the end: sends `continue` after partial results
+/// and batch steps, asks for input on `waiting-input`, emits every record in order.
+pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
+    if !matches!(mode, Mode::Query | Mode::Batch) {
+        return Err(Error::invalid("mode: a whole run starts in query or batch mode"));
+    }
+    let mut run_id: Option<String> = None;
+    let mut mode = mode;
+    let mut code = code.to_string();
+    let mut opts = opts;
+    loop {
+        let step = ctx.guard(sess.execute_step(run_id.as_deref(), &code, mode, opts.as_ref())).await?;
+        opts = None;
+        if step.run_id.is_some() {
+            run_id = step.run_id.clone();
+        }
+        ctx.set_run_id(run_id.clone());
+        for rec in &step.records {
+            ctx.emit_record(rec.clone()).await?;
+        }
+        match step.status.as_str() {
+            "finished" => return Ok(RunSummary::from(&step)),
+            "waiting-input" => {
+                let is_password = step.options.get("is_password").and_then(Value::as_bool).unwrap_or(false);
+                code = ctx.ask_input(is_password).await?;
+                mode = Mode::Input;
+            }
+            "continued" | "clean-finished" | "build-finished" => {
+                code.clear();
+                mode = Mode::Continue;
+            }
+            "exec-timeout" => {
+                return Err(Error::new(ErrorKind::ExecFailed, "the kernel's execution timeout expired (the server destroys the session)"));
+            }
+            other => return Err(Error::bad_response(format!("execute answered an unknown status '{other}'"))),
+        }
+        if run_id.is_none() {
+            return Err(Error::bad_response("the server did not give a run id to continue"));
+        }
+    }
+}
+
+/// A whole run as an operation's work: `run_loop`, then, if the run was cancelled or stopped
+/// by a callback, a best-effort interrupt of the code still running on the server.
+pub async fn run(sess: std::sync::Arc<ComputeSession>, mut ctx: OpCtx, code: String, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
+    let r = run_loop(&sess, &mut ctx, &code, mode, opts).await;
+    if let Err(e) = &r {
+        if matches!(e.kind, ErrorKind::Cancelled | ErrorKind::AbortedByCallback | ErrorKind::Timeout) {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sess.interrupt()).await;
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_of_every_kind() {
+        let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\nrest");
+        let v = json!({"status": "finished", "runId": "r1", "exitCode": 0, "options": null, "files": [], "console": [
+            ["stdout", "hi\n"], ["stderr", "err"], ["media", ["image/png", format!("data:image/png;base64,{png}")]],
+            ["media", ["image/svg+xml", "<svg/>"]], ["media", ["application/x-sorna-drawing", {"a": 1}]], ["html", "<b>x</b>"]
+        ]});
+        let s = parse_step(&v).unwrap();
+        assert_eq!(s.run_id.as_deref(), Some("r1"));
+        assert_eq!(s.exit_code, Some(0));
+        assert_eq!(s.records[0], Record::Console { stream: Stream::Stdout, text: "hi\n".into() });
+        assert_eq!(s.records[1], Record::Console { stream: Stream::Stderr, text: "err".into() });
+        match &s.records[2] {
+            Record::Media { mime, data, decoded } => {
+                assert_eq!(mime, "image/png");
+                assert!(data.starts_with(b"\x89PNG"));
+                assert!(*decoded);
+            }
+            r => panic!("{r:?}"),
+        }
+        assert_eq!(s.records[3], Record::Media { mime: "image/svg+xml".into(), data: b"<svg/>".to_vec(), decoded: false });
+        assert_eq!(s.records[4], Record::Media { mime: "application/x-sorna-drawing".into(), data: br#"{"a":1}"#.to_vec(), decoded: false });
+        assert_eq!(s.records[5], Record::Console { stream: Stream::Html, text: "<b>x</b>".into() });
+    }
+
+    #[test]
+    fn malformed_results_are_errors() {
+        for v in [json!(1), json!({}), json!({"status": "finished", "console": "x"}), json!({"status": "finished", "console": [["media", "x"]]}), json!({"status": "finished", "console": [[1, 2]]})] {
+            assert_eq!(parse_step(&v).unwrap_err().kind, ErrorKind::BadResponse, "{v}");
+        }
+        assert!(decode_media("image/png", &json!("data:image/png;base64,@@@")).is_err());
+    }
+}

@@ -1,0 +1,428 @@
+//! Files of a compute session: upload (multipart, streamed from disk), download (tar parts of
+//! a multipart/mixed answer, extracted safely) and listing (PROTOCOL.md §5.7).
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::compute::ComputeSession;
+use super::error::{Error, ErrorKind, Result};
+use super::op::{OpCtx, ProgressSink};
+
+/// The server's limits on one upload.
+pub const MAX_UPLOAD_FILES: usize = 20;
+/// Each uploaded file must be smaller than this.
+pub const MAX_UPLOAD_SIZE: u64 = 1 << 20;
+/// The server's limit on paths per download.
+pub const MAX_DOWNLOAD_FILES: usize = 5;
+
+/// A file to upload: where it is and the name it gets under the session's working directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadItem {
+    pub local: PathBuf,
+    pub remote: String,
+    pub size: u64,
+}
+
+/// Resolves local paths against `base` (default: the current directory) as the official SDK
+/// does, and checks the server's limits before anything is sent.
+pub fn plan_upload(paths: &[PathBuf], base: Option<&Path>) -> Result<Vec<UploadItem>> {
+    if paths.is_empty() {
+        return Err(Error::invalid("files: no file given"));
+    }
+    if paths.len() > MAX_UPLOAD_FILES {
+        return Err(Error::invalid(format!("files: {} files given; the server takes at most {MAX_UPLOAD_FILES} per upload", paths.len())));
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    let base = base.map(Path::to_path_buf).unwrap_or(cwd.clone());
+    let base = std::fs::canonicalize(&base).map_err(|e| Error::io(&format!("base directory '{}'", base.display()), e))?;
+    let mut out = Vec::new();
+    for p in paths {
+        let abs = std::fs::canonicalize(if p.is_absolute() { p.clone() } else { cwd.join(p) }).map_err(|e| Error::io(&format!("'{}'", p.display()), e))?;
+        let meta = std::fs::metadata(&abs).map_err(|e| Error::io(&format!("'{}'", p.display()), e))?;
+        if !meta.is_file() {
+            return Err(Error::invalid(format!("files: '{}' is not a regular file", p.display())));
+        }
+        if meta.len() >= MAX_UPLOAD_SIZE {
+            return Err(Error::invalid(format!(
+                "files: '{}' has {} bytes; the server takes only files under 1 MiB (use a storage folder for larger data)",
+                p.display(),
+                meta.len()
+            )));
+        }
+        let rel = abs.strip_prefix(&base).map_err(|_| Error::invalid(format!("files: '{}' is outside of the base directory '{}'", p.display(), base.display())))?;
+        let remote = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+        out.push(UploadItem { local: abs, remote, size: meta.len() });
+    }
+    Ok(out)
+}
+
+fn file_body(item: &UploadItem, sink: ProgressSink) -> Result<reqwest::Body> {
+    let file = std::fs::File::open(&item.local).map_err(|e| Error::io(&format!("'{}'", item.local.display()), e))?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)).map(move |chunk| {
+        if let Ok(c) = &chunk {
+            sink.add(c.len() as u64);
+        }
+        chunk
+    });
+    Ok(reqwest::Body::wrap_stream(stream))
+}
+
+/// One entry of a listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileEntry {
+    pub name: String,
+    /// `ls -l` style mode text such as `-rw-r--r--` or `drwxr-xr-x`.
+    pub mode: String,
+    pub size: u64,
+    pub ctime: f64,
+    pub mtime: f64,
+    pub atime: f64,
+}
+
+impl FileEntry {
+    pub fn is_dir(&self) -> bool {
+        self.mode.starts_with('d')
+    }
+}
+
+/// A directory listing.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<FileEntry>,
+    pub errors: String,
+    pub abspath: String,
+}
+
+/// Parses the answer of `GET /session/{sess}/files`.
+pub fn parse_listing(v: &Value) -> Result<Listing> {
+    let files = v.get("files").ok_or_else(|| Error::bad_response("file listing has no 'files'"))?;
+    let items: Value = match files {
+        Value::String(s) => serde_json::from_str(s).map_err(|e| Error::bad_response(format!("file listing: 'files' is not JSON text: {e}")))?,
+        other => other.clone(),
+    };
+    let arr = items.as_array().ok_or_else(|| Error::bad_response("file listing: 'files' is not a list"))?;
+    let num = |e: &Value, k: &str| e.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+    let mut entries = Vec::with_capacity(arr.len());
+    for e in arr {
+        entries.push(FileEntry {
+            name: e.get("filename").and_then(Value::as_str).ok_or_else(|| Error::bad_response("file listing: an entry has no filename"))?.to_string(),
+            mode: e.get("mode").and_then(Value::as_str).unwrap_or("").to_string(),
+            size: e.get("size").and_then(Value::as_u64).unwrap_or(0),
+            ctime: num(e, "ctime"),
+            mtime: num(e, "mtime"),
+            atime: num(e, "atime"),
+        });
+    }
+    Ok(Listing {
+        entries,
+        errors: v.get("errors").and_then(Value::as_str).unwrap_or("").to_string(),
+        abspath: v.get("abspath").and_then(Value::as_str).unwrap_or("").to_string(),
+    })
+}
+
+/// Splits a multipart body into (headers, content) parts.
+pub fn split_multipart(content_type: &str, body: &[u8]) -> Result<Vec<(Vec<(String, String)>, Vec<u8>)>> {
+    let boundary = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_string())
+        .ok_or_else(|| Error::bad_response(format!("download: answer of type '{content_type}' has no multipart boundary")))?;
+    let delim = format!("--{boundary}").into_bytes();
+    let find = |hay: &[u8], from: usize| -> Option<usize> {
+        if from > hay.len() {
+            return None;
+        }
+        hay[from..].windows(delim.len()).position(|w| w == delim.as_slice()).map(|p| p + from)
+    };
+    let mut parts = Vec::new();
+    let mut pos = find(body, 0).ok_or_else(|| Error::bad_response("download: multipart body without a boundary"))?;
+    loop {
+        let after = pos + delim.len();
+        if body[after..].starts_with(b"--") {
+            break;
+        }
+        let start = after + if body[after..].starts_with(b"\r\n") { 2 } else { 0 };
+        let next = find(body, start).ok_or_else(|| Error::bad_response("download: truncated multipart body"))?;
+        let mut part = &body[start..next];
+        if part.ends_with(b"\r\n") {
+            part = &part[..part.len() - 2];
+        }
+        let split = part.windows(4).position(|w| w == b"\r\n\r\n");
+        let (head, content) = match split {
+            Some(i) => (&part[..i], &part[i + 4..]),
+            None if part.starts_with(b"\r\n") => (&part[..0], &part[2..]),
+            None => return Err(Error::bad_response("download: a multipart part has no header end")),
+        };
+        let headers = String::from_utf8_lossy(head)
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+            .collect();
+        parts.push((headers, content.to_vec()));
+        pos = next;
+    }
+    Ok(parts)
+}
+
+/// A checked archive member, ready to write.
+enum Member {
+    Dir(PathBuf),
+    File(PathBuf, Vec<u8>),
+}
+
+/// Checks that an archive path is relative and stays inside the destination.
+fn safe_relative(path: &Path) -> Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return Err(Error::bad_response(format!("download: refusing archive entry '{}': it would land outside the destination", path.display()))),
+        }
+    }
+    Ok(out)
+}
+
+fn read_tar(data: &[u8]) -> Result<Vec<Member>> {
+    let mut ar = tar::Archive::new(data);
+    let mut out = Vec::new();
+    for entry in ar.entries().map_err(|e| Error::bad_response(format!("download: invalid tar archive: {e}")))? {
+        let mut entry = entry.map_err(|e| Error::bad_response(format!("download: invalid tar archive: {e}")))?;
+        let path = entry.path().map_err(|e| Error::bad_response(format!("download: invalid tar path: {e}")))?.into_owned();
+        let rel = safe_relative(&path)?;
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => out.push(Member::Dir(rel)),
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mut buf = Vec::new();
+                entry.read_to_end(&mut buf).map_err(|e| Error::bad_response(format!("download: truncated tar archive: {e}")))?;
+                out.push(Member::File(rel, buf));
+            }
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName => {}
+            other => {
+                return Err(Error::bad_response(format!("download: refusing archive entry '{}' of type {other:?} (only files and directories are extracted)", path.display())));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes checked members under `dest`. Files land atomically: written to a temporary name in
+/// the same directory, then renamed. Symbolic links already in `dest` are never followed out.
+fn write_members(dest: &Path, members: Vec<Member>) -> Result<Vec<String>> {
+    let dest = std::fs::canonicalize(dest).map_err(|e| Error::io(&format!("destination '{}'", dest.display()), e))?;
+    let mut names = Vec::new();
+    for m in members {
+        let (rel, data) = match m {
+            Member::Dir(rel) => (rel, None),
+            Member::File(rel, d) => (rel, Some(d)),
+        };
+        // Create parents one by one, refusing any that is a link leading elsewhere.
+        let mut cur = dest.clone();
+        let comps: Vec<_> = rel.components().collect();
+        let dirs = if data.is_some() { comps.len().saturating_sub(1) } else { comps.len() };
+        for c in &comps[..dirs] {
+            cur.push(c);
+            match std::fs::symlink_metadata(&cur) {
+                Ok(md) if md.file_type().is_symlink() => {
+                    return Err(Error::bad_response(format!("download: refusing '{}': '{}' is a symbolic link", rel.display(), cur.display())));
+                }
+                Ok(md) if md.is_dir() => {}
+                Ok(_) => return Err(Error::io(&format!("'{}'", cur.display()), std::io::Error::other("exists and is not a directory"))),
+                Err(_) => std::fs::create_dir(&cur).map_err(|e| Error::io(&format!("creating '{}'", cur.display()), e))?,
+            }
+        }
+        if let Some(data) = data {
+            let target = dest.join(&rel);
+            if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(Error::bad_response(format!("download: refusing '{}': the destination is a symbolic link", rel.display())));
+            }
+            let tmp = target.with_file_name(format!(".{}.bai-partial", target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+            std::fs::write(&tmp, &data).map_err(|e| Error::io(&format!("writing '{}'", tmp.display()), e))?;
+            std::fs::rename(&tmp, &target).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::io(&format!("renaming into '{}'", target.display()), e)
+            })?;
+        }
+        names.push(rel.to_string_lossy().into_owned());
+    }
+    Ok(names)
+}
+
+/// Extracts the tar parts of a download answer into `dest`, all or nothing: every archive is
+/// checked before the first file is written.
+pub fn extract_download(content_type: &str, body: &[u8], dest: &Path) -> Result<Vec<String>> {
+    let parts = split_multipart(content_type, body)?;
+    let mut members = Vec::new();
+    for (headers, content) in &parts {
+        if let Some((_, enc)) = headers.iter().find(|(k, _)| k == "content-encoding") {
+            if !enc.eq_ignore_ascii_case("identity") {
+                return Err(Error::bad_response(format!("download: unsupported part encoding '{enc}'")));
+            }
+        }
+        members.extend(read_tar(content)?);
+    }
+    write_members(dest, members)
+}
+
+impl ComputeSession {
+    /// Uploads files (already planned with `plan_upload`), streaming them from disk.
+    pub async fn upload(&self, ctx: &OpCtx, items: Vec<UploadItem>) -> Result<()> {
+        let total: u64 = items.iter().map(|i| i.size).sum();
+        let sink = ctx.progress_sink(total);
+        let mut form = reqwest::multipart::Form::new();
+        for item in &items {
+            let part = reqwest::multipart::Part::stream_with_length(file_body(item, sink.clone())?, item.size)
+                .file_name(item.remote.clone())
+                .mime_str("application/octet-stream")
+                .map_err(|e| Error::internal(format!("multipart: {e}")))?;
+            form = form.part("src", part);
+        }
+        let content_type = format!("multipart/form-data; boundary={}", form.boundary());
+        let body = reqwest::Body::wrap_stream(form.into_stream());
+        let req = self.request(Method::POST, "/upload");
+        let resp = ctx.guard(self.client().send_stream(req, body, &content_type)).await?;
+        resp.error_for_status().map(|_| ())
+    }
+
+    /// Downloads files or directories (paths relative to the session's working directory) into
+    /// `dest`, which must exist. Returns the names written.
+    pub async fn download(&self, ctx: &OpCtx, files: &[String], dest: &Path) -> Result<Vec<String>> {
+        if files.is_empty() {
+            return Err(Error::invalid("files: no file given"));
+        }
+        if files.len() > MAX_DOWNLOAD_FILES {
+            return Err(Error::invalid(format!("files: {} paths given; the server takes at most {MAX_DOWNLOAD_FILES} per download", files.len())));
+        }
+        if !dest.is_dir() {
+            return Err(Error::invalid(format!("dest: '{}' is not a directory", dest.display())));
+        }
+        let req = self.request(Method::GET, "/download").json(json!({"files": files}));
+        let resp = ctx.guard(self.client().call(req)).await?;
+        ctx.progress(resp.body.len() as u64, resp.body.len() as u64);
+        let ct = resp.header("content-type").unwrap_or("").to_string();
+        let body: Bytes = resp.body;
+        let dest = dest.to_path_buf();
+        tokio::task::spawn_blocking(move || extract_download(&ct, &body, &dest))
+            .await
+            .map_err(|_| Error::new(ErrorKind::Internal, "download: extraction task failed"))?
+    }
+
+    /// Lists a directory of the session (relative to its working directory).
+    pub async fn list_files(&self, path: &str) -> Result<Listing> {
+        let v = self.client().call_json(self.request(Method::GET, "/files").json(json!({"path": path}))).await?;
+        parse_listing(&v)
+    }
+}
+
+/// Names in a listing, for tests.
+pub fn names(l: &Listing) -> HashSet<String> {
+    l.entries.iter().map(|e| e.name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            // Write the name raw so that hostile paths survive.
+            let name_bytes = name.as_bytes();
+            h.as_old_mut().name[..name_bytes.len()].copy_from_slice(name_bytes);
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn multipart(parts: &[Vec<u8>]) -> (String, Vec<u8>) {
+        let mut body = Vec::new();
+        for p in parts {
+            body.extend_from_slice(b"--XyZ\r\nContent-Type: application/x-tar\r\nContent-Encoding: identity\r\n\r\n");
+            body.extend_from_slice(p);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        ("multipart/mixed; boundary=XyZ".into(), body)
+    }
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("bai-files-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn download_extracts_good_archives() {
+        let d = tempdir("good");
+        let (ct, body) = multipart(&[tar_of(&[("a.txt", b"alpha"), ("sub/b.txt", b"beta")]), tar_of(&[("c.bin", &[0, 1, 2])])]);
+        let names = extract_download(&ct, &body, &d).unwrap();
+        assert_eq!(names, vec!["a.txt", "sub/b.txt", "c.bin"]);
+        assert_eq!(std::fs::read(d.join("sub/b.txt")).unwrap(), b"beta");
+        assert_eq!(std::fs::read(d.join("c.bin")).unwrap(), [0, 1, 2]);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn hostile_archives_write_nothing() {
+        for bad in ["../evil.txt", "/tmp/evil-abs.txt", "ok/../../evil.txt"] {
+            let d = tempdir("bad");
+            let (ct, body) = multipart(&[tar_of(&[("first.txt", b"x"), (bad, b"evil")])]);
+            let e = extract_download(&ct, &body, &d).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadResponse, "{bad}");
+            assert!(e.message.contains("outside"), "{}", e.message);
+            assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0, "nothing written for {bad}");
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    #[test]
+    fn truncated_multipart_is_an_error() {
+        let (ct, body) = multipart(&[tar_of(&[("a.txt", b"alpha")])]);
+        let cut = &body[..body.len() / 2];
+        assert!(extract_download(&ct, cut, &std::env::temp_dir()).is_err());
+        assert!(split_multipart("multipart/mixed", &body).is_err());
+    }
+
+    #[test]
+    fn upload_limits_are_checked_before_sending() {
+        let d = tempdir("up");
+        let big = d.join("big.bin");
+        std::fs::write(&big, vec![0u8; MAX_UPLOAD_SIZE as usize]).unwrap();
+        let e = plan_upload(&[big], Some(&d)).unwrap_err();
+        assert!(e.message.contains("1 MiB"), "{}", e.message);
+        let many: Vec<PathBuf> = (0..21).map(|i| d.join(format!("f{i}"))).collect();
+        let e = plan_upload(&many, Some(&d)).unwrap_err();
+        assert!(e.message.contains("at most 20"), "{}", e.message);
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join("sub/x.py"), b"print(1)").unwrap();
+        let plan = plan_upload(&[d.join("sub/x.py")], Some(&d)).unwrap();
+        assert_eq!(plan[0].remote, "sub/x.py");
+        assert_eq!(plan[0].size, 8);
+        let outside = plan_upload(&[d.join("sub/x.py")], Some(&d.join("sub/.."))).unwrap();
+        assert_eq!(outside[0].remote, "sub/x.py");
+        assert!(plan_upload(&[d.join("sub/x.py")], Some(&std::env::temp_dir().join("nonexistent-dir-bai"))).is_err());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn listing() {
+        let v = json!({"files": "[{\"mode\": \"-rw-r--r--\", \"size\": 5, \"ctime\": 1.5, \"mtime\": 2.5, \"atime\": 3.5, \"filename\": \"a.txt\"}, {\"mode\": \"drwxr-xr-x\", \"size\": 4096, \"ctime\": 1, \"mtime\": 2, \"atime\": 3, \"filename\": \"d\"}]", "errors": "", "abspath": "."});
+        let l = parse_listing(&v).unwrap();
+        assert_eq!(l.entries.len(), 2);
+        assert_eq!(l.entries[0].size, 5);
+        assert!(l.entries[1].is_dir());
+        assert!(parse_listing(&json!({"files": "not json"})).is_err());
+    }
+}

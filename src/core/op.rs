@@ -1,0 +1,365 @@
+//! Operations: long work running on the runtime whose events (records, input requests,
+//! progress) are handed to the caller's thread through a bounded queue, so that callbacks run
+//! where the caller polls and a slow consumer back-pressures the work instead of growing memory.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{Error, ErrorKind, Result};
+use super::exec::Record;
+use super::runtime::Runtime;
+
+/// Events queued for the caller, in order.
+#[derive(Debug)]
+pub enum Event {
+    Record { record: Record, run_id: Option<String> },
+    /// The run waits for a line of input (answer with `Op::send_input`).
+    WaitingInput { is_password: bool, run_id: Option<String> },
+    /// Bytes transferred so far of `total` (0 when unknown).
+    Progress { done: u64, total: u64 },
+}
+
+/// How many events may wait for the caller before the work pauses.
+pub const QUEUE_DEPTH: usize = 256;
+
+/// Why an operation was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CancelReason {
+    None = 0,
+    Caller = 1,
+    Callback = 2,
+    Timeout = 3,
+}
+
+/// State shared between an operation, its task and any thread that cancels it.
+pub struct OpShared {
+    cancel: CancellationToken,
+    reason: AtomicU8,
+    waker: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+}
+
+impl OpShared {
+    fn new() -> Arc<OpShared> {
+        Arc::new(OpShared { cancel: CancellationToken::new(), reason: AtomicU8::new(0), waker: Mutex::new(None) })
+    }
+
+    /// Cancels the operation (idempotent; the first reason wins). Any thread.
+    pub fn cancel(&self, reason: CancelReason) {
+        let _ = self.reason.compare_exchange(0, reason as u8, Ordering::AcqRel, Ordering::Acquire);
+        self.cancel.cancel();
+        self.wake();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// The error a cancelled operation ends with.
+    pub fn cancel_error(&self) -> Error {
+        match self.reason.load(Ordering::Acquire) {
+            2 => Error::new(ErrorKind::AbortedByCallback, "a callback asked to stop the operation"),
+            3 => Error::timeout("the operation"),
+            _ => Error::cancelled(),
+        }
+    }
+
+    fn wake(&self) {
+        let w = self.waker.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(w) = w {
+            w();
+        }
+    }
+}
+
+/// The task's side of an operation.
+pub struct OpCtx {
+    events: mpsc::Sender<Event>,
+    input: mpsc::Receiver<String>,
+    shared: Arc<OpShared>,
+    run_id: Option<String>,
+}
+
+impl OpCtx {
+    /// Runs `f` unless the operation is cancelled first.
+    pub async fn guard<F: Future<Output = Result<T>>, T>(&self, f: F) -> Result<T> {
+        tokio::select! {
+            biased;
+            _ = self.shared.cancel.cancelled() => Err(self.shared.cancel_error()),
+            r = f => r,
+        }
+    }
+
+    pub fn set_run_id(&mut self, run_id: Option<String>) {
+        self.run_id = run_id;
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.is_cancelled()
+    }
+
+    pub fn cancel_error(&self) -> Error {
+        self.shared.cancel_error()
+    }
+
+    /// Queues an event for the caller, waiting while the queue is full.
+    pub async fn emit(&self, ev: Event) -> Result<()> {
+        let sent = self.guard(async { self.events.send(ev).await.map_err(|_| Error::cancelled()) }).await;
+        self.shared.wake();
+        sent
+    }
+
+    pub async fn emit_record(&self, record: Record) -> Result<()> {
+        self.emit(Event::Record { record, run_id: self.run_id.clone() }).await
+    }
+
+    /// Progress events are dropped rather than waited for when the queue is full: only the
+    /// latest figure matters.
+    pub fn progress(&self, done: u64, total: u64) {
+        if self.events.try_send(Event::Progress { done, total }).is_ok() {
+            self.shared.wake();
+        }
+    }
+
+    /// A cloneable counter that reports transferred bytes as progress events.
+    pub fn progress_sink(&self, total: u64) -> ProgressSink {
+        ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), total }) }
+    }
+
+    /// Asks the caller for a line of input and waits for it.
+    pub async fn ask_input(&mut self, is_password: bool) -> Result<String> {
+        self.emit(Event::WaitingInput { is_password, run_id: self.run_id.clone() }).await?;
+        let shared = self.shared.clone();
+        tokio::select! {
+            biased;
+            _ = shared.cancel.cancelled() => Err(shared.cancel_error()),
+            line = self.input.recv() => line.ok_or_else(Error::cancelled),
+        }
+    }
+}
+
+struct SinkInner {
+    events: mpsc::Sender<Event>,
+    shared: Arc<OpShared>,
+    done: AtomicU64,
+    total: u64,
+}
+
+/// Counts bytes of a transfer and queues progress events (dropped when the queue is full).
+#[derive(Clone)]
+pub struct ProgressSink {
+    inner: Arc<SinkInner>,
+}
+
+impl ProgressSink {
+    pub fn add(&self, n: u64) {
+        let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
+        if self.inner.events.try_send(Event::Progress { done, total: self.inner.total }).is_ok() {
+            self.inner.shared.wake();
+        }
+    }
+}
+
+/// What `Op::next` saw.
+#[derive(Debug)]
+pub enum Next {
+    Event(Event),
+    /// Nothing happened within the timeout.
+    Idle,
+    /// The work ended: take the result with `Op::take_result`.
+    Done,
+}
+
+/// The caller's side of an operation.
+pub struct Op<T> {
+    rt: Arc<Runtime>,
+    events: mpsc::Receiver<Event>,
+    input: mpsc::Sender<String>,
+    join: Option<JoinHandle<Result<T>>>,
+    shared: Arc<OpShared>,
+    result: Option<Result<T>>,
+    finished: bool,
+}
+
+impl<T: Send + 'static> Op<T> {
+    /// Starts `work` on the runtime.
+    pub fn spawn<F, Fut>(rt: Arc<Runtime>, work: F) -> Op<T>
+    where
+        F: FnOnce(OpCtx) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let (etx, erx) = mpsc::channel(QUEUE_DEPTH);
+        let (itx, irx) = mpsc::channel(4);
+        let shared = OpShared::new();
+        let ctx = OpCtx { events: etx, input: irx, shared: shared.clone(), run_id: None };
+        let join = rt.spawn(work(ctx));
+        Op { rt, events: erx, input: itx, join: Some(join), shared, result: None, finished: false }
+    }
+}
+
+impl<T> Op<T> {
+    pub fn shared(&self) -> &Arc<OpShared> {
+        &self.shared
+    }
+
+    /// Sets a function called (from any thread) whenever an event is queued or the work ends.
+    pub fn set_waker(&self, w: Option<Arc<dyn Fn() + Send + Sync>>) {
+        *self.shared.waker.lock().unwrap_or_else(|p| p.into_inner()) = w;
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The next event, waiting at most `timeout` (`None`: without limit; zero: never blocks).
+    /// Blocking waits refuse to run on a runtime thread.
+    pub fn next(&mut self, timeout: Option<Duration>) -> Result<Next> {
+        if self.finished {
+            return Ok(Next::Done);
+        }
+        match self.events.try_recv() {
+            Ok(ev) => return Ok(Next::Event(ev)),
+            Err(mpsc::error::TryRecvError::Disconnected) => return self.finish(),
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+        if timeout == Some(Duration::ZERO) {
+            // The task may have ended without queuing anything.
+            if self.join.as_ref().is_some_and(|j| j.is_finished()) && self.events.is_empty() {
+                return self.finish();
+            }
+            return Ok(Next::Idle);
+        }
+        let rt = self.rt.clone();
+        let got = rt.block_on(async {
+            match timeout {
+                Some(t) => tokio::time::timeout(t, self.events.recv()).await.ok(),
+                None => Some(self.events.recv().await),
+            }
+        })?;
+        match got {
+            None => Ok(Next::Idle),
+            Some(Some(ev)) => Ok(Next::Event(ev)),
+            Some(None) => self.finish(),
+        }
+    }
+
+    fn finish(&mut self) -> Result<Next> {
+        if let Some(j) = self.join.take() {
+            let rt = self.rt.clone();
+            let r = rt.block_on(j)?;
+            self.result = Some(match r {
+                Ok(r) => r,
+                Err(e) if e.is_panic() => Err(Error::new(ErrorKind::Panic, "the operation's task panicked")),
+                Err(_) => Err(self.shared.cancel_error()),
+            });
+        }
+        self.finished = true;
+        Ok(Next::Done)
+    }
+
+    /// Answers a `WaitingInput` event.
+    pub fn send_input(&self, line: String) -> Result<()> {
+        if self.finished {
+            return Err(Error::bad_state("the operation has ended"));
+        }
+        self.input.try_send(line).map_err(|_| Error::bad_state("the operation is not waiting for input"))
+    }
+
+    /// The result, once `next` returned `Done` (taken once).
+    pub fn take_result(&mut self) -> Option<Result<T>> {
+        self.result.take()
+    }
+
+    /// Borrow of the result, once done.
+    pub fn result(&self) -> Option<&Result<T>> {
+        self.result.as_ref()
+    }
+
+    pub fn cancel(&self, reason: CancelReason) {
+        self.shared.cancel(reason);
+    }
+}
+
+impl<T> Drop for Op<T> {
+    fn drop(&mut self) {
+        // Dropping an unfinished operation cancels its work; the task ends on its own.
+        if !self.finished {
+            self.shared.cancel(CancelReason::Caller);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::exec::Stream;
+
+    fn rec(s: &str) -> Record {
+        Record::Console { stream: Stream::Stdout, text: s.into() }
+    }
+
+    #[test]
+    fn events_in_order_then_result() {
+        let rt = Runtime::acquire().unwrap();
+        let mut op = Op::spawn(rt, |mut ctx| async move {
+            for i in 0..1000 {
+                ctx.emit_record(rec(&i.to_string())).await?;
+            }
+            let line = ctx.ask_input(true).await?;
+            Ok(line.len())
+        });
+        let mut seen = 0;
+        loop {
+            match op.next(None).unwrap() {
+                Next::Event(Event::Record { record: Record::Console { text, .. }, .. }) => {
+                    assert_eq!(text, seen.to_string());
+                    seen += 1;
+                }
+                Next::Event(Event::WaitingInput { is_password, .. }) => {
+                    assert!(is_password);
+                    op.send_input("secret".into()).unwrap();
+                }
+                Next::Done => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, 1000);
+        assert_eq!(op.take_result().unwrap().unwrap(), 6);
+    }
+
+    #[test]
+    fn cancel_from_another_thread() {
+        let rt = Runtime::acquire().unwrap();
+        let mut op: Op<()> = Op::spawn(rt, |ctx| async move {
+            ctx.guard(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            })
+            .await
+        });
+        let shared = op.shared().clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            shared.cancel(CancelReason::Caller);
+        });
+        while !matches!(op.next(Some(Duration::from_secs(10))).unwrap(), Next::Done) {}
+        t.join().unwrap();
+        assert_eq!(op.take_result().unwrap().unwrap_err().kind, ErrorKind::Cancelled);
+    }
+
+    #[test]
+    fn zero_timeout_never_blocks() {
+        let rt = Runtime::acquire().unwrap();
+        let mut op: Op<()> = Op::spawn(rt, |ctx| async move { ctx.guard(std::future::pending()).await });
+        assert!(matches!(op.next(Some(Duration::ZERO)).unwrap(), Next::Idle));
+        op.cancel(CancelReason::Callback);
+        while !matches!(op.next(None).unwrap(), Next::Done) {}
+        assert_eq!(op.take_result().unwrap().unwrap_err().kind, ErrorKind::AbortedByCallback);
+    }
+}
