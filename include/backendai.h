@@ -293,9 +293,9 @@ typedef struct bai_file_list_t bai_file_list_t;
 typedef struct bai_input_request_t bai_input_request_t;
 
 /**
- * A running operation started by a `_start` function. Drive it with bai_op_poll() from one
- * thread; bai_op_cancel() works from any thread. Release with bai_op_free(), which cancels it
- * if it still runs.
+ * A running operation started by a `_start` function. Drive it with bai_op_poll() (or all
+ * of a session's with bai_session_poll()) from one thread; bai_op_cancel() works from any
+ * thread. Release with bai_op_free(), which cancels it if it still runs.
  */
 typedef struct bai_op_t bai_op_t;
 
@@ -497,6 +497,25 @@ typedef int32_t (*bai_media_cb)(void *userdata, const struct bai_media_record_t 
  * runs then report BAI_WAITING_INPUT; blocking runs end with BAI_E_BAD_STATE).
  */
 typedef int32_t (*bai_input_cb)(void *userdata, struct bai_input_request_t *request);
+
+/**
+ * A server-sent event of the session event stream: its name (e.g. "session_started",
+ * "kernel_terminated") and its data (JSON text with sessionId, sessionName, reason, ...).
+ * `data` is followed by a NUL byte past `len`.
+ *
+ * **Ownership:** borrowed for the duration of the callback; copy what you keep.
+ */
+typedef struct bai_server_event_t {
+  uint32_t struct_size;
+  const char *event;
+  const uint8_t *data;
+  size_t len;
+} bai_server_event_t;
+
+/**
+ * Called for each server-sent event. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+ */
+typedef int32_t (*bai_event_cb)(void *userdata, const struct bai_server_event_t *event);
 
 /**
  * Progress of a transfer: `done` bytes of `total` (0 when unknown).
@@ -810,6 +829,16 @@ bai_code_t bai_compute_set_media_cb(struct bai_compute_t *compute,
 BAI_API
 bai_code_t bai_compute_set_input_cb(struct bai_compute_t *compute,
                                     bai_input_cb cb,
+                                    void *userdata,
+                                    bai_userdata_free_cb userdata_free);
+
+/**
+ * Sets (or clears) the event callback of bai_compute_events_start(). Same rules as
+ * bai_compute_set_console_cb().
+ */
+BAI_API
+bai_code_t bai_compute_set_event_cb(struct bai_compute_t *compute,
+                                    bai_event_cb cb,
                                     void *userdata,
                                     bai_userdata_free_cb userdata_free);
 
@@ -1317,7 +1346,7 @@ BAI_API void bai_page_free(struct bai_page_t *page);
 /**
  * Starts running code to the end without blocking: the non-blocking form of
  * bai_compute_run(). The callbacks registered on `compute` now are used for this operation;
- * they run inside bai_op_poll(), on the polling thread.
+ * they run inside bai_op_poll() or bai_session_poll(), on the polling thread.
  *
  * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free(). The
  * operation keeps what it needs of `compute` alive, so the handle may be freed first.
@@ -1350,6 +1379,107 @@ bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
                                     struct bai_op_t **out);
 
 /**
+ * Runs code over the streaming WebSocket endpoint, blocking until it finishes: records reach
+ * the callbacks on this thread as soon as the server sends them (not per request round trip
+ * as with bai_compute_run()); input requests go to the input callback. A callback returning
+ * BAI_CB_STOP or bai_compute_cancel() closes the stream, which interrupts the run.
+ *
+ * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the final result, release
+ * with bai_exec_result_free(). **Thread:** blocks; the handle's thread. **Errors:** as
+ * bai_compute_run(), plus `BAI_E_WEBSOCKET` (stream broken or closed early).
+ * Example: examples/async_stream.c.
+ */
+BAI_API
+bai_code_t bai_compute_stream(const struct bai_compute_t *compute,
+                              const uint8_t *code,
+                              size_t code_len,
+                              int32_t mode,
+                              const struct bai_batch_opts_t *batch_opts,
+                              struct bai_exec_result_t **out);
+
+/**
+ * The non-blocking form of bai_compute_stream().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
+ * Example: examples/async_poll.c.
+ */
+BAI_API
+bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
+                                    const uint8_t *code,
+                                    size_t code_len,
+                                    int32_t mode,
+                                    const struct bai_batch_opts_t *batch_opts,
+                                    struct bai_op_t **out);
+
+/**
+ * Opens a terminal (a pseudo-terminal running a shell in the session) as an operation.
+ * Terminal output reaches the console callback (stream BAI_STREAM_STDOUT, kind "pty", raw
+ * bytes) inside bai_op_poll()/bai_session_poll(). Write with bai_terminal_write(), resize,
+ * ping, restart, and end it with bai_terminal_close() (then poll until BAI_OK) or
+ * bai_op_cancel().
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+ * once; any thread. **Errors:** `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
+ * Example: examples/terminal.c.
+ */
+BAI_API
+bai_code_t bai_compute_terminal_open(const struct bai_compute_t *compute,
+                                     struct bai_op_t **out);
+
+/**
+ * Sends bytes to the terminal's input (keys, commands with "\n", control characters).
+ *
+ * **Ownership:** `data` copied. **Thread:** any thread, while the op is not being freed;
+ * waits only if 1024 writes are already queued. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_BAD_STATE` (not a terminal, or closed).
+ */
+BAI_API bai_code_t bai_terminal_write(const struct bai_op_t *op, const uint8_t *data, size_t len);
+
+/**
+ * Resizes the terminal.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (zero size),
+ * `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_resize(const struct bai_op_t *op, uint16_t rows, uint16_t cols);
+
+/**
+ * Pings the terminal (keeps the session marked as in use).
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_ping(const struct bai_op_t *op);
+
+/**
+ * Asks the server to restart the terminal's shell.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_restart(const struct bai_op_t *op);
+
+/**
+ * Closes the terminal; the operation then ends with BAI_OK.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (already closed).
+ */
+BAI_API bai_code_t bai_terminal_close(const struct bai_op_t *op);
+
+/**
+ * Streams the lifecycle events of this compute session (the server-sent events the official
+ * SDK's listen_events reads) to the event callback, until cancelled or the server ends the
+ * stream. `scope` is "*", "session" or "kernel" (NULL: "*").
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+ * once; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (scope).
+ */
+BAI_API
+bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
+                                    const char *scope,
+                                    struct bai_op_t **out);
+
+/**
  * Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
  * something happens), then delivers every record that is ready to the callbacks, on this
  * thread, in order. Returns `BAI_PENDING` (still running), `BAI_WAITING_INPUT` (the code
@@ -1363,6 +1493,38 @@ bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
 BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
 
 /**
+ * Drives every operation of the session, like curl's multi interface: waits up to
+ * `timeout_ms` (0 never blocks; -1 without limit) until some operation has news, then
+ * delivers everything that is ready to the callbacks on this thread. `*n_done_out` (may be
+ * NULL) receives how many operations finished during this call; check each with
+ * bai_op_code() or bai_op_poll(op, 0). bai_session_wakeup() ends the wait early.
+ *
+ * **Thread:** one polling thread per session at a time; not from inside a callback.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`. Failures of operations are theirs, not
+ * this call's. Example: examples/game_loop.c.
+ */
+BAI_API
+bai_code_t bai_session_poll(const struct bai_session_t *session,
+                            int64_t timeout_ms,
+                            size_t *n_done_out);
+
+/**
+ * A file descriptor that becomes readable when an operation of the session has news (or
+ * bai_session_wakeup() is called): watch it with epoll/kqueue/libuv, then call
+ * bai_session_poll(s, 0, ...). Do not read, write or close it.
+ *
+ * **Ownership:** owned by the session, valid until it is freed. **Thread:** any. NULL gives -1.
+ */
+BAI_API int32_t bai_session_event_fd(const struct bai_session_t *session);
+
+/**
+ * Ends a wait in bai_session_poll() (and makes the event fd readable).
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_session_wakeup(const struct bai_session_t *session);
+
+/**
  * Answers the input request of an operation that reported `BAI_WAITING_INPUT` with one line
  * (without its newline).
  *
@@ -1372,15 +1534,15 @@ BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
 BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, size_t len);
 
 /**
- * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next
- * bai_op_poll()), and code still running is interrupted on the server. Idempotent.
+ * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
+ * code still running is interrupted on the server. Idempotent.
  *
  * **Thread:** any thread, while the op is not being freed. **Errors:** `BAI_E_NULL_ARG`.
  */
 BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
 
 /**
- * The final result of a finished run operation (after bai_op_poll() returned `BAI_OK`).
+ * The final result of a finished run (after polling returned `BAI_OK`).
  *
  * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:** the
  * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not
@@ -1396,18 +1558,19 @@ BAI_API bai_code_t bai_op_result(const struct bai_op_t *op, struct bai_exec_resu
 BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
 
 /**
- * The operation's error message once it failed, else "".
+ * Copies the operation's error message (empty while it runs or after success) into `out`.
  *
- * **Ownership:** borrowed until the op is freed. **Thread:** any.
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** any.
+ * **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API const char *bai_op_error_message(const struct bai_op_t *op);
+BAI_API bai_code_t bai_op_error_message(const struct bai_op_t *op, struct bai_buf_t *out);
 
 /**
- * Releases an operation, cancelling it if it still runs (its server-side run is
- * interrupted in the background). NULL is ignored.
+ * Releases an operation, cancelling it if it still runs (a server-side run is interrupted in
+ * the background). NULL is ignored.
  *
  * **Ownership:** takes ownership of `op`. **Thread:** the op's thread; not while another
- * thread calls bai_op_cancel() on it.
+ * thread calls a function on it.
  *
  * # Safety
  * `op` must be NULL or a live operation, not used afterwards.

@@ -131,6 +131,8 @@ pub struct Client {
     /// Server clock minus ours, in microseconds, learnt from a skew rejection.
     skew_micros: AtomicI64,
     runtime: Arc<Runtime>,
+    tls: Arc<rustls::ClientConfig>,
+    cookies: Arc<reqwest::cookie::Jar>,
 }
 
 impl std::fmt::Debug for Client {
@@ -139,7 +141,7 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn build_http(config: &Config) -> Result<reqwest::Client> {
+fn build_http(config: &Config, tls: &Arc<rustls::ClientConfig>, jar: &Arc<reqwest::cookie::Jar>) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .connect_timeout(config.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -147,25 +149,12 @@ fn build_http(config: &Config) -> Result<reqwest::Client> {
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true);
     if config.endpoint_type == EndpointType::Session {
-        b = b.cookie_store(true);
+        b = b.cookie_provider(jar.clone());
     }
     if let Some(t) = config.read_timeout {
         b = b.read_timeout(t);
     }
-    if config.skip_tls_verify {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(ca) = &config.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| Error::invalid(format!("ca_file: cannot read '{}': {e}", ca.display())))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| Error::invalid(format!("ca_file: '{}' holds no PEM certificate: {e}", ca.display())))?;
-        if certs.is_empty() {
-            return Err(Error::invalid(format!("ca_file: '{}' holds no PEM certificate", ca.display())));
-        }
-        for c in certs {
-            b = b.add_root_certificate(c);
-        }
-    }
+    b = b.use_preconfigured_tls((*tls.clone()).clone());
     match &config.http_proxy {
         Some(p) => {
             let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| Error::invalid(format!("http_proxy: {e}")))?;
@@ -220,8 +209,12 @@ impl Client {
     /// does) and, in session mode with credentials, logs in.
     pub async fn open(config: Config, runtime: Arc<Runtime>) -> Result<Client> {
         config.validate()?;
-        let http = build_http(&config)?;
+        let tls = super::tls::client_config(&config)?;
+        let cookies = Arc::new(reqwest::cookie::Jar::default());
+        let http = build_http(&config, &tls, &cookies)?;
         let client = Client {
+            tls,
+            cookies,
             api_version: RwLock::new(config.api_version.clone()),
             config,
             http,
@@ -464,9 +457,20 @@ impl Client {
         self.call_json(Request::new(Method::GET, "/")).await
     }
 
-    /// The HTTP client (for streaming bodies and WebSockets built elsewhere in the core).
+    /// The HTTP client (for streaming bodies built elsewhere in the core).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The TLS settings, shared with WebSocket connections.
+    pub fn tls(&self) -> &Arc<rustls::ClientConfig> {
+        &self.tls
+    }
+
+    /// The `Cookie` header value for `url` in session mode.
+    pub fn cookie_header(&self, url: &Url) -> Option<HeaderValue> {
+        use reqwest::cookie::CookieStore;
+        self.cookies.cookies(url)
     }
 }
 

@@ -9,6 +9,8 @@ pub mod exec;
 pub mod files;
 pub mod op;
 pub mod runtime;
+pub mod stream;
+pub mod tls;
 pub mod version;
 
 pub use client::Client;

@@ -23,6 +23,10 @@ pub enum Event {
     WaitingInput { is_password: bool, run_id: Option<String> },
     /// Bytes transferred so far of `total` (0 when unknown).
     Progress { done: u64, total: u64 },
+    /// Raw terminal output.
+    Output(Vec<u8>),
+    /// A server-sent event (`event` name and `data` text).
+    Server { event: String, data: String },
 }
 
 /// How many events may wait for the caller before the work pauses.
@@ -102,6 +106,11 @@ impl OpCtx {
 
     pub fn is_cancelled(&self) -> bool {
         self.shared.is_cancelled()
+    }
+
+    /// Completes when the operation is cancelled.
+    pub async fn cancelled(&self) {
+        self.shared.cancel.cancelled().await
     }
 
     pub fn cancel_error(&self) -> Error {

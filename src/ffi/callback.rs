@@ -82,6 +82,20 @@ pub struct bai_progress_t {
     pub total: u64,
 }
 
+/// A server-sent event of the session event stream: its name (e.g. "session_started",
+/// "kernel_terminated") and its data (JSON text with sessionId, sessionName, reason, ...).
+/// `data` is followed by a NUL byte past `len`.
+///
+/// **Ownership:** borrowed for the duration of the callback; copy what you keep.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct bai_server_event_t {
+    pub struct_size: u32,
+    pub event: *const c_char,
+    pub data: *const u8,
+    pub len: usize,
+}
+
 /// A request for one line of user input, valid only during the input callback.
 #[allow(non_camel_case_types)]
 pub struct bai_input_request_t {
@@ -104,6 +118,9 @@ pub type bai_input_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, reque
 /// Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
 #[allow(non_camel_case_types)]
 pub type bai_progress_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, progress: *const bai_progress_t) -> i32>;
+/// Called for each server-sent event. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+#[allow(non_camel_case_types)]
+pub type bai_event_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const bai_server_event_t) -> i32>;
 /// Releases a userdata pointer once the library lets go of it.
 #[allow(non_camel_case_types)]
 pub type bai_userdata_free_cb = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
@@ -190,6 +207,7 @@ type ConsoleFn = unsafe extern "C" fn(*mut c_void, *const bai_console_record_t) 
 type MediaFn = unsafe extern "C" fn(*mut c_void, *const bai_media_record_t) -> i32;
 type InputFn = unsafe extern "C" fn(*mut c_void, *mut bai_input_request_t) -> i32;
 type ProgressFn = unsafe extern "C" fn(*mut c_void, *const bai_progress_t) -> i32;
+type EventFn = unsafe extern "C" fn(*mut c_void, *const bai_server_event_t) -> i32;
 
 /// The callbacks of a compute handle, copied into each operation it starts.
 #[derive(Clone, Default)]
@@ -198,6 +216,7 @@ pub struct Callbacks {
     pub media: Option<Registered<MediaFn>>,
     pub input: Option<Registered<InputFn>>,
     pub progress: Option<Registered<ProgressFn>>,
+    pub event: Option<Registered<EventFn>>,
 }
 
 fn stream_code(s: &Stream) -> (i32, &str) {
@@ -229,6 +248,8 @@ pub struct DriveState {
     pub waiting_input: bool,
     /// A callback asked to stop: later records are not delivered.
     pub stopped: bool,
+    /// Events taken from the queue so far.
+    pub delivered: u64,
 }
 
 /// Where a drive ended.
@@ -292,6 +313,31 @@ fn deliver<T>(op: &Op<T>, cbs: &Callbacks, st: &mut DriveState, ev: Event) -> bo
             }
             true
         }
+        Event::Output(bytes) => {
+            let Some(r) = &cbs.console else { return true };
+            let data = with_nul(&bytes);
+            let rec = bai_console_record_t {
+                struct_size: std::mem::size_of::<bai_console_record_t>() as u32,
+                stream: 0,
+                data: data.as_ptr(),
+                len: bytes.len(),
+                run_id: c"".as_ptr(),
+                kind: c"pty".as_ptr(),
+            };
+            delivering(|| unsafe { (r.cb)(r.data.ptr, &rec) }) == BAI_CB_CONTINUE
+        }
+        Event::Server { event, data } => {
+            let Some(r) = &cbs.event else { return true };
+            let name = cstring(&event);
+            let bytes = with_nul(data.as_bytes());
+            let ev = bai_server_event_t {
+                struct_size: std::mem::size_of::<bai_server_event_t>() as u32,
+                event: name.as_ptr(),
+                data: bytes.as_ptr(),
+                len: data.len(),
+            };
+            delivering(|| unsafe { (r.cb)(r.data.ptr, &ev) }) == BAI_CB_CONTINUE
+        }
         Event::Progress { done, total } => {
             let Some(r) = &cbs.progress else { return true };
             let p = bai_progress_t { struct_size: std::mem::size_of::<bai_progress_t>() as u32, done, total };
@@ -316,6 +362,7 @@ pub fn drive<T>(op: &mut Op<T>, cbs: &Callbacks, st: &mut DriveState, timeout: O
         match op.next(wait)? {
             Next::Event(ev) => {
                 delivered = true;
+                st.delivered += 1;
                 if st.stopped {
                     continue;
                 }

@@ -548,6 +548,14 @@ pub extern "C" fn bai_compute_set_input_cb(compute: *mut bai_compute_t, cb: bai_
     set_cb::<()>(compute, |c| c.input = reg)
 }
 
+/// Sets (or clears) the event callback of bai_compute_events_start(). Same rules as
+/// bai_compute_set_console_cb().
+#[no_mangle]
+pub extern "C" fn bai_compute_set_event_cb(compute: *mut bai_compute_t, cb: super::callback::bai_event_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
+    let reg = register(cb, userdata, userdata_free);
+    set_cb::<()>(compute, |c| c.event = reg)
+}
+
 /// Sets (or clears) the progress callback of uploads and downloads. Same rules as
 /// bai_compute_set_console_cb().
 #[no_mangle]

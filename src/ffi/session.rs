@@ -21,6 +21,10 @@ pub(crate) struct SessionInner {
     pub(crate) client: Arc<Client>,
     api_version_c: CString,
     server_version_c: CString,
+    /// Readable when an operation of this session has news.
+    pub(crate) notifier: Arc<super::notify::Notifier>,
+    /// The operations started from this session, for bai_session_poll().
+    pub(crate) ops: std::sync::Mutex<Vec<std::sync::Weak<std::sync::Mutex<super::op::OpState>>>>,
 }
 
 impl SessionInner {
@@ -63,7 +67,8 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
         let api_version_c = CString::new(client.api_version()).unwrap_or_default();
         let server_version = client.server_version().and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
         let server_version_c = CString::new(server_version).unwrap_or_default();
-        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c });
+        let notifier = Arc::new(super::notify::Notifier::new()?);
+        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c, notifier, ops: Default::default() });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
     })
