@@ -1,0 +1,39 @@
+"""backendai_native: the Backend.AI client SDK's API over the native libbackendai library."""
+
+from . import _lib
+from .config import APIConfig
+from .exceptions import (
+    BackendAPIError,
+    BackendClientError,
+    BackendError,
+    CallbackAbortedError,
+    CancelledError,
+)
+from .session import AsyncSession, ComputeSession, PaginatedResult, RunOperation, Session
+
+__all__ = [
+    "APIConfig",
+    "AsyncSession",
+    "BackendAPIError",
+    "BackendClientError",
+    "BackendError",
+    "CallbackAbortedError",
+    "CancelledError",
+    "ComputeSession",
+    "PaginatedResult",
+    "RunOperation",
+    "Session",
+    "library_version",
+]
+
+
+def library_version() -> str:
+    """The loaded library's version text, e.g. "libbackendai/0.1.0 (api v7.20230615)"."""
+    return _lib.text(_lib.bai_version())
+
+
+# Refuse a library whose ABI does not match the declarations of this package.
+if _lib.bai_check_version(_lib.HEADER_VERSION_NUM) != _lib.BAI_OK:
+    raise ImportError(
+        "libbackendai version mismatch: " + _lib.text(_lib.bai_last_error_message())
+    )

@@ -1,0 +1,420 @@
+"""Loading of libbackendai and the ctypes declarations of its C API (include/backendai.h).
+
+The library is looked up, in order: the ``BACKENDAI_LIB`` environment variable (a file path),
+``BACKENDAI_LIB_DIR`` (a directory), the repository's ``target/debug`` and ``target/release``
+directories, then the system's library path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint8,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+
+# ---- constants (values of the C enums; append-only in the C API) -------------------------
+
+BAI_OK = 0
+BAI_PENDING = 1
+BAI_WAITING_INPUT = 2
+BAI_E_NULL_ARG = 100
+BAI_E_INVALID_ARG = 101
+BAI_E_INVALID_UTF8 = 102
+BAI_E_BAD_STATE = 103
+BAI_E_REENTRANT = 104
+BAI_E_BUFFER_TOO_SMALL = 105
+BAI_E_NETWORK = 200
+BAI_E_TLS = 201
+BAI_E_TIMEOUT = 202
+BAI_E_CANCELLED = 203
+BAI_E_WEBSOCKET = 204
+BAI_E_HTTP_STATUS = 300
+BAI_E_AUTH = 301
+BAI_E_NOT_FOUND = 302
+BAI_E_CONFLICT = 303
+BAI_E_RATE_LIMITED = 304
+BAI_E_SERVER = 305
+BAI_E_BAD_RESPONSE = 306
+BAI_E_SESSION_GONE = 400
+BAI_E_EXEC_FAILED = 401
+BAI_E_ABORTED_BY_CALLBACK = 402
+BAI_E_IO = 403
+BAI_E_PANIC = 900
+BAI_E_POISONED = 901
+BAI_E_NO_MEMORY = 902
+BAI_E_INTERNAL = 903
+
+BAI_ENDPOINT_API = 0
+BAI_ENDPOINT_SESSION = 1
+
+BAI_SESSION_INTERACTIVE = 0
+BAI_SESSION_BATCH = 1
+BAI_CLUSTER_SINGLE_NODE = 0
+BAI_CLUSTER_MULTI_NODE = 1
+
+BAI_EXEC_QUERY = 0
+BAI_EXEC_BATCH = 1
+BAI_EXEC_CONTINUE = 2
+BAI_EXEC_INPUT = 3
+
+BAI_STREAM_STDOUT = 0
+BAI_STREAM_STDERR = 1
+BAI_STREAM_HTML = 2
+BAI_STREAM_LOG = 3
+BAI_STREAM_COMPLETION = 4
+BAI_STREAM_OTHER = 5
+
+BAI_CB_CONTINUE = 0
+BAI_CB_STOP = 1
+
+BAI_DESTROY_FORCED = 1
+BAI_DESTROY_RECURSIVE = 2
+BAI_REQUEST_ANONYMOUS = 1
+
+# The version of the C API these declarations were written for.
+HEADER_VERSION_NUM = 0x000100
+
+# ---- structures ----------------------------------------------------------------------------
+
+
+class bai_buf_t(Structure):
+    _fields_ = [("data", POINTER(c_uint8)), ("len", c_size_t)]
+
+
+class bai_create_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("type_", c_int32),
+        ("name", c_char_p),
+        ("mounts", POINTER(c_char_p)),
+        ("n_mounts", c_size_t),
+        ("mount_map", POINTER(c_char_p)),
+        ("n_mount_map", c_size_t),
+        ("environ", POINTER(c_char_p)),
+        ("n_environ", c_size_t),
+        ("resources", POINTER(c_char_p)),
+        ("n_resources", c_size_t),
+        ("resource_opts", POINTER(c_char_p)),
+        ("n_resource_opts", c_size_t),
+        ("cluster_size", c_uint32),
+        ("cluster_mode", c_int32),
+        ("domain", c_char_p),
+        ("group", c_char_p),
+        ("scaling_group", c_char_p),
+        ("bootstrap_script", c_char_p),
+        ("startup_command", c_char_p),
+        ("tag", c_char_p),
+        ("enqueue_only", c_bool),
+        ("no_reuse", c_bool),
+        ("max_wait_seconds", c_uint32),
+        ("owner_access_key", c_char_p),
+        ("architecture", c_char_p),
+        ("starts_at", c_char_p),
+        ("callback_url", c_char_p),
+        ("dependencies", POINTER(c_char_p)),
+        ("n_dependencies", c_size_t),
+        ("preopen_ports", POINTER(c_uint16)),
+        ("n_preopen_ports", c_size_t),
+    ]
+
+
+class bai_console_record_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("stream", c_int32),
+        ("data", POINTER(c_uint8)),
+        ("len", c_size_t),
+        ("run_id", c_char_p),
+        ("kind", c_char_p),
+    ]
+
+
+class bai_media_record_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("decoded", c_bool),
+        ("mime", c_char_p),
+        ("data", POINTER(c_uint8)),
+        ("len", c_size_t),
+        ("run_id", c_char_p),
+    ]
+
+
+class bai_progress_t(Structure):
+    _fields_ = [("struct_size", c_uint32), ("done", c_uint64), ("total", c_uint64)]
+
+
+class bai_batch_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("build_log", c_bool),
+        ("clean", c_char_p),
+        ("build", c_char_p),
+        ("exec", c_char_p),
+    ]
+
+
+class bai_file_entry_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("is_dir", c_bool),
+        ("name", c_char_p),
+        ("mode", c_char_p),
+        ("size", c_uint64),
+        ("ctime", c_double),
+        ("mtime", c_double),
+        ("atime", c_double),
+    ]
+
+
+class bai_request_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("flags", c_uint32),
+        ("method", c_char_p),
+        ("path", c_char_p),
+        ("query", POINTER(c_char_p)),
+        ("n_query", c_size_t),
+        ("body", POINTER(c_uint8)),
+        ("body_len", c_size_t),
+        ("content_type", c_char_p),
+        ("timeout_ms", c_int64),
+    ]
+
+
+# ---- callback types ------------------------------------------------------------------------
+
+console_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_console_record_t))
+media_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_media_record_t))
+input_cb = CFUNCTYPE(c_int32, c_void_p, c_void_p)
+progress_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_progress_t))
+userdata_free_cb = CFUNCTYPE(None, c_void_p)
+
+# ---- loading -------------------------------------------------------------------------------
+
+_NAMES = {"linux": "libbackendai.so", "darwin": "libbackendai.dylib", "win32": "backendai.dll"}
+
+
+def _candidates() -> list[str]:
+    name = _NAMES.get(sys.platform, "libbackendai.so")
+    out: list[str] = []
+    env = os.environ.get("BACKENDAI_LIB")
+    if env:
+        out.append(env)
+    env_dir = os.environ.get("BACKENDAI_LIB_DIR")
+    if env_dir:
+        out.append(str(Path(env_dir) / name))
+    # bindings/python/backendai_native/_lib.py -> repository root is three levels up.
+    here = Path(__file__).resolve()
+    for root in (here.parents[3], Path.cwd()):
+        for profile in ("debug", "release"):
+            p = root / "target" / profile / name
+            if p.is_file():
+                out.append(str(p))
+    found = ctypes.util.find_library("backendai")
+    if found:
+        out.append(found)
+    out.append(name)
+    return out
+
+
+def _load() -> ctypes.CDLL:
+    errors = []
+    env = os.environ.get("BACKENDAI_LIB")
+    for cand in _candidates():
+        try:
+            return ctypes.CDLL(cand)
+        except OSError as e:
+            errors.append(f"{cand}: {e}")
+            if env and cand == env:
+                # An explicit choice that fails is an error, not a reason to pick another.
+                raise ImportError(f"cannot load libbackendai from BACKENDAI_LIB: {e}") from e
+    raise ImportError("cannot find libbackendai; set BACKENDAI_LIB. Tried:\n  " + "\n  ".join(errors))
+
+
+lib = _load()
+
+P = c_void_p  # opaque handles
+
+
+def _fn(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+def _opt(name, restype, *argtypes):
+    """Declares a function that may be missing from an older library (None then)."""
+    if not hasattr(lib, name):
+        return None
+    return _fn(name, restype, *argtypes)
+
+
+CODE = c_int32
+PP = POINTER(c_void_p)
+BUF = POINTER(bai_buf_t)
+PSTR = POINTER(c_char_p)
+
+# version
+bai_version = _fn("bai_version", c_char_p)
+bai_version_num = _fn("bai_version_num", c_uint32)
+bai_check_version = _fn("bai_check_version", CODE, c_uint32)
+# errors
+bai_code_name = _fn("bai_code_name", c_char_p, c_int32)
+bai_code_describe = _fn("bai_code_describe", c_char_p, c_int32)
+bai_last_error_code = _fn("bai_last_error_code", CODE)
+bai_last_error_message = _fn("bai_last_error_message", c_char_p)
+bai_last_error_http_status = _fn("bai_last_error_http_status", c_uint16)
+bai_last_error_server_type = _fn("bai_last_error_server_type", c_char_p)
+bai_last_error_server_title = _fn("bai_last_error_server_title", c_char_p)
+# buffers
+bai_buf_dispose = _fn("bai_buf_dispose", None, BUF)
+# config
+bai_config_new = _fn("bai_config_new", CODE, PP)
+bai_config_from_env = _fn("bai_config_from_env", CODE, PP)
+bai_config_free = _fn("bai_config_free", None, P)
+bai_config_set_endpoint = _fn("bai_config_set_endpoint", CODE, P, c_char_p)
+bai_config_set_endpoint_type = _fn("bai_config_set_endpoint_type", CODE, P, c_int32)
+bai_config_set_keypair = _fn("bai_config_set_keypair", CODE, P, c_char_p, c_char_p)
+bai_config_set_login = _fn("bai_config_set_login", CODE, P, c_char_p, c_char_p)
+bai_config_set_domain = _fn("bai_config_set_domain", CODE, P, c_char_p)
+bai_config_set_group = _fn("bai_config_set_group", CODE, P, c_char_p)
+bai_config_set_user_agent = _fn("bai_config_set_user_agent", CODE, P, c_char_p)
+bai_config_set_api_version = _fn("bai_config_set_api_version", CODE, P, c_char_p)
+bai_config_set_hash_type = _fn("bai_config_set_hash_type", CODE, P, c_char_p)
+bai_config_set_vfolder_mounts = _fn("bai_config_set_vfolder_mounts", CODE, P, c_char_p)
+bai_config_set_ca_file = _fn("bai_config_set_ca_file", CODE, P, c_char_p)
+bai_config_set_http_proxy = _fn("bai_config_set_http_proxy", CODE, P, c_char_p)
+bai_config_set_skip_tls_verify = _fn("bai_config_set_skip_tls_verify", CODE, P, c_bool)
+bai_config_set_connect_timeout_ms = _fn("bai_config_set_connect_timeout_ms", CODE, P, c_int64)
+bai_config_set_read_timeout_ms = _fn("bai_config_set_read_timeout_ms", CODE, P, c_int64)
+bai_config_set_request_timeout_ms = _fn("bai_config_set_request_timeout_ms", CODE, P, c_int64)
+bai_config_describe = _fn("bai_config_describe", CODE, P, BUF)
+# sessions
+bai_session_new = _fn("bai_session_new", CODE, P, PP)
+bai_session_free = _fn("bai_session_free", None, P)
+bai_session_api_version = _fn("bai_session_api_version", c_char_p, P)
+bai_session_server_version = _fn("bai_session_server_version", c_char_p, P)
+bai_system_get_versions = _fn("bai_system_get_versions", CODE, P, BUF)
+bai_session_request = _fn("bai_session_request", CODE, P, POINTER(bai_request_t), PP)
+bai_response_status = _fn("bai_response_status", c_uint16, P)
+bai_response_body = _fn("bai_response_body", POINTER(c_uint8), P, POINTER(c_size_t))
+bai_response_header = _fn("bai_response_header", c_char_p, P, c_char_p)
+bai_response_header_count = _fn("bai_response_header_count", c_size_t, P)
+bai_response_header_at = _fn("bai_response_header_at", CODE, P, c_size_t, PSTR, PSTR)
+bai_response_free = _fn("bai_response_free", None, P)
+# listing
+bai_session_list = _fn("bai_session_list", CODE, P, c_char_p, c_uint64, c_uint32, PP)
+bai_page_total_count = _fn("bai_page_total_count", c_uint64, P)
+bai_page_count = _fn("bai_page_count", c_size_t, P)
+bai_page_item_json = _fn("bai_page_item_json", c_char_p, P, c_size_t)
+bai_page_item_field = _fn("bai_page_item_field", c_char_p, P, c_size_t, c_char_p)
+bai_page_free = _fn("bai_page_free", None, P)
+# compute sessions
+bai_compute_create = _fn("bai_compute_create", CODE, P, c_char_p, POINTER(bai_create_opts_t), PP)
+bai_compute_attach = _fn("bai_compute_attach", CODE, P, c_char_p, PP)
+bai_compute_free = _fn("bai_compute_free", None, P)
+bai_compute_id = _fn("bai_compute_id", c_char_p, P)
+bai_compute_name = _fn("bai_compute_name", c_char_p, P)
+bai_compute_status = _fn("bai_compute_status", c_char_p, P)
+bai_compute_created = _fn("bai_compute_created", c_bool, P)
+bai_compute_get_info = _fn("bai_compute_get_info", CODE, P, BUF)
+bai_compute_destroy = _fn("bai_compute_destroy", CODE, P, c_uint32, BUF)
+bai_compute_interrupt = _fn("bai_compute_interrupt", CODE, P)
+bai_compute_restart = _fn("bai_compute_restart", CODE, P)
+bai_compute_get_logs = _fn("bai_compute_get_logs", CODE, P, BUF)
+bai_compute_complete = _fn(
+    "bai_compute_complete", CODE, P, POINTER(c_uint8), c_size_t, c_uint32, c_uint32, BUF
+)
+bai_compute_cancel = _fn("bai_compute_cancel", CODE, P)
+bai_compute_set_console_cb = _fn("bai_compute_set_console_cb", CODE, P, console_cb, c_void_p, userdata_free_cb)
+bai_compute_set_media_cb = _fn("bai_compute_set_media_cb", CODE, P, media_cb, c_void_p, userdata_free_cb)
+bai_compute_set_input_cb = _fn("bai_compute_set_input_cb", CODE, P, input_cb, c_void_p, userdata_free_cb)
+bai_compute_set_progress_cb = _fn("bai_compute_set_progress_cb", CODE, P, progress_cb, c_void_p, userdata_free_cb)
+bai_input_request_is_password = _fn("bai_input_request_is_password", c_bool, c_void_p)
+bai_input_request_run_id = _fn("bai_input_request_run_id", c_char_p, c_void_p)
+bai_input_reply = _fn("bai_input_reply", CODE, c_void_p, POINTER(c_uint8), c_size_t)
+# execution
+bai_exec_result_status = _fn("bai_exec_result_status", c_char_p, P)
+bai_exec_result_run_id = _fn("bai_exec_result_run_id", c_char_p, P)
+bai_exec_result_exit_code = _fn("bai_exec_result_exit_code", c_bool, P, POINTER(c_int64))
+bai_exec_result_options_json = _fn("bai_exec_result_options_json", c_char_p, P)
+bai_exec_result_files_json = _fn("bai_exec_result_files_json", c_char_p, P)
+bai_exec_result_free = _fn("bai_exec_result_free", None, P)
+bai_compute_execute = _fn(
+    "bai_compute_execute", CODE, P, c_char_p, POINTER(c_uint8), c_size_t, c_int32,
+    POINTER(bai_batch_opts_t), PP,
+)
+bai_compute_run = _fn(
+    "bai_compute_run", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
+)
+# files
+bai_compute_upload = _fn("bai_compute_upload", CODE, P, PSTR, c_size_t, c_char_p)
+bai_compute_download = _fn("bai_compute_download", CODE, P, PSTR, c_size_t, c_char_p, BUF)
+bai_compute_list_files = _fn("bai_compute_list_files", CODE, P, c_char_p, PP)
+bai_file_list_count = _fn("bai_file_list_count", c_size_t, P)
+bai_file_list_get = _fn("bai_file_list_get", POINTER(bai_file_entry_t), P, c_size_t)
+bai_file_list_free = _fn("bai_file_list_free", None, P)
+# non-blocking operations
+bai_compute_run_start = _fn(
+    "bai_compute_run_start", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
+)
+bai_compute_upload_start = _fn("bai_compute_upload_start", CODE, P, PSTR, c_size_t, c_char_p, PP)
+bai_op_poll = _fn("bai_op_poll", CODE, P, c_int64)
+bai_op_send_input = _fn("bai_op_send_input", CODE, P, POINTER(c_uint8), c_size_t)
+bai_op_cancel = _fn("bai_op_cancel", CODE, P)
+bai_op_result = _fn("bai_op_result", CODE, P, PP)
+bai_op_code = _fn("bai_op_code", CODE, P)
+bai_op_error_message = _fn("bai_op_error_message", c_char_p, P)
+bai_op_free = _fn("bai_op_free", None, P)
+
+
+# ---- small helpers -------------------------------------------------------------------------
+
+
+def bytes_arg(data: bytes):
+    """(pointer, length) for a byte input; the pointer stays valid while `data` lives."""
+    if not data:
+        return None, 0
+    return ctypes.cast(ctypes.c_char_p(data), POINTER(c_uint8)), len(data)
+
+
+def str_array(items) -> tuple:
+    """A C array of NUL-terminated strings (and its length) from Python strings."""
+    items = [s.encode() if isinstance(s, str) else bytes(s) for s in items]
+    if not items:
+        return None, 0
+    arr = (c_char_p * len(items))(*items)
+    return ctypes.cast(arr, PSTR), len(items)
+
+
+def take_buf(buf: bai_buf_t) -> bytes:
+    """Copies a library-filled buffer and disposes it."""
+    try:
+        if not buf.data or buf.len == 0:
+            return b""
+        return ctypes.string_at(buf.data, buf.len)
+    finally:
+        bai_buf_dispose(ctypes.byref(buf))
+
+
+def text(p) -> str:
+    return p.decode("utf-8", "replace") if p else ""

@@ -1,0 +1,103 @@
+"""Exceptions, named after the official SDK's ``ai.backend.client.exceptions``.
+
+Every exception raised for a failed library call is a :class:`BackendError` carrying:
+
+- ``code``: the library's numeric result code (e.g. 301) and ``code_name`` ("BAI_E_AUTH");
+- ``message``: the library's message (never contains a secret);
+- ``http_status``: the HTTP status of the server's answer, 0 when there was none;
+- ``server_type`` / ``server_title``: the ``type``/``title`` of the server's problem+json body.
+
+Failures with an HTTP answer raise :class:`BackendAPIError` (``status``, ``reason``, ``data``
+as in the SDK); all others raise :class:`BackendClientError`.
+"""
+
+from __future__ import annotations
+
+from . import _lib
+
+
+class BackendError(Exception):
+    """Base of all errors of this package."""
+
+    def __init__(self, code: int = _lib.BAI_E_INTERNAL, message: str = "", http_status: int = 0,
+                 server_type: str = "", server_title: str = ""):
+        self.code = int(code)
+        self.code_name = _lib.text(_lib.bai_code_name(self.code))
+        self.message = message
+        self.http_status = int(http_status)
+        self.server_type = server_type
+        self.server_title = server_title
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        s = f"{self.code_name}: {self.message}" if self.message else self.code_name
+        if self.http_status:
+            s += f" (HTTP {self.http_status}"
+            if self.server_type:
+                s += f", {self.server_type}"
+            s += ")"
+        return s
+
+
+class BackendClientError(BackendError):
+    """A failure on the client side: arguments, network, TLS, timeouts, cancellation, I/O."""
+
+
+class BackendAPIError(BackendError):
+    """The server answered with an error status. ``status``, ``reason`` and ``data`` follow the
+    official SDK (``data`` holds the problem+json fields known to the library)."""
+
+    @property
+    def status(self) -> int:
+        return self.http_status
+
+    @property
+    def reason(self) -> str:
+        return self.server_title or self.message
+
+    @property
+    def data(self) -> dict:
+        return {"type": self.server_type, "title": self.server_title, "msg": self.message}
+
+
+class CancelledError(BackendClientError):
+    """The operation was cancelled (``BAI_E_CANCELLED``)."""
+
+
+class CallbackAbortedError(BackendClientError):
+    """A callback asked to stop the run (``BAI_E_ABORTED_BY_CALLBACK``). When the callback
+    raised an exception, that exception is raised instead, with this one as its context."""
+
+
+def make_error(code: int, message: str, http_status: int = 0, server_type: str = "",
+               server_title: str = "") -> BackendError:
+    if code == _lib.BAI_E_CANCELLED:
+        cls = CancelledError
+    elif code == _lib.BAI_E_ABORTED_BY_CALLBACK:
+        cls = CallbackAbortedError
+    elif http_status:
+        cls = BackendAPIError
+    else:
+        cls = BackendClientError
+    return cls(code, message, http_status, server_type, server_title)
+
+
+def last_error(code: int | None = None) -> BackendError:
+    """Builds the exception from the calling thread's last-error detail (read at once)."""
+    lc = _lib.bai_last_error_code()
+    msg = _lib.text(_lib.bai_last_error_message())
+    status = _lib.bai_last_error_http_status()
+    stype = _lib.text(_lib.bai_last_error_server_type())
+    stitle = _lib.text(_lib.bai_last_error_server_title())
+    if code is None:
+        code = lc
+    if not msg:
+        msg = _lib.text(_lib.bai_code_describe(code))
+    return make_error(code, msg, status, stype, stitle)
+
+
+def check(code: int) -> int:
+    """Raises the last error when `code` is an error; returns it otherwise."""
+    if code in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
+        return code
+    raise last_error(code)

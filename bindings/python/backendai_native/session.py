@@ -1,0 +1,688 @@
+"""Session, System and ComputeSession: the official SDK's functional API over libbackendai."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ctypes
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from . import _lib
+from ._dispatch import Handlers, TextStreams, install
+from .config import APIConfig
+from .exceptions import BackendClientError, BackendError, check, last_error, make_error
+
+_MODES = {
+    "query": _lib.BAI_EXEC_QUERY,
+    "batch": _lib.BAI_EXEC_BATCH,
+    "continue": _lib.BAI_EXEC_CONTINUE,
+    "continued": _lib.BAI_EXEC_CONTINUE,
+    "input": _lib.BAI_EXEC_INPUT,
+}
+_SESSION_TYPES = {"interactive": _lib.BAI_SESSION_INTERACTIVE, "batch": _lib.BAI_SESSION_BATCH}
+_CLUSTER_MODES = {
+    "single-node": _lib.BAI_CLUSTER_SINGLE_NODE,
+    "multi-node": _lib.BAI_CLUSTER_MULTI_NODE,
+}
+
+
+def _enc(x: Optional[Union[str, bytes]]) -> Optional[bytes]:
+    if x is None:
+        return None
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _pairs(mapping: Optional[Mapping[str, Any]]):
+    if not mapping:
+        return None, 0, []
+    flat = []
+    for k, v in mapping.items():
+        flat.append(str(k))
+        flat.append(v if isinstance(v, str) else json.dumps(v))
+    arr, n = _lib.str_array(flat)
+    return arr, n, arr
+
+
+def _media_payload(mime: str, data: bytes, decoded: bool) -> str:
+    """The SDK's payload of a media record: a data URI for images, text otherwise."""
+    if decoded:
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    return data.decode("utf-8", "replace")
+
+
+def _batch_opts(opts: Optional[Mapping[str, Any]], keep: list):
+    if not opts:
+        return None
+    b = _lib.bai_batch_opts_t()
+    b.struct_size = ctypes.sizeof(_lib.bai_batch_opts_t)
+    b.build_log = bool(opts.get("buildLog", opts.get("build_log", False)))
+    for key in ("clean", "build", "exec"):
+        val = opts.get(key)
+        if val is not None:
+            setattr(b, key, _enc(val))
+    keep.append(b)
+    return ctypes.byref(b)
+
+
+def _result_dict(res: int) -> dict:
+    """The SDK's result dict from a ``bai_exec_result_t`` (without console)."""
+    code = ctypes.c_int64()
+    has_exit = _lib.bai_exec_result_exit_code(res, ctypes.byref(code))
+    opts = _lib.text(_lib.bai_exec_result_options_json(res)) or "null"
+    files = _lib.text(_lib.bai_exec_result_files_json(res)) or "null"
+    return {
+        "runId": _lib.text(_lib.bai_exec_result_run_id(res)),
+        "status": _lib.text(_lib.bai_exec_result_status(res)),
+        "exitCode": int(code.value) if has_exit else None,
+        "options": json.loads(opts) or {},
+        "files": json.loads(files) or [],
+    }
+
+
+def _take_result(res: ctypes.c_void_p) -> dict:
+    try:
+        return _result_dict(res.value)
+    finally:
+        _lib.bai_exec_result_free(res.value)
+
+
+class _Collector(Handlers):
+    """Gathers one step's records into the SDK's ``console`` list."""
+
+    def __init__(self) -> None:
+        self.console: list = []
+        self.text = TextStreams()
+
+    def console(self, kind, stream, data, run_id):  # type: ignore[override]
+        s = self.text.decode(kind, data)
+        if s:
+            if self.console and self.console[-1][0] == kind:
+                self.console[-1][1] += s
+            else:
+                self.console.append([kind, s])
+
+    def media(self, mime, data, decoded, run_id):  # type: ignore[override]
+        self.console.append(["media", [mime, _media_payload(mime, data, decoded)]])
+
+    def finish(self) -> list:
+        for kind, rest in self.text.flush().items():
+            self.console.append([kind, rest])
+        return self.console
+
+
+class _RunHandlers(_Collector):
+    """Routes a whole run's records to user callbacks (and collects the rest)."""
+
+    def __init__(self, on_stdout=None, on_stderr=None, on_media=None, on_input=None,
+                 on_console=None, collect=True) -> None:
+        super().__init__()
+        self.on_stdout, self.on_stderr = on_stdout, on_stderr
+        self.on_media, self.on_input, self.on_console = on_media, on_input, on_console
+        self.collect = collect
+        self.async_input = on_input is not None and asyncio.iscoroutinefunction(on_input)
+
+    def console(self, kind, stream, data, run_id):  # type: ignore[override]
+        cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
+        if cb is None:
+            if self.collect:
+                super().console(kind, stream, data, run_id)
+            return None
+        s = self.text.decode(kind, data)
+        if not s:
+            return None
+        return cb(s) if cb is not self.on_console else cb(kind, s)
+
+    def media(self, mime, data, decoded, run_id):  # type: ignore[override]
+        if self.on_media is None:
+            if self.collect:
+                super().media(mime, data, decoded, run_id)
+            return None
+        return self.on_media(mime, data if decoded else data.decode("utf-8", "replace"))
+
+    def input(self, is_password, run_id):  # type: ignore[override]
+        if self.on_input is None or self.async_input:
+            return None
+        return self.on_input(is_password)
+
+    def finish(self) -> list:
+        for kind, rest in self.text.flush().items():
+            cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
+            if cb is None:
+                if self.collect:
+                    self.console.append([kind, rest])
+            elif cb is self.on_console:
+                cb(kind, rest)
+            else:
+                cb(rest)
+        return self.console
+
+
+class _ProgressHandlers(Handlers):
+    def __init__(self, on_progress=None) -> None:
+        self.on_progress = on_progress
+
+    def progress(self, done, total):  # type: ignore[override]
+        if self.on_progress is not None:
+            return self.on_progress(done, total)
+        return None
+
+
+def _raise_after(h: Handlers, rc: int) -> None:
+    """After a C call: re-raise a callback's exception, else raise the library's error."""
+    err = None if rc in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT) else last_error(rc)
+    cb_err = getattr(h, "error", None)
+    if cb_err is not None:
+        h.error = None
+        raise cb_err from err
+    if err is not None:
+        raise err
+
+
+@dataclass
+class PaginatedResult:
+    """One page of ``ComputeSession.paginated_list``, as the SDK's ``PaginatedResult``."""
+
+    total_count: int
+    items: list = field(default_factory=list)
+
+
+class ComputeSession:
+    """A compute session handle (``ai.backend.client.func.session.ComputeSession``).
+
+    Obtain one from ``session.ComputeSession.get_or_create(...)`` or attach to an existing
+    session with ``session.ComputeSession(name)``. ``close()`` (or the context manager) frees
+    the handle; ``destroy()`` terminates the session on the server.
+    """
+
+    def __init__(self, api_session: "Session", handle: int) -> None:
+        self._api = api_session
+        self._h: Optional[int] = handle
+        self._lock = threading.Lock()
+        self._dispatch = install(handle)
+
+    # ---- identity ---------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return _lib.text(_lib.bai_compute_id(self._handle()))
+
+    @property
+    def name(self) -> str:
+        return _lib.text(_lib.bai_compute_name(self._handle()))
+
+    @property
+    def status(self) -> str:
+        return _lib.text(_lib.bai_compute_status(self._handle()))
+
+    @property
+    def created(self) -> bool:
+        return bool(_lib.bai_compute_created(self._handle()))
+
+    def __repr__(self) -> str:
+        if self._h is None:
+            return "<ComputeSession (closed)>"
+        return f"<ComputeSession name={self.name!r} id={self.id!r} status={self.status!r}>"
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise BackendClientError(_lib.BAI_E_BAD_STATE, "the compute session handle is closed")
+        return self._h
+
+    def close(self) -> None:
+        """Frees the handle (the session keeps running on the server)."""
+        h, self._h = self._h, None
+        if h is not None:
+            _lib.bai_compute_free(h)
+
+    def __enter__(self) -> "ComputeSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # backstop only; call close()
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def get_info(self) -> dict:
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_compute_get_info(self._handle(), ctypes.byref(buf)))
+        return json.loads(_lib.take_buf(buf).decode() or "null")
+
+    def destroy(self, *, forced: bool = False, recursive: bool = False) -> dict:
+        flags = (_lib.BAI_DESTROY_FORCED if forced else 0) | (_lib.BAI_DESTROY_RECURSIVE if recursive else 0)
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_compute_destroy(self._handle(), flags, ctypes.byref(buf)))
+        raw = _lib.take_buf(buf).decode()
+        return json.loads(raw) if raw else {}
+
+    def interrupt(self) -> None:
+        check(_lib.bai_compute_interrupt(self._handle()))
+
+    def restart(self) -> None:
+        check(_lib.bai_compute_restart(self._handle()))
+
+    def get_logs(self) -> dict:
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_compute_get_logs(self._handle(), ctypes.byref(buf)))
+        return {"result": {"logs": _lib.take_buf(buf).decode("utf-8", "replace")}}
+
+    def complete(self, code: str, opts: Optional[Mapping[str, Any]] = None) -> Any:
+        opts = opts or {}
+        data = code.encode()
+        p, n = _lib.bytes_arg(data)
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_compute_complete(self._handle(), p, n, int(opts.get("row", 0)),
+                                        int(opts.get("col", 0)), ctypes.byref(buf)))
+        raw = _lib.take_buf(buf).decode()
+        return json.loads(raw) if raw else None
+
+    def cancel(self) -> None:
+        """Cancels the blocking call running on this handle in another thread (any thread)."""
+        h = self._h
+        if h is not None:
+            check(_lib.bai_compute_cancel(h))
+
+    # ---- execution ----------------------------------------------------------------------
+    def execute(self, run_id: Optional[str] = None, code: Optional[str] = None,
+                mode: str = "query", opts: Optional[Mapping[str, Any]] = None) -> dict:
+        """One execute step, as the SDK's ``execute``: returns ``{"runId", "status",
+        "exitCode", "options", "files", "console"}`` with console records as ``[kind,
+        text]`` and media as ``["media", [mime, data]]`` (images as data URIs)."""
+        if mode not in _MODES:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, f"unknown execution mode {mode!r}")
+        data = (code or "").encode() if isinstance(code or "", str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        out = ctypes.c_void_p()
+        coll = _Collector()
+        with self._dispatch.push(coll):
+            rc = _lib.bai_compute_execute(self._handle(), _enc(run_id), p, n, _MODES[mode], bopts,
+                                          ctypes.byref(out))
+        _raise_after(coll, rc)
+        result = _take_result(out)
+        result["console"] = coll.finish()
+        return result
+
+    def run(self, code: str = "", *, mode: str = "query", opts: Optional[Mapping[str, Any]] = None,
+            on_stdout: Optional[Callable[[str], Any]] = None,
+            on_stderr: Optional[Callable[[str], Any]] = None,
+            on_media: Optional[Callable[[str, Union[bytes, str]], Any]] = None,
+            on_input: Optional[Callable[[bool], str]] = None,
+            on_console: Optional[Callable[[str, str], Any]] = None,
+            collect: bool = True) -> dict:
+        """Runs code to the end (the SDK example's whole loop, done by the library).
+
+        ``on_stdout(text)`` / ``on_stderr(text)`` get decoded text chunks; ``on_console(kind,
+        text)`` gets other kinds (html, log, ...); ``on_media(mime, data)`` gets decoded image
+        bytes or SVG/drawing text; ``on_input(is_password)`` returns the line to send.
+        A callback returning ``False`` stops the run (``CallbackAbortedError``); a callback
+        raising stops it and its exception propagates. Records without a callback are
+        collected into the returned dict's ``console`` unless ``collect=False``.
+        """
+        if mode not in ("query", "batch"):
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "run() takes mode 'query' or 'batch'")
+        data = code.encode() if isinstance(code, str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        h = _RunHandlers(on_stdout, on_stderr, on_media, on_input, on_console, collect)
+        if h.async_input:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "an async on_input needs run_async()")
+        out = ctypes.c_void_p()
+        with self._dispatch.push(h):
+            rc = _lib.bai_compute_run(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out))
+            _raise_after(h, rc)
+            result = _take_result(out)
+            result["console"] = h.finish()
+        return result
+
+    def start_run(self, code: str = "", *, mode: str = "query",
+                  opts: Optional[Mapping[str, Any]] = None, **callbacks) -> "RunOperation":
+        """Starts a non-blocking run (``bai_compute_run_start``); drive it with
+        ``RunOperation.poll()`` or ``await`` it. Callbacks as in :meth:`run`; they run inside
+        ``poll()`` on the polling thread. ``on_input`` may be a coroutine function here."""
+        if mode not in ("query", "batch"):
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "a run takes mode 'query' or 'batch'")
+        data = code.encode() if isinstance(code, str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        out = ctypes.c_void_p()
+        check(_lib.bai_compute_run_start(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out)))
+        return RunOperation(self, out.value, _RunHandlers(**callbacks))
+
+    async def run_async(self, code: str = "", *, poll_interval: float = 0.005, **kwargs) -> dict:
+        """:meth:`run` for asyncio: the op is polled with ``bai_op_poll(op, 0)`` from the event
+        loop, so callbacks run on the loop's thread. Cancelling the task cancels the run."""
+        op = self.start_run(code, **kwargs)
+        try:
+            return await op.wait(poll_interval)
+        finally:
+            op.close()
+
+    # ---- files --------------------------------------------------------------------------
+    def upload(self, files: Sequence[Union[str, os.PathLike]], basedir: Optional[Union[str, os.PathLike]] = None,
+               show_progress: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
+        """Uploads local files into /home/work, named relative to ``basedir`` (default: the
+        current directory). ``on_progress(done, total)`` reports bytes sent."""
+        arr, n = _lib.str_array([os.fspath(f) for f in files])
+        h = _ProgressHandlers(on_progress)
+        with self._dispatch.push(h):
+            rc = _lib.bai_compute_upload(self._handle(), arr, n, _enc(os.fspath(basedir)) if basedir else None)
+        _raise_after(h, rc)
+
+    def download(self, files: Sequence[str], dest: Union[str, os.PathLike] = ".",
+                 show_progress: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> dict:
+        """Downloads files of the session into the existing directory ``dest``; returns
+        ``{"file_names": [...]}`` as the SDK does."""
+        arr, n = _lib.str_array(list(files))
+        buf = _lib.bai_buf_t()
+        h = _ProgressHandlers(on_progress)
+        with self._dispatch.push(h):
+            rc = _lib.bai_compute_download(self._handle(), arr, n, _enc(os.fspath(dest)), ctypes.byref(buf))
+        _raise_after(h, rc)
+        raw = _lib.take_buf(buf).decode()
+        return {"file_names": json.loads(raw) if raw else []}
+
+    def list_files(self, path: str = ".") -> dict:
+        """Lists a directory of the session. As the SDK, ``files`` is JSON text of a list of
+        ``{"filename", "size", "mode", "ctime", "mtime", "atime"}``; ``entries`` has the same
+        list parsed (with ``is_dir``)."""
+        out = ctypes.c_void_p()
+        check(_lib.bai_compute_list_files(self._handle(), _enc(path), ctypes.byref(out)))
+        try:
+            entries = []
+            for i in range(_lib.bai_file_list_count(out.value)):
+                e = _lib.bai_file_list_get(out.value, i).contents
+                entries.append({
+                    "filename": _lib.text(e.name),
+                    "size": int(e.size),
+                    "mode": _lib.text(e.mode),
+                    "ctime": e.ctime,
+                    "mtime": e.mtime,
+                    "atime": e.atime,
+                    "is_dir": bool(e.is_dir),
+                })
+        finally:
+            _lib.bai_file_list_free(out.value)
+        return {"files": json.dumps(entries), "entries": entries, "errors": "", "abspath": path}
+
+
+class RunOperation:
+    """A non-blocking run (``bai_op_t``). ``poll(timeout_ms)`` drives it and returns
+    ``"pending"``, ``"waiting-input"`` or ``"finished"``; ``cancel()`` works from any thread."""
+
+    def __init__(self, cs: ComputeSession, op: int, handlers: _RunHandlers) -> None:
+        self._cs = cs  # the dispatcher routes this op's records
+        self._op: Optional[int] = op
+        self._h = handlers
+        self.result: Optional[dict] = None
+
+    def _handle(self) -> int:
+        if self._op is None:
+            raise BackendClientError(_lib.BAI_E_BAD_STATE, "the operation is closed")
+        return self._op
+
+    def poll(self, timeout_ms: int = 0) -> str:
+        op = self._handle()
+        with self._cs._dispatch.push(self._h):
+            rc = _lib.bai_op_poll(op, int(timeout_ms))
+            if rc not in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
+                err = last_error(rc)
+                if not err.message or err.code != rc:
+                    err = make_error(rc, _lib.text(_lib.bai_op_error_message(op)))
+                cb_err = getattr(self._h, "error", None)
+                if cb_err is not None:
+                    self._h.error = None
+                    raise cb_err from err
+                raise err
+            _raise_after(self._h, _lib.BAI_OK)
+            if rc == _lib.BAI_OK:
+                if self.result is None:
+                    out = ctypes.c_void_p()
+                    check(_lib.bai_op_result(op, ctypes.byref(out)))
+                    self.result = _take_result(out)
+                    self.result["console"] = self._h.finish()
+                return "finished"
+        return "pending" if rc == _lib.BAI_PENDING else "waiting-input"
+
+    def send_input(self, line: Union[str, bytes]) -> None:
+        data = _enc(line) or b""
+        p, n = _lib.bytes_arg(data)
+        if n == 0:
+            p = ctypes.cast(ctypes.c_char_p(b""), ctypes.POINTER(ctypes.c_uint8))
+        check(_lib.bai_op_send_input(self._handle(), p, n))
+
+    def cancel(self) -> None:
+        if self._op is not None:
+            check(_lib.bai_op_cancel(self._op))
+
+    async def wait(self, poll_interval: float = 0.005) -> dict:
+        try:
+            while True:
+                state = self.poll(0)
+                if state == "finished":
+                    assert self.result is not None
+                    return self.result
+                if state == "waiting-input":
+                    if self._h.on_input is None:
+                        raise BackendClientError(_lib.BAI_E_BAD_STATE,
+                                                 "the code waits for input and no on_input was given")
+                    # The op does not tell whether this is a password prompt: None = unknown.
+                    answer = self._h.on_input(None)
+                    if asyncio.iscoroutine(answer):
+                        answer = await answer
+                    self.send_input(answer)
+                    continue
+                await asyncio.sleep(poll_interval)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+
+    def close(self) -> None:
+        op, self._op = self._op, None
+        if op is not None:
+            _lib.bai_op_free(op)
+
+    def __enter__(self) -> "RunOperation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _ComputeSessionAPI:
+    """``session.ComputeSession``: class-level functions of the SDK bound to an API session."""
+
+    def __init__(self, api: "Session") -> None:
+        self._api = api
+
+    def __call__(self, name: str) -> ComputeSession:
+        """Attaches to an existing compute session by name or id (no request)."""
+        out = ctypes.c_void_p()
+        check(_lib.bai_compute_attach(self._api._handle(), _enc(name), ctypes.byref(out)))
+        return ComputeSession(self._api, out.value)
+
+    def get_or_create(
+        self,
+        image: str,
+        *,
+        name: Optional[str] = None,
+        client_token: Optional[str] = None,
+        type_: str = "interactive",
+        starts_at: Optional[str] = None,
+        enqueue_only: bool = False,
+        max_wait: int = 0,
+        no_reuse: bool = False,
+        dependencies: Optional[Sequence[str]] = None,
+        callback_url: Optional[str] = None,
+        mounts: Optional[Sequence[str]] = None,
+        mount_map: Optional[Mapping[str, str]] = None,
+        envs: Optional[Mapping[str, str]] = None,
+        startup_command: Optional[str] = None,
+        resources: Optional[Mapping[str, Any]] = None,
+        resource_opts: Optional[Mapping[str, Any]] = None,
+        cluster_size: int = 1,
+        cluster_mode: str = "single-node",
+        domain_name: Optional[str] = None,
+        group_name: Optional[str] = None,
+        bootstrap_script: Optional[str] = None,
+        tag: Optional[str] = None,
+        architecture: Optional[str] = None,
+        scaling_group: Optional[str] = None,
+        owner_access_key: Optional[str] = None,
+        preopen_ports: Optional[Sequence[int]] = None,
+    ) -> ComputeSession:
+        """Creates a compute session, or reuses the running one with the same name."""
+        if type_ not in _SESSION_TYPES:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, f"unknown session type {type_!r}")
+        if cluster_mode not in _CLUSTER_MODES:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, f"unknown cluster mode {cluster_mode!r}")
+        o = _lib.bai_create_opts_t()
+        o.struct_size = ctypes.sizeof(_lib.bai_create_opts_t)
+        o.type_ = _SESSION_TYPES[type_]
+        keep: list = []
+        o.name = _enc(name or client_token)
+        if mounts:
+            o.mounts, o.n_mounts = _lib.str_array(mounts)
+        o.mount_map, o.n_mount_map, k1 = _pairs(mount_map)
+        o.environ, o.n_environ, k2 = _pairs(envs)
+        o.resources, o.n_resources, k3 = _pairs(resources)
+        o.resource_opts, o.n_resource_opts, k4 = _pairs(resource_opts)
+        keep += [k1, k2, k3, k4]
+        o.cluster_size = int(cluster_size)
+        o.cluster_mode = _CLUSTER_MODES[cluster_mode]
+        o.domain = _enc(domain_name)
+        o.group = _enc(group_name)
+        o.scaling_group = _enc(scaling_group)
+        o.bootstrap_script = _enc(bootstrap_script)
+        o.startup_command = _enc(startup_command)
+        o.tag = _enc(tag)
+        o.enqueue_only = bool(enqueue_only)
+        o.no_reuse = bool(no_reuse)
+        o.max_wait_seconds = int(max_wait or 0)
+        o.owner_access_key = _enc(owner_access_key)
+        o.architecture = _enc(architecture)
+        o.starts_at = _enc(starts_at)
+        o.callback_url = _enc(callback_url)
+        if dependencies:
+            o.dependencies, o.n_dependencies = _lib.str_array(dependencies)
+        if preopen_ports:
+            ports = (ctypes.c_uint16 * len(preopen_ports))(*preopen_ports)
+            keep.append(ports)
+            o.preopen_ports = ctypes.cast(ports, ctypes.POINTER(ctypes.c_uint16))
+            o.n_preopen_ports = len(preopen_ports)
+        out = ctypes.c_void_p()
+        check(_lib.bai_compute_create(self._api._handle(), _enc(image), ctypes.byref(o), ctypes.byref(out)))
+        return ComputeSession(self._api, out.value)
+
+    def paginated_list(self, status: Optional[str] = None, access_key: Optional[str] = None, *,
+                       fields: Any = None, page_offset: int = 0, page_size: int = 20,
+                       filter: Optional[str] = None, order: Optional[str] = None) -> PaginatedResult:
+        """One page of the caller's compute sessions (items are dicts)."""
+        if access_key is not None or filter is not None or order is not None or fields is not None:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG,
+                                     "access_key, fields, filter and order are not supported by this binding")
+        out = ctypes.c_void_p()
+        check(_lib.bai_session_list(self._api._handle(), _enc(status), int(page_offset), int(page_size),
+                                    ctypes.byref(out)))
+        try:
+            total = int(_lib.bai_page_total_count(out.value))
+            items = [json.loads(_lib.text(_lib.bai_page_item_json(out.value, i)))
+                     for i in range(_lib.bai_page_count(out.value))]
+        finally:
+            _lib.bai_page_free(out.value)
+        return PaginatedResult(total, items)
+
+
+class _SystemAPI:
+    def __init__(self, api: "Session") -> None:
+        self._api = api
+
+    def get_versions(self) -> dict:
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_system_get_versions(self._api._handle(), ctypes.byref(buf)))
+        return json.loads(_lib.take_buf(buf).decode())
+
+
+class Session:
+    """An API session (``ai.backend.client.session.Session``). ``Session()`` reads the
+    configuration from the environment; use it as a context manager or call ``close()``."""
+
+    def __init__(self, *, config: Optional[APIConfig] = None) -> None:
+        self._h: Optional[int] = None
+        if config is None:
+            cfg_out = ctypes.c_void_p()
+            check(_lib.bai_config_from_env(ctypes.byref(cfg_out)))
+            cfg = cfg_out.value
+        else:
+            cfg = config._build()
+        try:
+            out = ctypes.c_void_p()
+            check(_lib.bai_session_new(cfg, ctypes.byref(out)))
+        finally:
+            _lib.bai_config_free(cfg)
+        self._h = out.value
+        self._config = config
+        self.System = _SystemAPI(self)
+        self.ComputeSession = _ComputeSessionAPI(self)
+
+    @property
+    def config(self) -> Optional[APIConfig]:
+        return self._config
+
+    @property
+    def api_version(self) -> str:
+        return _lib.text(_lib.bai_session_api_version(self._handle()))
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise BackendClientError(_lib.BAI_E_BAD_STATE, "the API session is closed")
+        return self._h
+
+    def close(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            _lib.bai_session_free(h)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class AsyncSession(Session):
+    """``async with AsyncSession() as s`` — the same session usable from coroutines; blocking
+    calls stay blocking, ``ComputeSession.run_async`` is the non-blocking run."""
+
+    async def __aenter__(self) -> "AsyncSession":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,150 @@
+"""Stopping runs: callback exceptions and stop values, cancellation, the asyncio run."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+import backendai_native as bai
+
+# Prints, then a pause, then writes a marker file: reaching the marker proves the run was
+# not stopped.
+SLOW = ('import time\nprint("first", flush=True)\ntime.sleep(2.5)\n'
+        'open("marker.txt", "w").write("reached")\nprint("second")\n')
+
+
+def marker_exists(cs) -> bool:
+    return any(e["filename"] == "marker.txt" for e in cs.list_files(".")["entries"])
+
+
+def test_exception_in_callback_stops_run_and_propagates(cs):
+    class Boom(Exception):
+        pass
+
+    def on_stdout(text):
+        raise Boom(text)
+
+    t0 = time.monotonic()
+    with pytest.raises(Boom) as ei:
+        cs.run(SLOW, on_stdout=on_stdout)
+    assert time.monotonic() - t0 < 2.4
+    assert isinstance(ei.value.__cause__, bai.CallbackAbortedError)
+    time.sleep(3)
+    assert not marker_exists(cs)
+    # The session still serves runs afterwards.
+    out = []
+    cs.run('print("still alive")', on_stdout=out.append)
+    assert "".join(out) == "still alive\n"
+
+
+def test_callback_returning_false_stops(cs):
+    with pytest.raises(bai.CallbackAbortedError) as ei:
+        cs.run(SLOW, on_stdout=lambda text: False)
+    assert ei.value.code_name == "BAI_E_ABORTED_BY_CALLBACK"
+
+
+def test_cancel_blocking_run_from_another_thread(cs):
+    timer = threading.Timer(0.8, cs.cancel)
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(bai.CancelledError) as ei:
+        cs.run(SLOW)
+    timer.join()
+    assert time.monotonic() - t0 < 2.4
+    assert ei.value.code_name == "BAI_E_CANCELLED"
+    time.sleep(3)
+    assert not marker_exists(cs)
+
+
+def test_async_run_on_the_event_loop(cs):
+    async def main():
+        loop_thread = threading.get_ident()
+        got, threads = [], set()
+
+        def on_stdout(text):
+            got.append(text)
+            threads.add(threading.get_ident())
+
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.05)
+
+        t = asyncio.ensure_future(ticker())
+        res = await cs.run_async('import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.3)',
+                                 on_stdout=on_stdout)
+        t.cancel()
+        return res, got, threads, loop_thread, ticks
+
+    res, got, threads, loop_thread, ticks = asyncio.run(main())
+    assert res["status"] == "finished" and res["exitCode"] == 0
+    assert "".join(got) == "0\n1\n2\n"
+    assert threads == {loop_thread}
+    assert ticks >= 5  # the loop kept running while the run did
+
+
+def test_async_input_coroutine(cs):
+    async def answer(is_password):
+        await asyncio.sleep(0.01)
+        return "async-answer"
+
+    async def main():
+        return await cs.run_async('print("got", input("? "))', on_input=answer)
+
+    res = asyncio.run(main())
+    assert res["exitCode"] == 0
+    assert "got async-answer" in "".join(p for k, p in res["console"] if k == "stdout")
+
+
+def test_async_task_cancellation(cs):
+    async def main():
+        task = asyncio.ensure_future(cs.run_async(SLOW))
+        await asyncio.sleep(0.8)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    time.sleep(3)
+    assert not marker_exists(cs)
+
+
+def test_op_poll_and_cancel(cs):
+    op = cs.start_run(SLOW)
+    try:
+        states = set()
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            states.add(op.poll(50))
+        assert states == {"pending"}
+        op.cancel()
+        op.cancel()  # idempotent
+        with pytest.raises(bai.CancelledError):
+            while True:
+                op.poll(100)
+        # The same error on every later poll.
+        with pytest.raises(bai.CancelledError):
+            op.poll(0)
+    finally:
+        op.close()
+
+
+def test_op_waiting_input_and_send_input(cs):
+    with cs.start_run('print("sum", int(input("a? ")) + 1)') as op:
+        deadline = time.monotonic() + 30
+        state = op.poll(0)
+        while state == "pending" and time.monotonic() < deadline:
+            state = op.poll(50)
+        assert state == "waiting-input"
+        op.send_input("41")
+        while state != "finished" and time.monotonic() < deadline:
+            state = op.poll(50)
+        assert state == "finished"
+        assert op.result["exitCode"] == 0
+        assert "sum 42" in "".join(p for k, p in op.result["console"] if k == "stdout")
