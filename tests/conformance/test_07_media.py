@@ -21,7 +21,7 @@ from helpers import run_loop
 IMAGE = "python:3.9-ubuntu20.04"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# Kernel-side emitter: the local server's kernel helper (see server/README.md).
+# Kernel-side emitter: the local server kernel's helper module (server/kernel).
 EMIT_IMPORT = "from backendai_kernel import emit_media\n"
 
 
@@ -109,3 +109,10 @@ def test_drawing_is_json_text(my_session):
     assert mime == "application/x-sorna-drawing"
     assert isinstance(data, str)
     assert json.loads(data) == commands
+
+
+def test_html_record(my_session):
+    code = "from backendai_kernel import emit_html\nemit_html('<b>bold</b>')\n"
+    trace = run_loop(my_session, code)
+    assert ["html", "<b>bold</b>"] in [rec for r in trace.results for rec in r["console"]]
+    assert trace.media == []
