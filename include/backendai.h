@@ -72,6 +72,16 @@
 #define QUEUE_DEPTH 256
 
 /**
+ * Bytes sent per tus PATCH request.
+ */
+#define UPLOAD_CHUNK (8 << 20)
+
+/**
+ * Attempts per file before a transfer gives up.
+ */
+#define MAX_ATTEMPTS 20
+
+/**
  * Return value of a callback: go on.
  */
 #define BAI_CB_CONTINUE 0
@@ -97,6 +107,16 @@
  * Flag of `bai_request_t.flags`: send without `Authorization`.
  */
 #define BAI_REQUEST_ANONYMOUS 1
+
+/**
+ * Flag of bai_vfolder_mkdir(): create missing parents.
+ */
+#define BAI_MKDIR_PARENTS 1
+
+/**
+ * Flag of bai_vfolder_mkdir(): an existing directory is not an error.
+ */
+#define BAI_MKDIR_EXIST_OK 2
 
 /**
  * Result code of every fallible function. Values are stable and never reused; errors are
@@ -567,6 +587,51 @@ typedef struct bai_file_entry_t {
 } bai_file_entry_t;
 
 /**
+ * Options of bai_service_create(). Zero-initialise, set `struct_size`, and fill at least
+ * `name`, `image` and `model`.
+ */
+typedef struct bai_service_opts_t {
+  uint32_t struct_size;
+  /**
+   * Serve without tokens (anyone can call the endpoint). 
+   */
+  bool open_to_public;
+  /**
+   * Number of inference sessions (0 means 1). 
+   */
+  uint32_t replicas;
+  /**
+   * Service name: 4-24 characters. 
+   */
+  const char *name;
+  const char *image;
+  /**
+   * Model folder (name or id) holding model-definition.yaml. 
+   */
+  const char *model;
+  /**
+   * Resource pairs as in bai_create_opts_t ("cpu","2","mem","4g",...). 
+   */
+  const char *const *resources;
+  size_t n_resources;
+  /**
+   * Environment pairs. 
+   */
+  const char *const *environ;
+  size_t n_environ;
+  /**
+   * Where the model folder is mounted (NULL: /models). 
+   */
+  const char *model_mount_destination;
+  const char *scaling_group;
+  const char *domain;
+  const char *group;
+  const char *startup_command;
+  const char *bootstrap_script;
+  const char *architecture;
+} bai_service_opts_t;
+
+/**
  * A raw request to any API path, for endpoints the library does not wrap yet (the official
  * SDK's `Request` class). Zero-initialise it and set `struct_size = sizeof(bai_request_t)`
  * (fields may be appended in later versions; the library reads only `struct_size` bytes).
@@ -607,6 +672,30 @@ typedef struct bai_request_t {
    */
   int64_t timeout_ms;
 } bai_request_t;
+
+/**
+ * Options of bai_vfolder_create(). Zero-initialise and set `struct_size`.
+ */
+typedef struct bai_vfolder_opts_t {
+  uint32_t struct_size;
+  bool cloneable;
+  /**
+   * Storage host ("local:volume1"); NULL lets the server choose. 
+   */
+  const char *host;
+  /**
+   * Group (project) owning the folder; NULL makes a user folder. 
+   */
+  const char *group;
+  /**
+   * "general" (default), "model" (for model services) or "data". 
+   */
+  const char *usage_mode;
+  /**
+   * "rw" (default), "ro" or "wd". 
+   */
+  const char *permission;
+} bai_vfolder_opts_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1578,6 +1667,145 @@ BAI_API bai_code_t bai_op_error_message(const struct bai_op_t *op, struct bai_bu
 BAI_API void bai_op_free(struct bai_op_t *op);
 
 /**
+ * Starts a container app in the session (`POST /session/{name}/start-service`): `app` such
+ * as "ttyd" or "jupyter"; `port` 0 for the app's own, else 1024–65535; `envs_json` and
+ * `arguments_json` NULL or JSON objects. Writes the app-proxy token and address; open the app
+ * with bai_compute_app_url().
+ *
+ * **Ownership:** inputs copied; `token_out` and `wsproxy_addr_out` filled, release with
+ * bai_buf_dispose(). The token is a secret: do not log it. **Thread:** blocks; the handle's
+ * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`, `BAI_E_NOT_FOUND` ("No such app
+ * service."), `BAI_E_SERVER` (503: no app proxy), transport codes.
+ * Example: examples/start_service.c.
+ */
+BAI_API
+bai_code_t bai_compute_start_service(const struct bai_compute_t *compute,
+                                     const char *app,
+                                     uint16_t port,
+                                     const char *envs_json,
+                                     const char *arguments_json,
+                                     struct bai_buf_t *token_out,
+                                     struct bai_buf_t *wsproxy_addr_out);
+
+/**
+ * Completes the app-proxy step for an app started with bai_compute_start_service()
+ * (`GET {wsproxy_addr}/v2/proxy/{token}/{session id}/add?app=NAME`) and writes the URL a
+ * browser opens.
+ *
+ * **Ownership:** inputs copied; `url_out` filled, release with bai_buf_dispose().
+ * **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_HTTP_STATUS`,
+ * `BAI_E_BAD_RESPONSE`, transport codes.
+ */
+BAI_API
+bai_code_t bai_compute_app_url(const struct bai_compute_t *compute,
+                               const char *app,
+                               const char *token,
+                               const char *wsproxy_addr,
+                               struct bai_buf_t *url_out);
+
+/**
+ * Creates a model service (`POST /services`) and writes its endpoint id.
+ *
+ * **Ownership:** inputs copied; `endpoint_id_out` filled, release with bai_buf_dispose().
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (name,
+ * missing image or model), `BAI_E_NOT_FOUND` (model folder), `BAI_E_HTTP_STATUS` (not a model
+ * folder, no model definition, duplicate name), `BAI_E_SERVER` (503), transport codes.
+ * Example: examples/model_service.c.
+ */
+BAI_API
+bai_code_t bai_service_create(const struct bai_session_t *session,
+                              const struct bai_service_opts_t *opts,
+                              struct bai_buf_t *endpoint_id_out);
+
+/**
+ * A model service's details as JSON (`GET /services/{id}`): name, replicas, routes,
+ * `service_endpoint` (the inference URL; null until a route is healthy), `is_public`.
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_service_info(const struct bai_session_t *session,
+                            const char *endpoint_id,
+                            struct bai_buf_t *out);
+
+/**
+ * Waits until the service has a healthy route and writes its endpoint URL (polls
+ * bai_service_info() every 200 ms, at most `timeout_ms`; negative: without limit).
+ *
+ * **Ownership:** `url_out` filled; release with bai_buf_dispose(). **Thread:** blocks; any
+ * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_TIMEOUT`, `BAI_E_NOT_FOUND`, server and
+ * transport codes.
+ */
+BAI_API
+bai_code_t bai_service_wait_ready(const struct bai_session_t *session,
+                                  const char *endpoint_id,
+                                  int64_t timeout_ms,
+                                  struct bai_buf_t *url_out);
+
+/**
+ * Lists the caller's model services as JSON (`GET /services`).
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+ */
+BAI_API bai_code_t bai_service_list(const struct bai_session_t *session, struct bai_buf_t *out);
+
+/**
+ * Changes the number of inference sessions of a service.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
+ * transport codes.
+ */
+BAI_API
+bai_code_t bai_service_scale(const struct bai_session_t *session,
+                             const char *endpoint_id,
+                             uint32_t replicas);
+
+/**
+ * Deletes a model service and its sessions.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
+ * transport codes.
+ */
+BAI_API bai_code_t bai_service_delete(const struct bai_session_t *session, const char *endpoint_id);
+
+/**
+ * Generates an API token for a service: give `duration` ("3600s", "30m", "1d", ...) or, with
+ * `duration` NULL, an expiry `valid_until` (unix seconds). Tokens cannot be revoked.
+ *
+ * **Ownership:** `token_out` filled, release with bai_buf_dispose(); the token is a secret.
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`,
+ * `BAI_E_HTTP_STATUS` (expiry in the past), `BAI_E_NOT_FOUND`, transport codes.
+ */
+BAI_API
+bai_code_t bai_service_generate_token(const struct bai_session_t *session,
+                                      const char *endpoint_id,
+                                      const char *duration,
+                                      int64_t valid_until,
+                                      struct bai_buf_t *token_out);
+
+/**
+ * Sends a request to a model service endpoint (a full URL such as
+ * `<service_endpoint>/v1/models`), with `Authorization: BackendAI <token>` when `token` is
+ * not NULL (public services need none). Any HTTP answer is a success: read it with the
+ * bai_response_* functions.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_response_free().
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (URL,
+ * method), `BAI_E_NETWORK`, `BAI_E_TIMEOUT`, `BAI_E_TLS`.
+ */
+BAI_API
+bai_code_t bai_service_call(const struct bai_session_t *session,
+                            const char *url,
+                            const char *method,
+                            const char *token,
+                            const uint8_t *body,
+                            size_t body_len,
+                            const char *content_type,
+                            struct bai_response_t **out);
+
+/**
  * Opens an API session. Negotiates the API version as the official SDK does (an unsigned
  * `GET /`; the lower of the server's and the configured version; if the server cannot be
  * reached the configured version is kept and the first real request reports the error), and
@@ -1722,6 +1950,196 @@ BAI_API uint32_t bai_version_num(void);
  * **Thread:** any. **Errors:** `BAI_E_BAD_STATE` on a mismatch (the message names both versions).
  */
 BAI_API bai_code_t bai_check_version(uint32_t header_num);
+
+/**
+ * Creates a storage folder (`POST /folders`). `opts` may be NULL for a general read-write
+ * user folder.
+ *
+ * **Ownership:** inputs copied; `info_out` may be NULL, else filled with the server's answer
+ * (JSON; release with bai_buf_dispose()). **Thread:** blocks; any thread. **Errors:**
+ * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_HTTP_STATUS` (e.g. type
+ * `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
+ */
+BAI_API
+bai_code_t bai_vfolder_create(const struct bai_session_t *session,
+                              const char *name,
+                              const struct bai_vfolder_opts_t *opts,
+                              struct bai_buf_t *info_out);
+
+/**
+ * Lists the storage folders the caller can use, as JSON (`GET /folders`).
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+ */
+BAI_API bai_code_t bai_vfolder_list(const struct bai_session_t *session, struct bai_buf_t *out);
+
+/**
+ * A folder's details as JSON (`GET /folders/{name}`).
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_info(const struct bai_session_t *session,
+                            const char *name,
+                            struct bai_buf_t *out);
+
+/**
+ * Deletes a folder.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
+ * transport codes.
+ */
+BAI_API bai_code_t bai_vfolder_delete(const struct bai_session_t *session, const char *name);
+
+/**
+ * Renames a folder.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * `BAI_E_NOT_FOUND`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_rename(const struct bai_session_t *session,
+                              const char *name,
+                              const char *new_name);
+
+/**
+ * Lists a directory of a folder as JSON: `{"items": [{"name", "type" ("FILE" or
+ * "DIRECTORY"), "size", "mode", "created", "modified"}]}`. `path` NULL means ".".
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_list_files(const struct bai_session_t *session,
+                                  const char *name,
+                                  const char *path,
+                                  struct bai_buf_t *out);
+
+/**
+ * Creates a directory in a folder. `flags`: BAI_MKDIR_PARENTS, BAI_MKDIR_EXIST_OK.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (flags),
+ * server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_mkdir(const struct bai_session_t *session,
+                             const char *name,
+                             const char *path,
+                             uint32_t flags);
+
+/**
+ * Renames a file or directory inside a folder (`target_path` keeps its directory).
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_rename_file(const struct bai_session_t *session,
+                                   const char *name,
+                                   const char *target_path,
+                                   const char *new_name);
+
+/**
+ * Moves a file or directory inside a folder.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_move_file(const struct bai_session_t *session,
+                                 const char *name,
+                                 const char *src,
+                                 const char *dst);
+
+/**
+ * Deletes files (and, with `recursive`, directories) inside a folder.
+ *
+ * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_delete_files(const struct bai_session_t *session,
+                                    const char *name,
+                                    const char *const *files,
+                                    size_t n_files,
+                                    bool recursive);
+
+/**
+ * Uploads files (and, with `recursive`, whole directories) into a folder through the storage
+ * proxy (tus), streamed from disk in bounded memory; remote names are the paths relative to
+ * `base_dir` (NULL: the current directory). A dropped connection is resumed from the
+ * server's offset without re-sending what it already stored. `progress` (may be NULL) gets
+ * the bytes sent so far.
+ *
+ * **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
+ * any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_ARG` (outside base_dir, a directory without `recursive`), `BAI_E_IO`,
+ * `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes (after the retries).
+ * Example: examples/vfolder_dataset.c.
+ */
+BAI_API
+bai_code_t bai_vfolder_upload(const struct bai_session_t *session,
+                              const char *name,
+                              const char *const *paths,
+                              size_t n_paths,
+                              const char *base_dir,
+                              bool recursive,
+                              bai_progress_cb progress,
+                              void *userdata);
+
+/**
+ * The non-blocking form of bai_vfolder_upload(): progress is delivered inside bai_op_poll().
+ *
+ * **Ownership:** inputs copied; `userdata_free(userdata)` (if not NULL) is called once the op
+ * lets go of it; `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+ * once. **Errors:** argument errors here; transfer errors from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_vfolder_upload_start(const struct bai_session_t *session,
+                                    const char *name,
+                                    const char *const *paths,
+                                    size_t n_paths,
+                                    const char *base_dir,
+                                    bool recursive,
+                                    bai_progress_cb progress,
+                                    void *userdata,
+                                    bai_userdata_free_cb userdata_free,
+                                    struct bai_op_t **out);
+
+/**
+ * Downloads files of a folder into the existing directory `dest_dir` (each to its base
+ * name; an existing file there is an error), streamed to disk in bounded memory and resumed
+ * with Range after a dropped connection. Each file lands atomically (written to
+ * `<name>.partial`, then renamed).
+ *
+ * **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
+ * any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes.
+ */
+BAI_API
+bai_code_t bai_vfolder_download(const struct bai_session_t *session,
+                                const char *name,
+                                const char *const *files,
+                                size_t n_files,
+                                const char *dest_dir,
+                                bai_progress_cb progress,
+                                void *userdata);
+
+/**
+ * The non-blocking form of bai_vfolder_download().
+ *
+ * **Ownership:** as bai_vfolder_upload_start(). **Thread:** returns at once.
+ * **Errors:** argument errors here; transfer errors from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_vfolder_download_start(const struct bai_session_t *session,
+                                      const char *name,
+                                      const char *const *files,
+                                      size_t n_files,
+                                      const char *dest_dir,
+                                      bai_progress_cb progress,
+                                      void *userdata,
+                                      bai_userdata_free_cb userdata_free,
+                                      struct bai_op_t **out);
 
 #ifdef __cplusplus
 }  // extern "C"

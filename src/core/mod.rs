@@ -9,9 +9,11 @@ pub mod exec;
 pub mod files;
 pub mod op;
 pub mod runtime;
+pub mod service;
 pub mod stream;
 pub mod tls;
 pub mod version;
+pub mod vfolder;
 
 pub use client::Client;
 pub use config::Config;

@@ -11,5 +11,7 @@ pub mod error;
 pub mod list;
 pub mod notify;
 pub mod op;
+pub mod service;
 pub mod session;
 pub mod version;
+pub mod vfolder;

@@ -190,6 +190,19 @@ pub struct bai_response_t {
     body: Vec<u8>,
 }
 
+impl bai_response_t {
+    pub(crate) fn from_core(resp: crate::core::client::Response) -> bai_response_t {
+        let headers = resp
+            .headers
+            .iter()
+            .map(|(k, v)| (CString::new(k.as_str()).unwrap_or_default(), CString::new(v.replace('\0', " ")).unwrap_or_default()))
+            .collect();
+        let mut body = resp.body.to_vec();
+        body.push(0);
+        bai_response_t { status: resp.status, headers, body }
+    }
+}
+
 /// Sends a raw signed request and waits for the answer. Any HTTP answer, whatever its status,
 /// is a success: read it with bai_response_status(). Redirects are not followed.
 ///
@@ -230,14 +243,7 @@ pub extern "C" fn bai_session_request(session: *const bai_session_t, request: *c
             req.timeout = Some(std::time::Duration::from_millis(r.timeout_ms as u64));
         }
         let resp = s.inner.block_on("bai_session_request", s.inner.client.send(req))??;
-        let headers = resp
-            .headers
-            .iter()
-            .map(|(k, v)| (CString::new(k.as_str()).unwrap_or_default(), CString::new(v.replace('\0', " ")).unwrap_or_default()))
-            .collect();
-        let mut body = resp.body.to_vec();
-        body.push(0);
-        *out = Box::into_raw(Box::new(bai_response_t { status: resp.status, headers, body }));
+        *out = Box::into_raw(Box::new(bai_response_t::from_core(resp)));
         Ok(())
     })
 }

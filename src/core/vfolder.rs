@@ -1,0 +1,361 @@
+//! Storage folders (vfolders): management through the manager, and file transfers through
+//! the storage proxy exactly as the official SDK does them — tus uploads resumed from the
+//! server's offset, downloads resumed with Range — streamed from and to disk in bounded memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::client::{encode_segment, Client, Request};
+use super::error::{Error, ErrorKind, Result};
+use super::op::{OpCtx, ProgressSink};
+
+/// Bytes sent per tus PATCH request.
+pub const UPLOAD_CHUNK: u64 = 8 << 20;
+/// Attempts per file before a transfer gives up.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// Options of `create`.
+#[derive(Clone, Debug)]
+pub struct CreateFolder {
+    pub name: String,
+    pub host: Option<String>,
+    pub group: Option<String>,
+    /// `general`, `model` or `data`.
+    pub usage_mode: String,
+    /// `rw`, `ro` or `wd`.
+    pub permission: String,
+    pub cloneable: bool,
+}
+
+impl Default for CreateFolder {
+    fn default() -> Self {
+        CreateFolder { name: String::new(), host: None, group: None, usage_mode: "general".into(), permission: "rw".into(), cloneable: false }
+    }
+}
+
+/// `POST /folders`.
+pub async fn create(client: &Client, o: &CreateFolder) -> Result<Value> {
+    if o.name.is_empty() {
+        return Err(Error::invalid("name: must not be empty"));
+    }
+    let body = json!({
+        "name": o.name, "host": o.host, "unmanaged_path": null, "group": o.group,
+        "usage_mode": o.usage_mode, "permission": o.permission, "quota": "0", "cloneable": o.cloneable,
+    });
+    client.call_json(Request::new(Method::POST, "/folders").json(body)).await
+}
+
+/// `GET /folders`.
+pub async fn list(client: &Client, all: bool) -> Result<Value> {
+    client.call_json(Request::new(Method::GET, "/folders").json(json!({"all": all}))).await
+}
+
+/// A folder addressed by name.
+#[derive(Clone, Debug)]
+pub struct VFolder {
+    pub client: Arc<Client>,
+    pub name: String,
+}
+
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis((20u64 << attempt.min(8)).min(5000))
+}
+
+fn is_transient(e: &Error) -> bool {
+    matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server) || (e.kind == ErrorKind::Io && e.message.contains("connection"))
+}
+
+fn net_err(what: &str, e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
+    Error::new(kind, format!("{what}: {e}"))
+}
+
+impl VFolder {
+    pub fn new(client: Arc<Client>, name: &str) -> VFolder {
+        VFolder { client, name: name.to_string() }
+    }
+
+    fn path(&self, suffix: &str) -> String {
+        format!("/folders/{}{suffix}", encode_segment(&self.name))
+    }
+
+    pub async fn info(&self) -> Result<Value> {
+        self.client.call_json(Request::new(Method::GET, self.path(""))).await
+    }
+
+    pub async fn delete(&self) -> Result<()> {
+        self.client.call(Request::new(Method::DELETE, self.path(""))).await.map(|_| ())
+    }
+
+    pub async fn rename(&self, new_name: &str) -> Result<()> {
+        self.client.call(Request::new(Method::POST, self.path("/rename")).json(json!({"new_name": new_name}))).await.map(|_| ())
+    }
+
+    /// `GET /folders/{name}/files`: `{"items": [{name, type, size, mode, created, modified}]}`.
+    pub async fn list_files(&self, path: &str) -> Result<Value> {
+        self.client.call_json(Request::new(Method::GET, self.path("/files")).json(json!({"path": path}))).await
+    }
+
+    pub async fn mkdir(&self, path: &str, parents: bool, exist_ok: bool) -> Result<()> {
+        let body = json!({"path": path, "parents": parents, "exist_ok": exist_ok});
+        self.client.call(Request::new(Method::POST, self.path("/mkdir")).json(body)).await.map(|_| ())
+    }
+
+    pub async fn rename_file(&self, target_path: &str, new_name: &str) -> Result<()> {
+        let body = json!({"target_path": target_path, "new_name": new_name});
+        self.client.call(Request::new(Method::POST, self.path("/rename-file")).json(body)).await.map(|_| ())
+    }
+
+    pub async fn move_file(&self, src: &str, dst: &str) -> Result<()> {
+        self.client.call(Request::new(Method::POST, self.path("/move-file")).json(json!({"src": src, "dst": dst}))).await.map(|_| ())
+    }
+
+    pub async fn delete_files(&self, files: &[String], recursive: bool) -> Result<()> {
+        let body = json!({"files": files, "recursive": recursive});
+        self.client.call(Request::new(Method::DELETE, self.path("/delete-files")).json(body)).await.map(|_| ())
+    }
+
+    /// The storage-proxy URL for a transfer, with the configured overrides applied.
+    fn transfer_url(&self, info: &Value) -> Result<reqwest::Url> {
+        let url = info.get("url").and_then(Value::as_str).ok_or_else(|| Error::bad_response("transfer answer has no url"))?;
+        let token = info.get("token").and_then(Value::as_str).ok_or_else(|| Error::bad_response("transfer answer has no token"))?;
+        let overrides = &self.client.config().storage_proxy_overrides;
+        let base = match overrides.iter().find(|(k, _)| k == url) {
+            Some((_, v)) => v.as_str(),
+            None if overrides.is_empty() => url,
+            None => return Err(Error::invalid(format!("storage proxy overrides are set, but none matches '{url}'"))),
+        };
+        let mut u = reqwest::Url::parse(base).map_err(|e| Error::bad_response(format!("storage proxy url '{base}': {e}")))?;
+        u.query_pairs_mut().append_pair("token", token);
+        Ok(u)
+    }
+
+    /// The current tus offset of an upload session.
+    async fn tus_offset(&self, url: &reqwest::Url) -> Result<u64> {
+        let resp = self.client.http().head(url.clone()).header("Tus-Resumable", "1.0.0").send().await.map_err(|e| net_err("upload offset", e))?;
+        if !resp.status().is_success() {
+            return Err(Error::from_http(resp.status().as_u16(), b""));
+        }
+        resp.headers()
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::bad_response("upload session answered without Upload-Offset"))
+    }
+
+    /// Uploads one local file to `remote` (a path inside the folder) with tus, resuming from
+    /// the storage proxy's offset after a dropped connection.
+    /// Progress is counted on `sink` (bytes sent, including any re-sent after a resume).
+    pub async fn upload_file(&self, ctx: &OpCtx, local: &Path, remote: &str, sink: &ProgressSink) -> Result<u64> {
+        let size = tokio::fs::metadata(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?.len();
+        let req = Request::new(Method::POST, self.path("/request-upload")).json(json!({"path": remote, "size": size}));
+        let info = ctx.guard(self.client.call_json(req)).await?;
+        let url = self.transfer_url(&info)?;
+        let mut offset = 0u64;
+        let mut attempt = 0u32;
+        let mut first = true;
+        loop {
+            let r: Result<u64> = async {
+                if !first {
+                    offset = ctx.guard(self.tus_offset(&url)).await?;
+                }
+                first = false;
+                loop {
+                    let len = (size - offset).min(UPLOAD_CHUNK);
+                    let mut file = tokio::fs::File::open(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?;
+                    file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| Error::io("seek", e))?;
+                    use tokio::io::AsyncReadExt;
+                    let sink = sink.clone();
+                    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 << 10).map(move |chunk| {
+                        if let Ok(c) = &chunk {
+                            sink.add(c.len() as u64);
+                        }
+                        chunk
+                    });
+                    let resp = ctx
+                        .guard(async {
+                            self.client
+                                .http()
+                                .patch(url.clone())
+                                .header("Tus-Resumable", "1.0.0")
+                                .header("Upload-Offset", offset.to_string())
+                                .header("Content-Type", "application/offset+octet-stream")
+                                .header("Content-Length", len.to_string())
+                                .body(reqwest::Body::wrap_stream(stream))
+                                .send()
+                                .await
+                                .map_err(|e| net_err("upload", e))
+                        })
+                        .await?;
+                    let status = resp.status().as_u16();
+                    let new_offset = resp.headers().get("upload-offset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+                    if !(200..300).contains(&status) {
+                        let body = resp.bytes().await.unwrap_or_default();
+                        return Err(Error::from_http(status, &body));
+                    }
+                    offset = new_offset.unwrap_or(offset + len);
+                    if offset >= size {
+                        return Ok(size);
+                    }
+                }
+            }
+            .await;
+            match r {
+                Ok(n) => return Ok(n),
+                Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
+                    attempt += 1;
+                    tracing::warn!(attempt, error = %e, "upload interrupted; resuming from the server's offset");
+                    ctx.guard(async {
+                        tokio::time::sleep(retry_delay(attempt)).await;
+                        Ok(())
+                    })
+                    .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Uploads files and (with `recursive`) directories; remote names are the paths relative
+    /// to `base` (default: the current directory).
+    pub async fn upload(&self, ctx: &OpCtx, sources: &[PathBuf], base: Option<&Path>, recursive: bool) -> Result<Vec<String>> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+        let base = std::fs::canonicalize(base.map(Path::to_path_buf).unwrap_or(cwd.clone())).map_err(|e| Error::io("base directory", e))?;
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        let mut dirs: Vec<String> = Vec::new();
+        let mut stack: Vec<PathBuf> = sources.iter().map(|p| if p.is_absolute() { p.clone() } else { cwd.join(p) }).collect();
+        stack.reverse();
+        while let Some(p) = stack.pop() {
+            let abs = std::fs::canonicalize(&p).map_err(|e| Error::io(&format!("'{}'", p.display()), e))?;
+            let rel = abs.strip_prefix(&base).map_err(|_| Error::invalid(format!("sources: '{}' is outside of the base directory '{}'", p.display(), base.display())))?;
+            let rel_s = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+            if abs.is_dir() {
+                if !recursive {
+                    return Err(Error::invalid(format!("sources: '{}' is a directory; upload it recursively", p.display())));
+                }
+                dirs.push(rel_s);
+                let mut children: Vec<PathBuf> = std::fs::read_dir(&abs).map_err(|e| Error::io("read_dir", e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                children.sort();
+                children.reverse();
+                stack.extend(children);
+            } else {
+                files.push((abs, rel_s));
+            }
+        }
+        for d in &dirs {
+            ctx.guard(self.mkdir(d, true, true)).await?;
+        }
+        let total: u64 = files.iter().map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
+        let sink = ctx.progress_sink(total);
+        let mut names = Vec::new();
+        for (local, remote) in files {
+            self.upload_file(ctx, &local, &remote, &sink).await?;
+            names.push(remote);
+        }
+        Ok(names)
+    }
+
+    /// Downloads one file of the folder to `dest` (a file path), resuming with Range after a
+    /// dropped connection. The file lands atomically: data goes to `<dest>.partial` first.
+    pub async fn download_file(&self, ctx: &OpCtx, remote: &str, dest: &Path) -> Result<u64> {
+        if dest.exists() {
+            return Err(Error::invalid(format!("dest: '{}' already exists", dest.display())));
+        }
+        let req = Request::new(Method::POST, self.path("/request-download")).json(json!({"path": remote, "archive": false}));
+        let info = ctx.guard(self.client.call_json(req)).await?;
+        let url = self.transfer_url(&info)?;
+        let partial = PathBuf::from(format!("{}.partial", dest.display()));
+        let mut start = 0u64;
+        let mut validator: Option<String> = None;
+        let mut attempt = 0u32;
+        let sink = ctx.progress_sink(0);
+        loop {
+            let r: Result<u64> = async {
+                let mut rb = self.client.http().get(url.clone());
+                if start > 0 {
+                    rb = rb.header("Range", format!("bytes={start}-"));
+                    if let Some(v) = &validator {
+                        rb = rb.header("If-Range", v.clone());
+                    }
+                }
+                let resp = ctx.guard(async { rb.send().await.map_err(|e| net_err("download", e)) }).await?;
+                let status = resp.status().as_u16();
+                let mut file = match status {
+                    200 => {
+                        start = 0;
+                        tokio::fs::File::create(&partial).await.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?
+                    }
+                    206 => tokio::fs::OpenOptions::new().append(true).open(&partial).await.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?,
+                    _ => {
+                        let body = resp.bytes().await.unwrap_or_default();
+                        return Err(Error::from_http(status, &body));
+                    }
+                };
+                validator = resp.headers().get("last-modified").or_else(|| resp.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned).or(validator.clone());
+                let mut body = resp.bytes_stream();
+                loop {
+                    let chunk = ctx.guard(async { Ok(body.next().await) }).await?;
+                    match chunk {
+                        None => break,
+                        Some(Err(e)) => {
+                            file.flush().await.map_err(|e| Error::io("flush", e))?;
+                            return Err(net_err("download", e));
+                        }
+                        Some(Ok(b)) => {
+                            file.write_all(&b).await.map_err(|e| Error::io(&format!("writing '{}'", partial.display()), e))?;
+                            start += b.len() as u64;
+                            sink.add(b.len() as u64);
+                        }
+                    }
+                }
+                file.flush().await.map_err(|e| Error::io("flush", e))?;
+                file.sync_all().await.map_err(|e| Error::io("sync", e))?;
+                Ok(start)
+            }
+            .await;
+            match r {
+                Ok(n) => {
+                    tokio::fs::rename(&partial, dest).await.map_err(|e| Error::io(&format!("renaming into '{}'", dest.display()), e))?;
+                    return Ok(n);
+                }
+                Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
+                    attempt += 1;
+                    tracing::warn!(attempt, error = %e, "download interrupted; resuming with Range");
+                    ctx.guard(async {
+                        tokio::time::sleep(retry_delay(attempt)).await;
+                        Ok(())
+                    })
+                    .await?;
+                }
+                Err(e) => {
+                    if !is_transient(&e) || ctx.is_cancelled() {
+                        // Keep the partial file only while a resume is possible.
+                        let _ = tokio::fs::remove_file(&partial).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Downloads files of the folder into the directory `dest_dir`, each to its base name.
+    pub async fn download(&self, ctx: &OpCtx, remotes: &[String], dest_dir: &Path) -> Result<Vec<String>> {
+        if !dest_dir.is_dir() {
+            return Err(Error::invalid(format!("dest_dir: '{}' is not a directory", dest_dir.display())));
+        }
+        let mut out = Vec::new();
+        for r in remotes {
+            let name = Path::new(r).file_name().ok_or_else(|| Error::invalid(format!("files: '{r}' names no file")))?;
+            let dest = dest_dir.join(name);
+            self.download_file(ctx, r, &dest).await?;
+            out.push(dest.display().to_string());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,352 @@
+//! Storage folders (vfolders): management and resumable transfers.
+
+use std::ffi::{c_char, c_void};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::core::error::{Error, Result};
+use crate::core::vfolder::{self, CreateFolder, VFolder};
+
+use super::args::{handle, opt_str_arg, out_ptr, out_val, str_arg};
+use super::boundary::{fallible, refuse_reentry};
+use super::buf::bai_buf_t;
+use super::callback::{drive_to_end, register, bai_progress_cb, bai_userdata_free_cb, Callbacks};
+use super::compute::path_list;
+use super::error::bai_code_t;
+use super::op::{bai_op_t, Output};
+use super::session::{bai_session_t, read_sized, SessionInner};
+
+/// Options of bai_vfolder_create(). Zero-initialise and set `struct_size`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct bai_vfolder_opts_t {
+    pub struct_size: u32,
+    pub cloneable: bool,
+    /** Storage host ("local:volume1"); NULL lets the server choose. */
+    pub host: *const c_char,
+    /** Group (project) owning the folder; NULL makes a user folder. */
+    pub group: *const c_char,
+    /** "general" (default), "model" (for model services) or "data". */
+    pub usage_mode: *const c_char,
+    /** "rw" (default), "ro" or "wd". */
+    pub permission: *const c_char,
+}
+
+/// Flag of bai_vfolder_mkdir(): create missing parents.
+pub const BAI_MKDIR_PARENTS: u32 = 1;
+/// Flag of bai_vfolder_mkdir(): an existing directory is not an error.
+pub const BAI_MKDIR_EXIST_OK: u32 = 2;
+
+fn session<'a>(s: *const bai_session_t) -> Result<&'a Arc<SessionInner>> {
+    Ok(&unsafe { handle(s, "session") }?.inner)
+}
+
+fn folder(s: &Arc<SessionInner>, name: *const c_char) -> Result<VFolder> {
+    let name = unsafe { str_arg(name, "name") }?;
+    if name.is_empty() {
+        return Err(Error::invalid("name: must not be empty"));
+    }
+    Ok(VFolder::new(s.client.clone(), name))
+}
+
+fn json_out(out: *mut bai_buf_t, v: &serde_json::Value) -> Result<()> {
+    unsafe { out_val(out, "out") }?.fill(v.to_string().as_bytes());
+    Ok(())
+}
+
+/// Creates a storage folder (`POST /folders`). `opts` may be NULL for a general read-write
+/// user folder.
+///
+/// **Ownership:** inputs copied; `info_out` may be NULL, else filled with the server's answer
+/// (JSON; release with bai_buf_dispose()). **Thread:** blocks; any thread. **Errors:**
+/// `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_HTTP_STATUS` (e.g. type
+/// `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const c_char, opts: *const bai_vfolder_opts_t, info_out: *mut bai_buf_t) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let mut o = CreateFolder { name: unsafe { str_arg(name, "name") }?.to_string(), ..Default::default() };
+        if !opts.is_null() {
+            let c = unsafe { read_sized(opts, "opts") }?;
+            o.cloneable = c.cloneable;
+            o.host = unsafe { opt_str_arg(c.host, "opts.host") }?.map(str::to_owned);
+            o.group = unsafe { opt_str_arg(c.group, "opts.group") }?.map(str::to_owned);
+            if let Some(m) = unsafe { opt_str_arg(c.usage_mode, "opts.usage_mode") }? {
+                o.usage_mode = m.to_string();
+            }
+            if let Some(p) = unsafe { opt_str_arg(c.permission, "opts.permission") }? {
+                o.permission = p.to_string();
+            }
+        }
+        let client = s.client.clone();
+        let v = s.block_on("bai_vfolder_create", async move { vfolder::create(&client, &o).await })??;
+        if !info_out.is_null() {
+            json_out(info_out, &v)?;
+        }
+        Ok(())
+    })
+}
+
+/// Lists the storage folders the caller can use, as JSON (`GET /folders`).
+///
+/// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+/// **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_list(session: *const bai_session_t, out: *mut bai_buf_t) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let client = s.client.clone();
+        let v = s.block_on("bai_vfolder_list", async move { vfolder::list(&client, false).await })??;
+        json_out(out, &v)
+    })
+}
+
+/// A folder's details as JSON (`GET /folders/{name}`).
+///
+/// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+/// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_info(session: *const bai_session_t, name: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let v = s.block_on("bai_vfolder_info", async move { f.info().await })??;
+        json_out(out, &v)
+    })
+}
+
+/// Deletes a folder.
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
+/// transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_delete(session: *const bai_session_t, name: *const c_char) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        s.block_on("bai_vfolder_delete", async move { f.delete().await })?
+    })
+}
+
+/// Renames a folder.
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+/// `BAI_E_NOT_FOUND`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_rename(session: *const bai_session_t, name: *const c_char, new_name: *const c_char) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let n = unsafe { str_arg(new_name, "new_name") }?.to_string();
+        s.block_on("bai_vfolder_rename", async move { f.rename(&n).await })?
+    })
+}
+
+/// Lists a directory of a folder as JSON: `{"items": [{"name", "type" ("FILE" or
+/// "DIRECTORY"), "size", "mode", "created", "modified"}]}`. `path` NULL means ".".
+///
+/// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
+/// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_list_files(session: *const bai_session_t, name: *const c_char, path: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let p = unsafe { opt_str_arg(path, "path") }?.unwrap_or(".").to_string();
+        let v = s.block_on("bai_vfolder_list_files", async move { f.list_files(&p).await })??;
+        json_out(out, &v)
+    })
+}
+
+/// Creates a directory in a folder. `flags`: BAI_MKDIR_PARENTS, BAI_MKDIR_EXIST_OK.
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (flags),
+/// server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_mkdir(session: *const bai_session_t, name: *const c_char, path: *const c_char, flags: u32) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let p = unsafe { str_arg(path, "path") }?.to_string();
+        if flags & !(BAI_MKDIR_PARENTS | BAI_MKDIR_EXIST_OK) != 0 {
+            return Err(Error::invalid(format!("flags: 0x{flags:x} has unknown bits")));
+        }
+        s.block_on("bai_vfolder_mkdir", async move { f.mkdir(&p, flags & BAI_MKDIR_PARENTS != 0, flags & BAI_MKDIR_EXIST_OK != 0).await })?
+    })
+}
+
+/// Renames a file or directory inside a folder (`target_path` keeps its directory).
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_rename_file(session: *const bai_session_t, name: *const c_char, target_path: *const c_char, new_name: *const c_char) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let t = unsafe { str_arg(target_path, "target_path") }?.to_string();
+        let n = unsafe { str_arg(new_name, "new_name") }?.to_string();
+        s.block_on("bai_vfolder_rename_file", async move { f.rename_file(&t, &n).await })?
+    })
+}
+
+/// Moves a file or directory inside a folder.
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_move_file(session: *const bai_session_t, name: *const c_char, src: *const c_char, dst: *const c_char) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let a = unsafe { str_arg(src, "src") }?.to_string();
+        let b = unsafe { str_arg(dst, "dst") }?.to_string();
+        s.block_on("bai_vfolder_move_file", async move { f.move_file(&a, &b).await })?
+    })
+}
+
+/// Deletes files (and, with `recursive`, directories) inside a folder.
+///
+/// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_delete_files(session: *const bai_session_t, name: *const c_char, files: *const *const c_char, n_files: usize, recursive: bool) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let files = path_list(files, n_files, "files")?;
+        s.block_on("bai_vfolder_delete_files", async move { f.delete_files(&files, recursive).await })?
+    })
+}
+
+fn transfer_callbacks(cb: bai_progress_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> Callbacks {
+    Callbacks { progress: register(cb, userdata, userdata_free), ..Default::default() }
+}
+
+/// Work of an upload.
+fn upload_work(s: &Arc<SessionInner>, name: *const c_char, paths: *const *const c_char, n: usize, base_dir: *const c_char, recursive: bool) -> Result<(VFolder, Vec<PathBuf>, Option<PathBuf>, bool)> {
+    let f = folder(s, name)?;
+    let p: Vec<PathBuf> = path_list(paths, n, "paths")?.into_iter().map(PathBuf::from).collect();
+    if p.is_empty() {
+        return Err(Error::invalid("paths: no file given"));
+    }
+    let base = unsafe { opt_str_arg(base_dir, "base_dir") }?.map(PathBuf::from);
+    Ok((f, p, base, recursive))
+}
+
+/// Uploads files (and, with `recursive`, whole directories) into a folder through the storage
+/// proxy (tus), streamed from disk in bounded memory; remote names are the paths relative to
+/// `base_dir` (NULL: the current directory). A dropped connection is resumed from the
+/// server's offset without re-sending what it already stored. `progress` (may be NULL) gets
+/// the bytes sent so far.
+///
+/// **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
+/// any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
+/// `BAI_E_INVALID_ARG` (outside base_dir, a directory without `recursive`), `BAI_E_IO`,
+/// `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes (after the retries).
+/// Example: examples/vfolder_dataset.c.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_upload(
+    session: *const bai_session_t,
+    name: *const c_char,
+    paths: *const *const c_char,
+    n_paths: usize,
+    base_dir: *const c_char,
+    recursive: bool,
+    progress: bai_progress_cb,
+    userdata: *mut c_void,
+) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        refuse_reentry("bai_vfolder_upload")?;
+        let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
+        let cbs = transfer_callbacks(progress, userdata, None);
+        let mut op = crate::core::op::Op::spawn(s.client.runtime().clone(), move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await });
+        drive_to_end(&mut op, &cbs).map(|_| ())
+    })
+}
+
+/// The non-blocking form of bai_vfolder_upload(): progress is delivered inside bai_op_poll().
+///
+/// **Ownership:** inputs copied; `userdata_free(userdata)` (if not NULL) is called once the op
+/// lets go of it; `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+/// once. **Errors:** argument errors here; transfer errors from bai_op_poll().
+#[no_mangle]
+pub extern "C" fn bai_vfolder_upload_start(
+    session: *const bai_session_t,
+    name: *const c_char,
+    paths: *const *const c_char,
+    n_paths: usize,
+    base_dir: *const c_char,
+    recursive: bool,
+    progress: bai_progress_cb,
+    userdata: *mut c_void,
+    userdata_free: bai_userdata_free_cb,
+    out: *mut *mut bai_op_t,
+) -> bai_code_t {
+    let cbs = transfer_callbacks(progress, userdata, userdata_free);
+    fallible(|| {
+        let out = unsafe { out_ptr(out, "out") }?;
+        let s = self::session(session)?;
+        let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
+        let op = s.start_op(cbs, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await.map(|_| Output::Nothing) });
+        *out = Box::into_raw(Box::new(op));
+        Ok(())
+    })
+}
+
+/// Downloads files of a folder into the existing directory `dest_dir` (each to its base
+/// name; an existing file there is an error), streamed to disk in bounded memory and resumed
+/// with Range after a dropped connection. Each file lands atomically (written to
+/// `<name>.partial`, then renamed).
+///
+/// **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
+/// any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
+/// `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes.
+#[no_mangle]
+pub extern "C" fn bai_vfolder_download(
+    session: *const bai_session_t,
+    name: *const c_char,
+    files: *const *const c_char,
+    n_files: usize,
+    dest_dir: *const c_char,
+    progress: bai_progress_cb,
+    userdata: *mut c_void,
+) -> bai_code_t {
+    fallible(|| {
+        let s = self::session(session)?;
+        refuse_reentry("bai_vfolder_download")?;
+        let f = folder(s, name)?;
+        let files = path_list(files, n_files, "files")?;
+        let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
+        let cbs = transfer_callbacks(progress, userdata, None);
+        let mut op = crate::core::op::Op::spawn(s.client.runtime().clone(), move |ctx| async move { f.download(&ctx, &files, &dest).await });
+        drive_to_end(&mut op, &cbs).map(|_| ())
+    })
+}
+
+/// The non-blocking form of bai_vfolder_download().
+///
+/// **Ownership:** as bai_vfolder_upload_start(). **Thread:** returns at once.
+/// **Errors:** argument errors here; transfer errors from bai_op_poll().
+#[no_mangle]
+pub extern "C" fn bai_vfolder_download_start(
+    session: *const bai_session_t,
+    name: *const c_char,
+    files: *const *const c_char,
+    n_files: usize,
+    dest_dir: *const c_char,
+    progress: bai_progress_cb,
+    userdata: *mut c_void,
+    userdata_free: bai_userdata_free_cb,
+    out: *mut *mut bai_op_t,
+) -> bai_code_t {
+    let cbs = transfer_callbacks(progress, userdata, userdata_free);
+    fallible(|| {
+        let out = unsafe { out_ptr(out, "out") }?;
+        let s = self::session(session)?;
+        let f = folder(s, name)?;
+        let files = path_list(files, n_files, "files")?;
+        let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
+        let op = s.start_op(cbs, move |ctx| async move { f.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) });
+        *out = Box::into_raw(Box::new(op));
+        Ok(())
+    })
+}
