@@ -1,0 +1,110 @@
+package backendai
+
+/*
+#include "backendai.h"
+*/
+import "C"
+
+import (
+	"fmt"
+)
+
+// Code is a libbackendai result code. Codes are stable and grouped by hundreds: 100s caller
+// mistakes, 200s transport, 300s server answers, 400s compute sessions, 900s internal.
+//
+// A Code is also an error, so that errors.Is(err, backendai.ErrNotFound) matches any *Error
+// carrying that code.
+type Code int32
+
+const (
+	OK                   Code = 0
+	ErrNullArg           Code = 100
+	ErrInvalidArg        Code = 101
+	ErrInvalidUTF8       Code = 102
+	ErrBadState          Code = 103
+	ErrReentrant         Code = 104
+	ErrBufferTooSmall    Code = 105
+	ErrNetwork           Code = 200
+	ErrTLS               Code = 201
+	ErrTimeout           Code = 202
+	ErrCancelled         Code = 203
+	ErrWebSocket         Code = 204
+	ErrHTTPStatus        Code = 300
+	ErrAuth              Code = 301
+	ErrNotFound          Code = 302
+	ErrConflict          Code = 303
+	ErrRateLimited       Code = 304
+	ErrServer            Code = 305
+	ErrBadResponse       Code = 306
+	ErrSessionGone       Code = 400
+	ErrExecFailed        Code = 401
+	ErrAbortedByCallback Code = 402
+	ErrIO                Code = 403
+	ErrPanic             Code = 900
+	ErrPoisoned          Code = 901
+	ErrNoMemory          Code = 902
+	ErrInternal          Code = 903
+	codePending          Code = 1
+	codeWaitingInput     Code = 2
+)
+
+// Name is the symbolic name of the code, e.g. "BAI_E_TIMEOUT".
+func (c Code) Name() string { return C.GoString(C.bai_code_name(C.int32_t(c))) }
+
+// Error describes the code in one line.
+func (c Code) Error() string { return C.GoString(C.bai_code_describe(C.int32_t(c))) }
+
+// Error is a failure reported by libbackendai.
+type Error struct {
+	Op          string // what this package was doing, e.g. "create compute"
+	Code        Code
+	Name        string // symbolic name of Code, e.g. "BAI_E_NOT_FOUND"
+	Message     string // the library's detail
+	HTTPStatus  int    // status of the server's answer, 0 if none
+	ServerType  string // problem+json "type" of the server's answer, "" if none
+	ServerTitle string // problem+json "title" of the server's answer, "" if none
+	cause       error  // e.g. context.Canceled when the context ended the call
+}
+
+func (e *Error) Error() string {
+	s := "backendai: "
+	if e.Op != "" {
+		s += e.Op + ": "
+	}
+	s += e.Name
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.HTTPStatus != 0 {
+		s += fmt.Sprintf(" (HTTP %d)", e.HTTPStatus)
+	}
+	if e.cause != nil {
+		s += " (" + e.cause.Error() + ")"
+	}
+	return s
+}
+
+// Unwrap returns the context error when a cancelled or expired context ended the call.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is matches a Code: errors.Is(err, backendai.ErrNotFound).
+func (e *Error) Is(target error) bool {
+	if c, ok := target.(Code); ok {
+		return e.Code == c
+	}
+	return false
+}
+
+func newError(op string, code Code, msg string) *Error {
+	return &Error{Op: op, Code: code, Name: code.Name(), Message: msg}
+}
+
+// lastError reads the calling thread's last error detail. The caller must hold the OS thread
+// locked since the failing call.
+func lastError(op string, rc C.bai_code_t) *Error {
+	e := newError(op, Code(rc), C.GoString(C.bai_last_error_message()))
+	e.HTTPStatus = int(C.bai_last_error_http_status())
+	e.ServerType = C.GoString(C.bai_last_error_server_type())
+	e.ServerTitle = C.GoString(C.bai_last_error_server_title())
+	return e
+}

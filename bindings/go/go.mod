@@ -1,0 +1,3 @@
+module github.com/libbackendai/backendai-go
+
+go 1.23
