@@ -383,7 +383,7 @@ bai_op_send_input = _fn("bai_op_send_input", CODE, P, POINTER(c_uint8), c_size_t
 bai_op_cancel = _fn("bai_op_cancel", CODE, P)
 bai_op_result = _fn("bai_op_result", CODE, P, PP)
 bai_op_code = _fn("bai_op_code", CODE, P)
-bai_op_error_message = _fn("bai_op_error_message", c_char_p, P)
+bai_op_error_message = _fn("bai_op_error_message", CODE, P, BUF)
 bai_op_free = _fn("bai_op_free", None, P)
 
 

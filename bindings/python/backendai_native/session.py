@@ -417,6 +417,13 @@ class ComputeSession:
         return {"files": json.dumps(entries), "entries": entries, "errors": "", "abspath": path}
 
 
+def _op_error_message(op: int) -> str:
+    buf = _lib.bai_buf_t()
+    if _lib.bai_op_error_message(op, ctypes.byref(buf)) != _lib.BAI_OK:
+        return ""
+    return _lib.take_buf(buf).decode("utf-8", "replace")
+
+
 class RunOperation:
     """A non-blocking run (``bai_op_t``). ``poll(timeout_ms)`` drives it and returns
     ``"pending"``, ``"waiting-input"`` or ``"finished"``; ``cancel()`` works from any thread."""
@@ -439,7 +446,7 @@ class RunOperation:
             if rc not in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
                 err = last_error(rc)
                 if not err.message or err.code != rc:
-                    err = make_error(rc, _lib.text(_lib.bai_op_error_message(op)))
+                    err = make_error(rc, _op_error_message(op))
                 cb_err = getattr(self._h, "error", None)
                 if cb_err is not None:
                     self._h.error = None

@@ -1,0 +1,911 @@
+// backendai.hpp: a header-only C++17 RAII wrapper over libbackendai's C API (backendai.h).
+//
+// - Every library object is owned by exactly one move-only C++ object whose destructor calls
+//   the matching `_free`.
+// - Failures throw backendai::Error (ApiError when the server answered with an HTTP error,
+//   ClientError otherwise) carrying the code, its name, the message, the HTTP status and the
+//   server's problem type and title.
+// - Callbacks are std::function objects. Their trampolines catch every exception so none
+//   crosses into C: the exception is stored, the run is stopped (BAI_CB_STOP), and it is
+//   rethrown as it was once the C call has returned.
+// - Callbacks run on the thread that called into the library (a blocking call or
+//   Operation::poll), never on an internal thread.
+#ifndef BACKENDAI_HPP
+#define BACKENDAI_HPP
+
+#include <backendai.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace backendai {
+
+// ---- enums of the C API (values are stable; the C header documents them) -----------------
+
+/// Execution mode (bai_exec_mode_t).
+enum class ExecMode : int32_t { Query = 0, Batch = 1, Continue = 2, Input = 3 };
+/// Console stream (bai_stream_t).
+enum class Stream : int32_t { Stdout = 0, Stderr = 1, Html = 2, Log = 3, Completion = 4, Other = 5 };
+/// Session type (bai_session_type_t).
+enum class SessionType : int32_t { Interactive = 0, Batch = 1 };
+/// Cluster mode (bai_cluster_mode_t).
+enum class ClusterMode : int32_t { SingleNode = 0, MultiNode = 1 };
+/// Endpoint type (bai_endpoint_type_t).
+enum class EndpointType : int32_t { Api = BAI_ENDPOINT_API, Session = BAI_ENDPOINT_SESSION };
+
+/// Result of Operation::poll().
+enum class PollState { Pending, WaitingInput, Done };
+
+// ---- errors -------------------------------------------------------------------------------
+
+/// A failed library call.
+class Error : public std::runtime_error {
+public:
+    Error(int32_t code, std::string message, uint16_t http_status = 0, std::string server_type = {},
+          std::string server_title = {})
+        : std::runtime_error(describe(code, message, http_status, server_type)),
+          code_(code),
+          message_(std::move(message)),
+          http_status_(http_status),
+          server_type_(std::move(server_type)),
+          server_title_(std::move(server_title)) {}
+
+    /// The library's result code (e.g. 301).
+    int32_t code() const noexcept { return code_; }
+    /// Its symbolic name (e.g. "BAI_E_AUTH"); static storage.
+    const char *code_name() const noexcept { return bai_code_name(code_); }
+    /// The library's message (never contains a secret).
+    const std::string &message() const noexcept { return message_; }
+    /// HTTP status of the server's answer, 0 when there was none.
+    uint16_t http_status() const noexcept { return http_status_; }
+    /// `type` of the server's problem+json body, "" if none.
+    const std::string &server_type() const noexcept { return server_type_; }
+    /// `title` of the server's problem+json body, "" if none.
+    const std::string &server_title() const noexcept { return server_title_; }
+
+private:
+    static std::string describe(int32_t code, const std::string &message, uint16_t status,
+                                const std::string &type) {
+        std::string s = bai_code_name(code);
+        if (!message.empty()) s += ": " + message;
+        if (status != 0) {
+            s += " (HTTP " + std::to_string(status);
+            if (!type.empty()) s += ", " + type;
+            s += ")";
+        }
+        return s;
+    }
+    int32_t code_;
+    std::string message_;
+    uint16_t http_status_;
+    std::string server_type_;
+    std::string server_title_;
+};
+
+/// The server answered with an HTTP error status.
+class ApiError : public Error {
+public:
+    using Error::Error;
+};
+
+/// A failure on the client side: arguments, network, TLS, timeouts, I/O, cancellation.
+class ClientError : public Error {
+public:
+    using Error::Error;
+};
+
+/// The operation was cancelled (BAI_E_CANCELLED).
+class CancelledError : public ClientError {
+public:
+    using ClientError::ClientError;
+};
+
+/// A callback asked to stop by returning false (BAI_E_ABORTED_BY_CALLBACK).
+class CallbackAborted : public ClientError {
+public:
+    using ClientError::ClientError;
+};
+
+namespace detail {
+
+inline bool is_success(int32_t rc) noexcept {
+    return rc == BAI_OK || rc == BAI_PENDING || rc == BAI_WAITING_INPUT;
+}
+
+[[noreturn]] inline void throw_error(int32_t code, std::string message, uint16_t status,
+                                     std::string type, std::string title) {
+    if (message.empty()) message = bai_code_describe(code);
+    if (code == BAI_E_CANCELLED)
+        throw CancelledError(code, std::move(message), status, std::move(type), std::move(title));
+    if (code == BAI_E_ABORTED_BY_CALLBACK)
+        throw CallbackAborted(code, std::move(message), status, std::move(type), std::move(title));
+    if (status != 0) throw ApiError(code, std::move(message), status, std::move(type), std::move(title));
+    throw ClientError(code, std::move(message), status, std::move(type), std::move(title));
+}
+
+/// Throws the calling thread's last error (read at once, before any other bai_ call).
+[[noreturn]] inline void throw_last_error(int32_t rc) {
+    std::string message = bai_last_error_message();
+    uint16_t status = bai_last_error_http_status();
+    std::string type = bai_last_error_server_type();
+    std::string title = bai_last_error_server_title();
+    throw_error(rc, std::move(message), status, std::move(type), std::move(title));
+}
+
+inline int32_t check(int32_t rc) {
+    if (!is_success(rc)) throw_last_error(rc);
+    return rc;
+}
+
+/// Copies a library-filled buffer into a string and disposes it.
+class Buf {
+public:
+    Buf() noexcept : b_{nullptr, 0} {}
+    ~Buf() { bai_buf_dispose(&b_); }
+    Buf(const Buf &) = delete;
+    Buf &operator=(const Buf &) = delete;
+    bai_buf_t *get() noexcept { return &b_; }
+    std::string str() const { return b_.data ? std::string(reinterpret_cast<const char *>(b_.data), b_.len) : std::string(); }
+
+private:
+    bai_buf_t b_;
+};
+
+inline const char *c_or_null(const std::optional<std::string> &s) noexcept {
+    return s ? s->c_str() : nullptr;
+}
+
+inline const uint8_t *bytes(std::string_view s) noexcept {
+    return reinterpret_cast<const uint8_t *>(s.data());
+}
+
+/// A C array of C strings over owned copies.
+class CStrings {
+public:
+    CStrings() = default;
+    template <typename It>
+    CStrings(It first, It last) {
+        for (; first != last; ++first) store_.emplace_back(std::string_view(*first));
+        for (auto &s : store_) ptrs_.push_back(s.c_str());
+    }
+    const char *const *data() const noexcept { return ptrs_.empty() ? nullptr : ptrs_.data(); }
+    size_t size() const noexcept { return ptrs_.size(); }
+
+private:
+    std::vector<std::string> store_;
+    std::vector<const char *> ptrs_;
+};
+
+/// Where a callback's exception waits until the C call returns. Shared by a compute handle,
+/// its callback slots and its operations; per thread, since callbacks run on the caller's.
+struct ErrorSink {
+    std::mutex mu;
+    std::vector<std::pair<std::thread::id, std::exception_ptr>> pending;
+
+    void store(std::exception_ptr e) {
+        std::lock_guard<std::mutex> g(mu);
+        pending.emplace_back(std::this_thread::get_id(), std::move(e));
+    }
+    /// Takes this thread's first stored exception (and drops any later ones).
+    std::exception_ptr take() {
+        std::lock_guard<std::mutex> g(mu);
+        std::exception_ptr first;
+        auto me = std::this_thread::get_id();
+        for (auto it = pending.begin(); it != pending.end();) {
+            if (it->first == me) {
+                if (!first) first = it->second;
+                it = pending.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return first;
+    }
+    bool has_pending() {
+        std::lock_guard<std::mutex> g(mu);
+        auto me = std::this_thread::get_id();
+        for (auto &p : pending)
+            if (p.first == me) return true;
+        return false;
+    }
+};
+
+/// Rethrows a callback's exception if one is waiting, else throws the library's error for a
+/// failing code.
+inline int32_t finish_call(ErrorSink &sink, int32_t rc) {
+    if (auto e = sink.take()) std::rethrow_exception(e);
+    return check(rc);
+}
+
+template <typename Fn>
+struct Slot {
+    Fn fn;
+    std::shared_ptr<ErrorSink> sink;
+};
+
+template <typename Fn>
+inline void free_slot(void *userdata) noexcept {
+    delete static_cast<Slot<Fn> *>(userdata);
+}
+
+/// Runs a user callback; any exception is stored and turns into BAI_CB_STOP.
+template <typename Fn, typename Call>
+inline int32_t guarded(void *userdata, Call &&call) noexcept {
+    auto *slot = static_cast<Slot<Fn> *>(userdata);
+    if (slot->sink->has_pending()) return BAI_CB_STOP;
+    try {
+        return call(slot->fn) ? BAI_CB_CONTINUE : BAI_CB_STOP;
+    } catch (...) {
+        try {
+            slot->sink->store(std::current_exception());
+        } catch (...) {
+        }
+        return BAI_CB_STOP;
+    }
+}
+
+/// Adapts callables returning void (always continue) or something convertible to bool.
+template <typename R, typename F, typename... A>
+std::function<R(A...)> adapt_bool(F &&f) {
+    using Out = std::invoke_result_t<F &, A...>;
+    if constexpr (std::is_void_v<Out>) {
+        return [f = std::forward<F>(f)](A... a) mutable -> R {
+            f(std::forward<A>(a)...);
+            return true;
+        };
+    } else {
+        return std::function<R(A...)>(std::forward<F>(f));
+    }
+}
+
+}  // namespace detail
+
+// ---- records ------------------------------------------------------------------------------
+
+/// A chunk of console output, borrowed for the duration of the callback.
+struct ConsoleRecord {
+    Stream stream;
+    std::string_view kind;    ///< "stdout", "stderr", "html", "log", ...
+    std::string_view data;    ///< not aligned to lines or UTF-8 characters
+    std::string_view run_id;
+};
+
+/// A media record, borrowed for the duration of the callback.
+struct MediaRecord {
+    std::string_view mime;
+    std::string_view data;  ///< decoded image bytes, or SVG/drawing text
+    bool decoded;           ///< true when `data` was decoded from a data URI
+    std::string_view run_id;
+};
+
+/// An input request: answer by returning the line from the input callback.
+struct InputRequest {
+    bool is_password;
+    std::string_view run_id;
+};
+
+using ConsoleFn = std::function<bool(const ConsoleRecord &)>;
+using MediaFn = std::function<bool(const MediaRecord &)>;
+using InputFn = std::function<std::optional<std::string>(const InputRequest &)>;
+using ProgressFn = std::function<bool(uint64_t done, uint64_t total)>;
+
+namespace detail {
+
+inline int32_t console_tramp(void *ud, const bai_console_record_t *r) noexcept {
+    return guarded<ConsoleFn>(ud, [r](ConsoleFn &fn) {
+        ConsoleRecord rec{static_cast<Stream>(r->stream), r->kind ? r->kind : "",
+                          std::string_view(reinterpret_cast<const char *>(r->data), r->len),
+                          r->run_id ? r->run_id : ""};
+        return fn(rec);
+    });
+}
+
+inline int32_t media_tramp(void *ud, const bai_media_record_t *r) noexcept {
+    return guarded<MediaFn>(ud, [r](MediaFn &fn) {
+        MediaRecord rec{r->mime ? r->mime : "",
+                        std::string_view(reinterpret_cast<const char *>(r->data), r->len), r->decoded,
+                        r->run_id ? r->run_id : ""};
+        return fn(rec);
+    });
+}
+
+inline int32_t input_tramp(void *ud, bai_input_request_t *req) noexcept {
+    return guarded<InputFn>(ud, [req](InputFn &fn) {
+        const char *rid = bai_input_request_run_id(req);
+        InputRequest ir{bai_input_request_is_password(req), rid ? rid : ""};
+        std::optional<std::string> answer = fn(ir);
+        if (answer) {
+            int32_t rc = bai_input_reply(req, bytes(*answer), answer->size());
+            if (rc != BAI_OK) throw_last_error(rc);
+        }
+        return true;
+    });
+}
+
+inline int32_t progress_tramp(void *ud, const bai_progress_t *p) noexcept {
+    return guarded<ProgressFn>(ud, [p](ProgressFn &fn) { return fn(p->done, p->total); });
+}
+
+struct ConfigDeleter {
+    void operator()(bai_config_t *p) const noexcept { bai_config_free(p); }
+};
+struct SessionDeleter {
+    void operator()(bai_session_t *p) const noexcept { bai_session_free(p); }
+};
+struct ComputeDeleter {
+    void operator()(bai_compute_t *p) const noexcept { bai_compute_free(p); }
+};
+struct ResultDeleter {
+    void operator()(bai_exec_result_t *p) const noexcept { bai_exec_result_free(p); }
+};
+struct PageDeleter {
+    void operator()(bai_page_t *p) const noexcept { bai_page_free(p); }
+};
+struct FileListDeleter {
+    void operator()(bai_file_list_t *p) const noexcept { bai_file_list_free(p); }
+};
+struct OpDeleter {
+    void operator()(bai_op_t *p) const noexcept { bai_op_free(p); }
+};
+struct ResponseDeleter {
+    void operator()(bai_response_t *p) const noexcept { bai_response_free(p); }
+};
+
+}  // namespace detail
+
+// ---- library ------------------------------------------------------------------------------
+
+/// The loaded library's version text.
+inline std::string_view library_version() noexcept { return bai_version(); }
+
+/// Throws when the loaded library cannot serve this header's version.
+inline void check_version() { detail::check(bai_check_version(BAI_VERSION_NUM)); }
+
+// ---- configuration ------------------------------------------------------------------------
+
+/// A configuration (bai_config_t). Setters validate at once and return *this.
+class Config {
+public:
+    /// The official SDK's defaults, ignoring the environment.
+    Config() {
+        bai_config_t *p = nullptr;
+        detail::check(bai_config_new(&p));
+        h_.reset(p);
+    }
+    /// From BACKEND_* / SORNA_* variables, as the official SDK reads them.
+    static Config from_env() {
+        bai_config_t *p = nullptr;
+        detail::check(bai_config_from_env(&p));
+        return Config(p);
+    }
+
+    Config &endpoint(const std::string &url) { return set(bai_config_set_endpoint(get(), url.c_str())); }
+    Config &endpoint_type(EndpointType t) {
+        return set(bai_config_set_endpoint_type(get(), static_cast<int32_t>(t)));
+    }
+    Config &keypair(const std::string &access_key, const std::string &secret_key) {
+        return set(bai_config_set_keypair(get(), access_key.c_str(), secret_key.c_str()));
+    }
+    Config &login(const std::string &user, const std::string &password) {
+        return set(bai_config_set_login(get(), user.c_str(), password.c_str()));
+    }
+    Config &domain(const std::string &v) { return set(bai_config_set_domain(get(), v.c_str())); }
+    Config &group(const std::string &v) { return set(bai_config_set_group(get(), v.c_str())); }
+    Config &user_agent(const std::string &v) { return set(bai_config_set_user_agent(get(), v.c_str())); }
+    Config &api_version(const std::string &v) { return set(bai_config_set_api_version(get(), v.c_str())); }
+    Config &hash_type(const std::string &v) { return set(bai_config_set_hash_type(get(), v.c_str())); }
+    Config &vfolder_mounts(const std::string &csv) {
+        return set(bai_config_set_vfolder_mounts(get(), csv.c_str()));
+    }
+    Config &ca_file(const std::optional<std::string> &path) {
+        return set(bai_config_set_ca_file(get(), detail::c_or_null(path)));
+    }
+    Config &http_proxy(const std::optional<std::string> &url) {
+        return set(bai_config_set_http_proxy(get(), detail::c_or_null(url)));
+    }
+    Config &skip_tls_verify(bool skip) { return set(bai_config_set_skip_tls_verify(get(), skip)); }
+    Config &connect_timeout(std::chrono::milliseconds t) {
+        return set(bai_config_set_connect_timeout_ms(get(), t.count()));
+    }
+    Config &read_timeout(std::chrono::milliseconds t) {
+        return set(bai_config_set_read_timeout_ms(get(), t.count()));
+    }
+    Config &request_timeout(std::chrono::milliseconds t) {
+        return set(bai_config_set_request_timeout_ms(get(), t.count()));
+    }
+    /// The configuration as JSON (secrets omitted).
+    std::string describe() const {
+        detail::Buf b;
+        detail::check(bai_config_describe(h_.get(), b.get()));
+        return b.str();
+    }
+
+    const bai_config_t *get() const noexcept { return h_.get(); }
+    bai_config_t *get() noexcept { return h_.get(); }
+
+private:
+    explicit Config(bai_config_t *p) : h_(p) {}
+    Config &set(int32_t rc) {
+        detail::check(rc);
+        return *this;
+    }
+    std::unique_ptr<bai_config_t, detail::ConfigDeleter> h_;
+};
+
+// ---- results ------------------------------------------------------------------------------
+
+/// The result of an execution step or a whole run (copied out of bai_exec_result_t).
+struct ExecResult {
+    std::string run_id;
+    std::string status;  ///< "finished", "continued", "waiting-input", ...
+    std::optional<int64_t> exit_code;
+    std::string options_json;
+    std::string files_json;
+
+    static ExecResult from(bai_exec_result_t *raw) {
+        std::unique_ptr<bai_exec_result_t, detail::ResultDeleter> r(raw);
+        ExecResult out;
+        out.run_id = bai_exec_result_run_id(r.get());
+        out.status = bai_exec_result_status(r.get());
+        int64_t code = 0;
+        if (bai_exec_result_exit_code(r.get(), &code)) out.exit_code = code;
+        const char *o = bai_exec_result_options_json(r.get());
+        const char *f = bai_exec_result_files_json(r.get());
+        out.options_json = o ? o : "null";
+        out.files_json = f ? f : "null";
+        return out;
+    }
+};
+
+/// Options of a batch run: each step empty (skip), "*" (default) or a shell command.
+struct BatchOptions {
+    std::optional<std::string> clean, build, exec;
+    bool build_log = false;
+
+    bai_batch_opts_t to_c() const noexcept {
+        bai_batch_opts_t o;
+        std::memset(&o, 0, sizeof o);
+        o.struct_size = sizeof o;
+        o.build_log = build_log;
+        o.clean = detail::c_or_null(clean);
+        o.build = detail::c_or_null(build);
+        o.exec = detail::c_or_null(exec);
+        return o;
+    }
+};
+
+/// One entry of a file listing.
+struct FileEntry {
+    std::string name;
+    std::string mode;
+    uint64_t size = 0;
+    bool is_dir = false;
+    double ctime = 0, mtime = 0, atime = 0;
+};
+
+using StringPairs = std::vector<std::pair<std::string, std::string>>;
+
+/// Options of Session::create(); unset fields keep the library's defaults.
+struct CreateOptions {
+    std::optional<std::string> name;
+    SessionType type = SessionType::Interactive;
+    std::vector<std::string> mounts;
+    StringPairs mount_map, environ, resources, resource_opts;
+    uint32_t cluster_size = 0;
+    ClusterMode cluster_mode = ClusterMode::SingleNode;
+    std::optional<std::string> domain, group, scaling_group, bootstrap_script, startup_command, tag;
+    bool enqueue_only = false;
+    bool no_reuse = false;
+    uint32_t max_wait_seconds = 0;
+    std::optional<std::string> owner_access_key, architecture, starts_at, callback_url;
+    std::vector<std::string> dependencies;
+    std::vector<uint16_t> preopen_ports;
+};
+
+/// One page of compute sessions.
+class Page {
+public:
+    uint64_t total_count() const noexcept { return bai_page_total_count(h_.get()); }
+    size_t size() const noexcept { return bai_page_count(h_.get()); }
+    /// Item `i` as JSON text.
+    std::string item_json(size_t i) const {
+        const char *s = bai_page_item_json(h_.get(), i);
+        if (!s) throw std::out_of_range("backendai::Page::item_json");
+        return s;
+    }
+    /// One field of item `i` as text (strings as they are, others as JSON), or nullopt.
+    std::optional<std::string> field(size_t i, const std::string &name) const {
+        const char *s = bai_page_item_field(h_.get(), i, name.c_str());
+        if (!s) return std::nullopt;
+        return std::string(s);
+    }
+    explicit Page(bai_page_t *p) : h_(p) {}
+
+private:
+    std::unique_ptr<bai_page_t, detail::PageDeleter> h_;
+};
+
+class Compute;
+
+/// A non-blocking operation (bai_op_t). Drive it with poll() from one thread; cancel() works
+/// from any thread. The destructor cancels it if it still runs.
+class Operation {
+public:
+    Operation(Operation &&) noexcept = default;
+    Operation &operator=(Operation &&) noexcept = default;
+
+    /// Waits up to `timeout_ms` (0: never blocks, -1: until progress) and delivers ready
+    /// records to the callbacks on this thread. Throws the operation's error, or the
+    /// exception a callback threw.
+    PollState poll(int64_t timeout_ms = 0) {
+        int32_t rc = bai_op_poll(h_.get(), timeout_ms);
+        if (auto e = sink_->take()) std::rethrow_exception(e);
+        if (!detail::is_success(rc)) {
+            std::string msg = bai_last_error_message();
+            uint16_t status = bai_last_error_http_status();
+            std::string type = bai_last_error_server_type();
+            std::string title = bai_last_error_server_title();
+            if (msg.empty()) {
+                detail::Buf b;
+                if (bai_op_error_message(h_.get(), b.get()) == BAI_OK) msg = b.str();
+            }
+            detail::throw_error(rc, std::move(msg), status, std::move(type), std::move(title));
+        }
+        if (rc == BAI_PENDING) return PollState::Pending;
+        if (rc == BAI_WAITING_INPUT) return PollState::WaitingInput;
+        return PollState::Done;
+    }
+    /// Polls until done, answering input requests with `on_waiting_input` if given.
+    ExecResult wait(const std::function<std::string()> &on_waiting_input = {}) {
+        for (;;) {
+            PollState st = poll(-1);
+            if (st == PollState::Done) return result();
+            if (st == PollState::WaitingInput) {
+                if (!on_waiting_input)
+                    throw ClientError(BAI_E_BAD_STATE, "the code waits for input and no answer was given");
+                send_input(on_waiting_input());
+            }
+        }
+    }
+    void send_input(std::string_view line) {
+        static const char empty = 0;
+        detail::check(bai_op_send_input(h_.get(), line.empty() ? reinterpret_cast<const uint8_t *>(&empty)
+                                                                : detail::bytes(line),
+                                        line.size()));
+    }
+    /// Any thread; idempotent.
+    void cancel() const { detail::check(bai_op_cancel(h_.get())); }
+    /// The final result of a finished run.
+    ExecResult result() const {
+        bai_exec_result_t *r = nullptr;
+        detail::check(bai_op_result(h_.get(), &r));
+        return ExecResult::from(r);
+    }
+    /// BAI_PENDING while running, then BAI_OK or the error code.
+    int32_t code() const noexcept { return bai_op_code(h_.get()); }
+    bai_op_t *get() const noexcept { return h_.get(); }
+
+private:
+    friend class Compute;
+    Operation(bai_op_t *op, std::shared_ptr<detail::ErrorSink> sink) : h_(op), sink_(std::move(sink)) {}
+    std::unique_ptr<bai_op_t, detail::OpDeleter> h_;
+    std::shared_ptr<detail::ErrorSink> sink_;
+};
+
+/// A compute session handle (bai_compute_t). Destroying the C++ object frees the handle; the
+/// session keeps running on the server until destroy().
+class Compute {
+public:
+    Compute(Compute &&) noexcept = default;
+    Compute &operator=(Compute &&) noexcept = default;
+
+    std::string_view id() const noexcept { return bai_compute_id(h_.get()); }
+    std::string_view name() const noexcept { return bai_compute_name(h_.get()); }
+    std::string_view status() const noexcept { return bai_compute_status(h_.get()); }
+    bool created() const noexcept { return bai_compute_created(h_.get()); }
+    bai_compute_t *get() const noexcept { return h_.get(); }
+
+    /// Session details as JSON (refreshes status()).
+    std::string info() {
+        detail::Buf b;
+        detail::check(bai_compute_get_info(h_.get(), b.get()));
+        return b.str();
+    }
+    /// Terminates the session on the server; returns the server's answer (JSON).
+    std::string destroy(bool forced = false, bool recursive = false) {
+        detail::Buf b;
+        uint32_t flags = (forced ? BAI_DESTROY_FORCED : 0u) | (recursive ? BAI_DESTROY_RECURSIVE : 0u);
+        detail::check(bai_compute_destroy(h_.get(), flags, b.get()));
+        return b.str();
+    }
+    void interrupt() const { detail::check(bai_compute_interrupt(h_.get())); }
+    void restart() { detail::check(bai_compute_restart(h_.get())); }
+    std::string logs() const {
+        detail::Buf b;
+        detail::check(bai_compute_get_logs(h_.get(), b.get()));
+        return b.str();
+    }
+    std::string complete(std::string_view code, uint32_t row, uint32_t col) const {
+        detail::Buf b;
+        detail::check(bai_compute_complete(h_.get(), detail::bytes(code), code.size(), row, col, b.get()));
+        return b.str();
+    }
+    /// Cancels the blocking call running on this handle in another thread. Any thread.
+    void cancel() const { detail::check(bai_compute_cancel(h_.get())); }
+
+    // Callbacks: a callable returning void continues; returning false stops the run
+    // (CallbackAborted); throwing stops it and the exception is rethrown by the call.
+    // An empty function clears the callback.
+    template <typename F>
+    void on_console(F &&f) {
+        set<ConsoleFn>(bai_compute_set_console_cb, &detail::console_tramp,
+                       detail::adapt_bool<bool, F, const ConsoleRecord &>(std::forward<F>(f)));
+    }
+    template <typename F>
+    void on_media(F &&f) {
+        set<MediaFn>(bai_compute_set_media_cb, &detail::media_tramp,
+                     detail::adapt_bool<bool, F, const MediaRecord &>(std::forward<F>(f)));
+    }
+    /// `f(const InputRequest&)` returns the line to send (std::string or optional).
+    template <typename F>
+    void on_input(F &&f) {
+        InputFn fn;
+        if constexpr (std::is_same_v<std::decay_t<F>, std::nullptr_t>) {
+            fn = nullptr;
+        } else {
+            fn = InputFn(std::forward<F>(f));
+        }
+        set<InputFn>(bai_compute_set_input_cb, &detail::input_tramp, std::move(fn));
+    }
+    template <typename F>
+    void on_progress(F &&f) {
+        set<ProgressFn>(bai_compute_set_progress_cb, &detail::progress_tramp,
+                        detail::adapt_bool<bool, F, uint64_t, uint64_t>(std::forward<F>(f)));
+    }
+
+    /// One execute step (see bai_compute_execute); records go to the callbacks.
+    ExecResult execute(std::optional<std::string> run_id, std::string_view code,
+                       ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        bai_exec_result_t *r = nullptr;
+        bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
+        int32_t rc = bai_compute_execute(h_.get(), detail::c_or_null(run_id), detail::bytes(code), code.size(),
+                                         static_cast<int32_t>(mode), batch ? &b : nullptr, &r);
+        guard_result(rc, r);
+        return ExecResult::from(r);
+    }
+    /// Runs code to the end (query mode, or batch with `batch`).
+    ExecResult run(std::string_view code, ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        bai_exec_result_t *r = nullptr;
+        bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
+        int32_t rc = bai_compute_run(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
+                                     batch ? &b : nullptr, &r);
+        guard_result(rc, r);
+        return ExecResult::from(r);
+    }
+    ExecResult run_batch(const BatchOptions &batch) { return run({}, ExecMode::Batch, &batch); }
+
+    /// Starts a non-blocking run; the callbacks registered now serve it inside poll().
+    Operation run_start(std::string_view code, ExecMode mode = ExecMode::Query,
+                        const BatchOptions *batch = nullptr) const {
+        bai_op_t *op = nullptr;
+        bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
+        detail::check(bai_compute_run_start(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
+                                            batch ? &b : nullptr, &op));
+        return Operation(op, sink_);
+    }
+
+    /// Uploads local files (named relative to `base_dir`, default the current directory).
+    void upload(const std::vector<std::string> &paths, const std::optional<std::string> &base_dir = std::nullopt) {
+        detail::CStrings c(paths.begin(), paths.end());
+        int32_t rc = bai_compute_upload(h_.get(), c.data(), c.size(), detail::c_or_null(base_dir));
+        detail::finish_call(*sink_, rc);
+    }
+    void upload(std::initializer_list<std::string_view> paths, const std::optional<std::string> &base_dir = std::nullopt) {
+        upload(std::vector<std::string>(paths.begin(), paths.end()), base_dir);
+    }
+    Operation upload_start(const std::vector<std::string> &paths,
+                           const std::optional<std::string> &base_dir = std::nullopt) const {
+        detail::CStrings c(paths.begin(), paths.end());
+        bai_op_t *op = nullptr;
+        detail::check(bai_compute_upload_start(h_.get(), c.data(), c.size(), detail::c_or_null(base_dir), &op));
+        return Operation(op, sink_);
+    }
+    /// Downloads files into the existing directory `dest_dir`; returns the written names as
+    /// JSON text.
+    std::string download(const std::vector<std::string> &files, const std::string &dest_dir) {
+        detail::CStrings c(files.begin(), files.end());
+        detail::Buf names;
+        int32_t rc = bai_compute_download(h_.get(), c.data(), c.size(), dest_dir.c_str(), names.get());
+        detail::finish_call(*sink_, rc);
+        return names.str();
+    }
+    std::vector<FileEntry> list_files(const std::string &path = ".") {
+        bai_file_list_t *raw = nullptr;
+        detail::check(bai_compute_list_files(h_.get(), path.c_str(), &raw));
+        std::unique_ptr<bai_file_list_t, detail::FileListDeleter> list(raw);
+        std::vector<FileEntry> out;
+        size_t n = bai_file_list_count(list.get());
+        for (size_t i = 0; i < n; i++) {
+            const bai_file_entry_t *e = bai_file_list_get(list.get(), i);
+            if (!e) continue;
+            out.push_back(FileEntry{e->name ? e->name : "", e->mode ? e->mode : "", e->size, e->is_dir,
+                                    e->ctime, e->mtime, e->atime});
+        }
+        return out;
+    }
+
+private:
+    friend class Session;
+    explicit Compute(bai_compute_t *p) : h_(p), sink_(std::make_shared<detail::ErrorSink>()) {}
+
+    void guard_result(int32_t rc, bai_exec_result_t *&r) {
+        if (auto e = sink_->take()) {
+            bai_exec_result_free(r);
+            r = nullptr;
+            std::rethrow_exception(e);
+        }
+        detail::check(rc);
+    }
+
+    template <typename Fn, typename Setter, typename Tramp>
+    void set(Setter setter, Tramp tramp, Fn fn) {
+        if (!fn) {
+            detail::check(setter(h_.get(), nullptr, nullptr, nullptr));
+            return;
+        }
+        auto *slot = new detail::Slot<Fn>{std::move(fn), sink_};
+        // The library calls free_slot exactly once, even when the registration fails.
+        detail::check(setter(h_.get(), tramp, slot, &detail::free_slot<Fn>));
+    }
+
+    std::unique_ptr<bai_compute_t, detail::ComputeDeleter> h_;
+    std::shared_ptr<detail::ErrorSink> sink_;
+};
+
+/// A raw HTTP answer.
+class Response {
+public:
+    uint16_t status() const noexcept { return bai_response_status(h_.get()); }
+    std::string_view body() const noexcept {
+        size_t n = 0;
+        const uint8_t *p = bai_response_body(h_.get(), &n);
+        return p ? std::string_view(reinterpret_cast<const char *>(p), n) : std::string_view();
+    }
+    std::optional<std::string> header(const std::string &name) const {
+        const char *v = bai_response_header(h_.get(), name.c_str());
+        if (!v) return std::nullopt;
+        return std::string(v);
+    }
+    explicit Response(bai_response_t *p) : h_(p) {}
+
+private:
+    std::unique_ptr<bai_response_t, detail::ResponseDeleter> h_;
+};
+
+/// An API session (bai_session_t): thread-safe.
+class Session {
+public:
+    explicit Session(const Config &config) {
+        bai_session_t *p = nullptr;
+        detail::check(bai_session_new(config.get(), &p));
+        h_.reset(p);
+    }
+    /// From the environment, as the official SDK's `Session()`.
+    static Session from_env() { return Session(Config::from_env()); }
+
+    Session(Session &&) noexcept = default;
+    Session &operator=(Session &&) noexcept = default;
+
+    std::string_view api_version() const noexcept { return bai_session_api_version(h_.get()); }
+    std::string_view server_version() const noexcept { return bai_session_server_version(h_.get()); }
+
+    /// `System.get_versions()`: JSON text.
+    std::string get_versions() const {
+        detail::Buf b;
+        detail::check(bai_system_get_versions(h_.get(), b.get()));
+        return b.str();
+    }
+
+    /// Creates a compute session, or reuses the running one of the same name.
+    Compute create(const std::string &image, const CreateOptions &o = {}) const {
+        bai_create_opts_t c;
+        std::memset(&c, 0, sizeof c);
+        c.struct_size = sizeof c;
+        c.type_ = static_cast<int32_t>(o.type);
+        c.name = detail::c_or_null(o.name);
+        detail::CStrings mounts(o.mounts.begin(), o.mounts.end());
+        c.mounts = mounts.data();
+        c.n_mounts = mounts.size();
+        auto flat = [](const StringPairs &p) {
+            std::vector<std::string> v;
+            for (auto &kv : p) {
+                v.push_back(kv.first);
+                v.push_back(kv.second);
+            }
+            return v;
+        };
+        auto mm = flat(o.mount_map), env = flat(o.environ), res = flat(o.resources), ro = flat(o.resource_opts);
+        detail::CStrings cmm(mm.begin(), mm.end()), cenv(env.begin(), env.end()), cres(res.begin(), res.end()),
+            cro(ro.begin(), ro.end()), deps(o.dependencies.begin(), o.dependencies.end());
+        c.mount_map = cmm.data();
+        c.n_mount_map = o.mount_map.size();
+        c.environ = cenv.data();
+        c.n_environ = o.environ.size();
+        c.resources = cres.data();
+        c.n_resources = o.resources.size();
+        c.resource_opts = cro.data();
+        c.n_resource_opts = o.resource_opts.size();
+        c.cluster_size = o.cluster_size;
+        c.cluster_mode = static_cast<int32_t>(o.cluster_mode);
+        c.domain = detail::c_or_null(o.domain);
+        c.group = detail::c_or_null(o.group);
+        c.scaling_group = detail::c_or_null(o.scaling_group);
+        c.bootstrap_script = detail::c_or_null(o.bootstrap_script);
+        c.startup_command = detail::c_or_null(o.startup_command);
+        c.tag = detail::c_or_null(o.tag);
+        c.enqueue_only = o.enqueue_only;
+        c.no_reuse = o.no_reuse;
+        c.max_wait_seconds = o.max_wait_seconds;
+        c.owner_access_key = detail::c_or_null(o.owner_access_key);
+        c.architecture = detail::c_or_null(o.architecture);
+        c.starts_at = detail::c_or_null(o.starts_at);
+        c.callback_url = detail::c_or_null(o.callback_url);
+        c.dependencies = deps.data();
+        c.n_dependencies = deps.size();
+        c.preopen_ports = o.preopen_ports.empty() ? nullptr : o.preopen_ports.data();
+        c.n_preopen_ports = o.preopen_ports.size();
+        bai_compute_t *p = nullptr;
+        detail::check(bai_compute_create(h_.get(), image.c_str(), &c, &p));
+        return Compute(p);
+    }
+    /// A handle for an existing compute session (no request).
+    Compute attach(const std::string &name_or_id) const {
+        bai_compute_t *p = nullptr;
+        detail::check(bai_compute_attach(h_.get(), name_or_id.c_str(), &p));
+        return Compute(p);
+    }
+    /// One page of the caller's compute sessions (`ComputeSession.paginated_list`).
+    Page list(const std::optional<std::string> &status, uint64_t offset, uint32_t page_size) const {
+        bai_page_t *p = nullptr;
+        detail::check(bai_session_list(h_.get(), detail::c_or_null(status), offset, page_size, &p));
+        return Page(p);
+    }
+    /// A raw signed request; any HTTP answer is returned (check Response::status()).
+    Response request(const std::string &method, const std::string &path, std::string_view body = {},
+                     const std::optional<std::string> &content_type = std::nullopt) const {
+        bai_request_t r;
+        std::memset(&r, 0, sizeof r);
+        r.struct_size = sizeof r;
+        r.method = method.c_str();
+        r.path = path.c_str();
+        r.body = body.empty() ? nullptr : detail::bytes(body);
+        r.body_len = body.size();
+        r.content_type = detail::c_or_null(content_type);
+        bai_response_t *out = nullptr;
+        detail::check(bai_session_request(h_.get(), &r, &out));
+        return Response(out);
+    }
+
+    const bai_session_t *get() const noexcept { return h_.get(); }
+
+private:
+    std::unique_ptr<bai_session_t, detail::SessionDeleter> h_;
+};
+
+}  // namespace backendai
+
+#endif  // BACKENDAI_HPP

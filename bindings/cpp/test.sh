@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the C++ wrapper's tests with CMake and runs them against a local server.
+#
+# Environment (all optional):
+#   BACKEND_ENDPOINT, BACKEND_ACCESS_KEY, BACKEND_SECRET_KEY  a running server; when
+#       BACKEND_ENDPOINT is unset, the local server is built, started on port 0 and stopped
+#       on exit.
+#   BACKENDAI_LIB_DIR      directory of libbackendai.so/.a (default: <repo>/target/debug, built)
+#   BACKENDAI_INCLUDE_DIR  directory of backendai.h (default: <repo>/include)
+#   BACKENDAI_STATIC=1     link the static library instead of the shared one
+#   BUILD_DIR              CMake build directory (default: bindings/cpp/build)
+#   Extra arguments are passed to the test binary (e.g. --gtest_filter=Scenario.*).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+
+if [[ -z "${BACKENDAI_LIB_DIR:-}" ]]; then
+    (cd "$REPO" && cargo build --lib)
+    export BACKENDAI_LIB_DIR="$REPO/target/debug"
+fi
+BACKENDAI_INCLUDE_DIR="${BACKENDAI_INCLUDE_DIR:-$REPO/include}"
+BUILD_DIR="${BUILD_DIR:-$HERE/build}"
+STATIC=OFF
+if [[ "${BACKENDAI_STATIC:-0}" == 1 ]]; then STATIC=ON; fi
+
+cmake -S "$HERE" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug \
+    -DBACKENDAI_LIB_DIR="$BACKENDAI_LIB_DIR" -DBACKENDAI_INCLUDE_DIR="$BACKENDAI_INCLUDE_DIR" \
+    -DBACKENDAI_STATIC="$STATIC" >/dev/null
+cmake --build "$BUILD_DIR" -j 2
+
+SERVER_PID=""
+SERVER_DIR=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$SERVER_DIR" ]]; then
+        rm -rf "$SERVER_DIR"
+    fi
+}
+trap cleanup EXIT
+
+if [[ -z "${BACKEND_ENDPOINT:-}" ]]; then
+    (cd "$REPO" && cargo build -p backendai-local-server)
+    SERVER_DIR="$(mktemp -d)"
+    mkfifo "$SERVER_DIR/out"
+    "$REPO/target/debug/backendai-local-server" --port 0 --data-dir "$SERVER_DIR/data" \
+        >"$SERVER_DIR/out" 2>"$SERVER_DIR/stderr.log" &
+    SERVER_PID=$!
+    exec 3<"$SERVER_DIR/out"
+    line=""
+    if ! read -r -t 60 line <&3; then
+        echo "test.sh: the local server did not report its address; its stderr:" >&2
+        tail -n 40 "$SERVER_DIR/stderr.log" >&2 || true
+        exit 2
+    fi
+    cat <&3 >/dev/null &
+    exec 3<&-
+    if [[ "$line" =~ listening\ on\ (http://[^[:space:]]+) ]]; then
+        export BACKEND_ENDPOINT="${BASH_REMATCH[1]}"
+    else
+        echo "test.sh: unexpected first line from the local server: $line" >&2
+        exit 2
+    fi
+    export BACKEND_ACCESS_KEY="${BACKEND_ACCESS_KEY:-AKIAIOSFODNN7EXAMPLE}"
+    export BACKEND_SECRET_KEY="${BACKEND_SECRET_KEY:-wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY}"
+fi
+
+# Relative upload paths and scratch files stay out of the source tree.
+work="$(mktemp -d)"
+trap 'cleanup; rm -rf "$work"' EXIT
+cd "$work"
+"$BUILD_DIR/backendai_cpp_tests" "$@"
