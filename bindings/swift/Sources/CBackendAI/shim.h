@@ -1,0 +1,2 @@
+/* The C API of libbackendai, as generated into the repository's include/ directory. */
+#include "../../../../include/backendai.h"
