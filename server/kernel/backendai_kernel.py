@@ -1,0 +1,49 @@
+"""Helpers importable from code running in a local Backend.AI session.
+
+    from backendai_kernel import emit_media, emit_html
+    emit_media("image/png", png_bytes)          # -> ["media", ["image/png", "data:image/png;base64,..."]]
+    emit_media("image/svg+xml", svg_text)       # -> ["media", ["image/svg+xml", "<svg ...>"]]
+    emit_media("application/x-sorna-drawing", commands)  # JSON text (lists are json-dumped)
+    emit_html("<b>hi</b>")                      # -> ["html", "<b>hi</b>"]
+
+``display`` is an alias of ``emit_media``.
+"""
+
+import base64
+import json
+
+# Set by the kernel runner; records are dropped when running outside a session.
+_sink = None
+
+_BINARY_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
+
+
+def emit_media(mime, data):
+    """Send one media console record of MIME type ``mime``."""
+    mime = str(mime)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        uri = "data:%s;base64,%s" % (mime, base64.b64encode(raw).decode("ascii"))
+        if mime in _BINARY_TYPES:
+            data = uri
+        else:
+            try:
+                data = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                data = uri
+    elif isinstance(data, str):
+        if mime in _BINARY_TYPES and not data.startswith("data:"):
+            data = "data:%s;base64,%s" % (mime, data)
+    else:
+        data = json.dumps(data)
+    if _sink is not None:
+        _sink({"t": "media", "mime": mime, "data": data})
+
+
+def emit_html(html):
+    """Send one html console record."""
+    if _sink is not None:
+        _sink({"t": "html", "data": str(html)})
+
+
+display = emit_media

@@ -1,0 +1,280 @@
+"""Kernel runner of the local Backend.AI server: one long-lived process per session.
+
+Commands arrive as JSON lines on the original stdin; console records leave as JSON lines on
+the original stdout. User code sees fds 0/1/2 as /dev/null and two pipes that are forwarded,
+so output of child processes is captured too.
+"""
+
+import builtins
+import codeop  # noqa: F401  (kept for parity with interactive compilers)
+import getpass
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+_proto = os.fdopen(os.dup(1), "wb", buffering=0)
+_cmds = os.fdopen(os.dup(0), "rb", buffering=0)
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
+os.close(_devnull)
+
+_lock = threading.Lock()
+_rid = [None]
+_MARK = b"\x00\x01backendai-drain\x01\x00"
+_drained = {"stdout": threading.Event(), "stderr": threading.Event()}
+
+
+def send(obj):
+    if "rid" not in obj:
+        obj["rid"] = _rid[0]
+    data = (json.dumps(obj) + "\n").encode()
+    with _lock:
+        _proto.write(data)
+
+
+def _pump(fd, name):
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+        if not chunk:
+            return
+        pending += chunk
+        while True:
+            idx = pending.find(_MARK)
+            if idx < 0:
+                break
+            if idx:
+                send({"t": "out", "s": name, "d": pending[:idx].decode("utf-8", "replace")})
+            pending = pending[idx + len(_MARK):]
+            _drained[name].set()
+        # Keep a possible partial marker (or a partial UTF-8 sequence) for the next read.
+        keep = 0
+        for k in range(min(len(_MARK) - 1, len(pending)), 0, -1):
+            if _MARK.startswith(pending[-k:]):
+                keep = k
+                break
+        head = pending[: len(pending) - keep]
+        try:
+            text = head.decode("utf-8")
+            cut = len(head)
+        except UnicodeDecodeError as e:
+            cut = e.start if e.start > len(head) - 4 else len(head)
+            text = head[:cut].decode("utf-8", "replace")
+        if text:
+            send({"t": "out", "s": name, "d": text})
+        pending = pending[cut:]
+
+
+for _fd, _name in ((1, "stdout"), (2, "stderr")):
+    _r, _w = os.pipe()
+    os.dup2(_w, _fd)
+    os.close(_w)
+    threading.Thread(target=_pump, args=(_r, _name), daemon=True).start()
+
+
+def _drain():
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        _drained[name].clear()
+        try:
+            os.write(fd, _MARK)
+        except OSError:
+            continue
+    for ev in _drained.values():
+        ev.wait(1.0)
+
+
+class _Out(io.TextIOBase):
+    def __init__(self, name, fd):
+        self._name = name
+        self._fd = fd
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s" % type(s).__name__)
+        if s:
+            send({"t": "out", "s": self._name, "d": s})
+        return len(s)
+
+    def writable(self):
+        return True
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+def _read_input(prompt, is_password):
+    if prompt:
+        sys.stdout.write(str(prompt))
+    send({"t": "input", "pw": bool(is_password)})
+    while True:
+        line = _cmds.readline()
+        if not line:
+            raise EOFError("the session has closed its input")
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("op") == "input":
+            return str(msg.get("data", ""))
+
+
+def _input(prompt=""):
+    return _read_input(prompt, False)
+
+
+def _getpass(prompt="Password: ", stream=None):
+    return _read_input(prompt, True)
+
+
+class _In(io.TextIOBase):
+    def readable(self):
+        return True
+
+    def readline(self, size=-1):
+        return _read_input("", False) + "\n"
+
+    def read(self, size=-1):
+        return self.readline()
+
+    def fileno(self):
+        return 0
+
+    def isatty(self):
+        return False
+
+
+sys.stdout = _Out("stdout", 1)
+sys.stderr = _Out("stderr", 2)
+sys.stdin = _In()
+builtins.input = _input
+getpass.getpass = _getpass
+
+import backendai_kernel  # noqa: E402
+
+backendai_kernel._sink = send
+
+_ns = {"__name__": "__main__", "__builtins__": builtins}
+_count = [0]
+
+
+def _format_exc(skip):
+    etype, value, tb = sys.exc_info()
+    for _ in range(skip):
+        if tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+    return "".join(traceback.format_exception(etype, value, tb))
+
+
+def _run(code):
+    _count[0] += 1
+    exit_code = 0
+    try:
+        compiled = compile(code, "<cell %d>" % _count[0], "exec")
+    except (SyntaxError, ValueError, OverflowError):
+        sys.stderr.write(_format_exc(0))
+        return 0
+    try:
+        exec(compiled, _ns)
+    except SystemExit as e:
+        if e.code is None:
+            exit_code = 0
+        elif isinstance(e.code, int):
+            exit_code = e.code
+        else:
+            sys.stderr.write(str(e.code) + "\n")
+            exit_code = 1
+    except BaseException:
+        sys.stderr.write(_format_exc(1))
+    return exit_code
+
+
+def _complete(code, opts):
+    import rlcompleter
+
+    text = code
+    line = (opts or {}).get("line")
+    if line:
+        text = line
+    word = ""
+    for ch in reversed(text):
+        if ch.isalnum() or ch in "._":
+            word = ch + word
+        else:
+            break
+    comp = rlcompleter.Completer(_ns)
+    out = []
+    for i in range(200):
+        try:
+            c = comp.complete(word, i)
+        except Exception:
+            break
+        if c is None:
+            break
+        out.append(c)
+    return out
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    send({"t": "ready", "rid": None})
+    while True:
+        try:
+            line = _cmds.readline()
+        except KeyboardInterrupt:
+            continue
+        if not line:
+            break
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        op = msg.get("op")
+        if op == "exec":
+            _rid[0] = msg.get("rid")
+            try:
+                code = _run(msg.get("code") or "")
+            except KeyboardInterrupt:
+                sys.stderr.write("KeyboardInterrupt\n")
+                code = 0
+            try:
+                _drain()
+            except KeyboardInterrupt:
+                pass
+            send({"t": "done", "exit": code})
+            _rid[0] = None
+        elif op == "complete":
+            _rid[0] = msg.get("rid")
+            try:
+                items = _complete(msg.get("code") or "", msg.get("opts"))
+            except BaseException:
+                items = []
+            send({"t": "completion", "items": items})
+            _rid[0] = None
+        # stray "input" lines (no program waiting) are ignored
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+//! WebSocket streaming execute (`GET /stream/session/{sess}/execute`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::execute::{next_result, start_run};
+use crate::kernel;
+use crate::state::{Session, Shared};
+
+pub fn execute_ws(st: Shared, sess: Arc<Session>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| async move { run_socket(st, sess, socket).await })
+}
+
+async fn send(socket: &mut WebSocket, v: Value) -> bool {
+    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+}
+
+async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
+    // first frame: {"code", "mode", "options"}
+    let first = loop {
+        match socket.recv().await {
+            Some(Ok(Message::Text(t))) => break t.to_string(),
+            Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => continue,
+            _ => return,
+        }
+    };
+    let params: Value = match serde_json::from_str(&first) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = send(&mut socket, json!({"status": "error", "msg": format!("Invalid API parameters: {e}")})).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let mode = params.get("mode").and_then(|v| v.as_str()).unwrap_or("query").to_string();
+    if mode != "query" && mode != "batch" {
+        let _ = send(&mut socket, json!({"status": "error",
+            "msg": format!("Invalid API parameters: unsupported mode: {mode}")})).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    let code = params.get("code").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let opts = params.get("options").cloned().filter(|v| !v.is_null()).unwrap_or(json!({}));
+    sess.touch();
+    let run = start_run(&st, &sess, None, &mode, &code, &opts).await;
+    loop {
+        let collect = next_result(&sess, &run, Duration::from_secs(1), true);
+        tokio::pin!(collect);
+        // watch the socket while waiting so a vanished client interrupts the run
+        let result = loop {
+            tokio::select! {
+                r = &mut collect => break Some(r),
+                msg = socket.recv() => match msg {
+                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => continue,
+                    Some(Ok(Message::Text(t))) => {
+                        // input typed ahead of the prompt
+                        if let Some(k) = sess.kernel() { k.send_input(&t).await; }
+                        continue;
+                    }
+                    _ => break None,
+                }
+            }
+        };
+        let Some((status, console)) = result else {
+            abandon(&sess, &run);
+            return;
+        };
+        let st_name = status["status"].as_str().unwrap_or("").to_string();
+        if st_name == "continued" && console.is_empty() {
+            continue;
+        }
+        let frame = json!({
+            "status": st_name,
+            "console": console,
+            "exitCode": status["exitCode"],
+            "options": status["options"],
+            "files": [],
+        });
+        if !send(&mut socket, frame).await {
+            abandon(&sess, &run);
+            return;
+        }
+        if st_name == "finished" {
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+        if st_name == "waiting-input" {
+            let line = loop {
+                match socket.recv().await {
+                    Some(Ok(Message::Text(t))) => break Some(t.to_string()),
+                    Some(Ok(Message::Binary(b))) => break Some(String::from_utf8_lossy(&b).into_owned()),
+                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => continue,
+                    _ => break None,
+                }
+            };
+            let Some(line) = line else {
+                abandon(&sess, &run);
+                return;
+            };
+            if let Some(k) = sess.kernel() {
+                k.send_input(&line).await;
+            }
+        }
+    }
+}
+
+/// The client went away: interrupt what is still running.
+fn abandon(sess: &Session, run: &kernel::Run) {
+    if run.is_done() {
+        return;
+    }
+    let batch = sess.m.lock().unwrap().runs.get(&run.id).map(|(_, b)| *b).unwrap_or(false);
+    if batch {
+        kernel::kill_batch(run);
+    } else if let Some(k) = sess.kernel() {
+        k.interrupt();
+    }
+}
