@@ -44,4 +44,19 @@ fn main() {
         fs::write(&target, &new).expect("cannot write include/backendai.h");
     }
     println!("cargo:include={}", crate_dir.join("include").display());
+
+    // The shared library carries a versioned soname (major.minor while in 0.x, where a minor
+    // release may break the ABI), and a link of that name sits beside it in the target
+    // directory so that programs linked against it there also run from there.
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let soname = if major == 0 { format!("libbackendai.so.{major}.{minor}") } else { format!("libbackendai.so.{major}") };
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        // OUT_DIR is <target>/<profile>/build/<pkg>/out.
+        if let Some(profile_dir) = out_dir.ancestors().nth(3) {
+            let link = profile_dir.join(&soname);
+            if fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink("libbackendai.so", &link);
+            }
+        }
+    }
 }

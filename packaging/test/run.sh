@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs libbackendai into a temporary prefix and builds a program against the installed
+# tree four ways: pkg-config shared and static, CMake shared and static. Each one runs and
+# must print the library version (and the server's versions when BACKEND_ENDPOINT is set).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+prefix="$tmp/prefix"
+"$root/packaging/install.sh" --prefix "$prefix" --debug >/dev/null
+
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+pass=0; fail=0
+check() {
+  local name="$1"; shift
+  if out="$("$@" 2>&1)" && grep -q "^libbackendai/" <<<"$out"; then
+    if [ -n "${BACKEND_ENDPOINT:-}" ] && ! grep -q '^server: {' <<<"$out"; then
+      echo "FAIL $name: no server answer"; echo "$out"; fail=$((fail+1)); return
+    fi
+    echo "ok   $name"; pass=$((pass+1))
+  else
+    echo "FAIL $name"; echo "$out"; fail=$((fail+1))
+  fi
+}
+
+cc "$here/versions.c" -o "$tmp/pc_shared" $(pkg-config --cflags --libs backendai) -Wl,-rpath,"$prefix/lib"
+check "pkg-config shared" "$tmp/pc_shared"
+readelf -d "$tmp/pc_shared" | grep -q 'NEEDED.*libbackendai.so.0.1' || { echo "FAIL soname not recorded"; fail=$((fail+1)); }
+# Static: the archive itself, then the system libraries pkg-config lists as private.
+cc "$here/versions.c" -o "$tmp/pc_static" $(pkg-config --cflags backendai) -L"$prefix/lib" -l:libbackendai.a \
+  $(pkg-config --static --libs-only-l backendai | sed 's/-lbackendai//')
+check "pkg-config static" "$tmp/pc_static"
+if ldd "$tmp/pc_static" | grep -q libbackendai; then echo "FAIL static binary links libbackendai dynamically"; fail=$((fail+1)); fi
+
+cmake -S "$here" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$tmp/cmake" >/dev/null
+check "cmake shared" "$tmp/cmake/versions_shared"
+check "cmake static" "$tmp/cmake/versions_static"
+
+# Only bai_* symbols are exported by the shared library.
+extra="$(nm -D --defined-only "$prefix/lib/libbackendai.so" | awk '{print $3}' | grep -v '^bai_' || true)"
+if [ -n "$extra" ]; then echo "FAIL non-bai symbols exported:"; echo "$extra" | head; fail=$((fail+1)); else echo "ok   only bai_* exported"; pass=$((pass+1)); fi
+
+echo "packaging: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
