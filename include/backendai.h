@@ -279,6 +279,124 @@ typedef int32_t bai_endpoint_type_t;
 #endif // __cplusplus
 
 /**
+ * Execution mode.
+ */
+enum bai_exec_mode_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Run a code snippet in the session's interpreter (state is kept between runs). 
+   */
+  BAI_EXEC_QUERY = 0,
+  /**
+   * Run clean/build/exec shell steps (see bai_batch_opts_t). 
+   */
+  BAI_EXEC_BATCH = 1,
+  /**
+   * Continue a run (one-step execute only; code must be empty). 
+   */
+  BAI_EXEC_CONTINUE = 2,
+  /**
+   * Send a line of input to a run (one-step execute only). 
+   */
+  BAI_EXEC_INPUT = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bai_exec_mode_t bai_exec_mode_t;
+#else
+typedef int32_t bai_exec_mode_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Session type of `bai_create_opts_t.type`.
+ */
+enum bai_session_type_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * An interactive session (the default). 
+   */
+  BAI_SESSION_INTERACTIVE = 0,
+  /**
+   * A batch session: runs `startup_command` and ends. 
+   */
+  BAI_SESSION_BATCH = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bai_session_type_t bai_session_type_t;
+#else
+typedef int32_t bai_session_type_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Cluster mode of `bai_create_opts_t.cluster_mode`.
+ */
+enum bai_cluster_mode_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  BAI_CLUSTER_SINGLE_NODE = 0,
+  BAI_CLUSTER_MULTI_NODE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bai_cluster_mode_t bai_cluster_mode_t;
+#else
+typedef int32_t bai_cluster_mode_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Stream of a console record.
+ */
+enum bai_stream_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Standard output. 
+   */
+  BAI_STREAM_STDOUT = 0,
+  /**
+   * Standard error. 
+   */
+  BAI_STREAM_STDERR = 1,
+  /**
+   * HTML output (record kind "html"). 
+   */
+  BAI_STREAM_HTML = 2,
+  /**
+   * Kernel log output (record kind "log"). 
+   */
+  BAI_STREAM_LOG = 3,
+  /**
+   * Completion output (record kind "completion"). 
+   */
+  BAI_STREAM_COMPLETION = 4,
+  /**
+   * Any other record kind; its name is in `kind`. 
+   */
+  BAI_STREAM_OTHER = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bai_stream_t bai_stream_t;
+#else
+typedef int32_t bai_stream_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A compute session. Create with bai_compute_create() or bai_compute_attach(); release with
  * bai_compute_free() (which does not destroy the session on the server: call
  * bai_compute_destroy() for that).
