@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The test command: Rust tests, the C library built and linked both ways, the header on its
+# own, the C tests and examples against the local server (then again under valgrind), and the
+# conformance suite. Stops at the first failure with a message saying what failed.
+#
+#   scripts/test.sh
+#
+# Environment: CARGO_TARGET_DIR (default ./target), BAI_TEST_JOBS (ctest parallelism, 1),
+# BAI_SKIP_VALGRIND=1 (skip the valgrind pass; CI never sets it).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo"
+started=$(date +%s)
+build_dir="$repo/build"
+jobs="${BAI_TEST_JOBS:-1}"
+trap stop_server EXIT
+
+step "Tools"
+missing=()
+for tool in cargo cc c++ cmake ctest valgrind nm pkg-config git python3; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "missing: ${missing[*]}"
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "install ${missing[*]} (needs root and apt-get to do it here)"
+    pkgs=()
+    for tool in "${missing[@]}"; do
+        case "$tool" in
+            cc) pkgs+=(gcc) ;;
+            c++) pkgs+=(g++) ;;
+            cmake|ctest) pkgs+=(cmake) ;;
+            nm) pkgs+=(binutils) ;;
+            python3) pkgs+=(python3 python3-venv) ;;
+            cargo) die "cargo is missing: install Rust (rustup) first" ;;
+            *) pkgs+=("$tool") ;;
+        esac
+    done
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${pkgs[@]}" >/dev/null || die "apt-get install ${pkgs[*]}"
+fi
+echo "cargo $(cargo --version | cut -d' ' -f2), $(cc --version | head -1), cmake $(cmake --version | head -1 | cut -d' ' -f3), $(valgrind --version)"
+
+step "cargo test --workspace"
+cargo test --workspace || die "cargo test --workspace"
+
+step "cargo build --workspace (library, header, local server)"
+cargo build --workspace || die "cargo build --workspace"
+lib_so="$target_dir/debug/libbackendai.so"
+lib_a="$target_dir/debug/libbackendai.a"
+[ -f "$lib_so" ] && [ -f "$lib_a" ] || die "the build left no $lib_so / $lib_a"
+
+step "The committed header is up to date"
+if ! git diff --exit-code --stat -- include/backendai.h; then
+    git diff -- include/backendai.h | head -n 40
+    die "include/backendai.h differs from the generated header: commit the regenerated file"
+fi
+echo "include/backendai.h matches the build"
+
+step "The shared library exports exactly the functions of the header"
+nm -D --defined-only "$lib_so" | awk '{print $NF}' | sort -u >"$target_dir/exported.txt"
+awk '/^BAI_API/{p=1} p{print} /;$/{p=0}' include/backendai.h | grep -oE '\bbai_[a-z0-9_]+\(' |
+    tr -d '(' | sort -u >"$target_dir/declared.txt"
+extra=$(grep -v '^bai_' "$target_dir/exported.txt" || true)
+if [ -n "$extra" ]; then
+    echo "exported symbols that are not bai_*: $(echo "$extra" | wc -l)"
+    echo "$extra" | head -n 20
+    die "libbackendai.so exports symbols other than bai_* (a linker version script is needed)"
+fi
+if ! diff -u "$target_dir/declared.txt" "$target_dir/exported.txt"; then
+    die "exported bai_* symbols and header declarations differ (- declared only, + exported only)"
+fi
+echo "$(wc -l <"$target_dir/exported.txt") symbols, all bai_*, all declared"
+
+step "Static link line (rustc native-static-libs)"
+# rustc prints the list only when it compiles the crate, so it is cached per toolchain and
+# manifest; the extra rustc flag makes cargo compile the crate once more to print it.
+key="$( (rustc -vV; cat Cargo.toml Cargo.lock) | sha256sum | cut -d' ' -f1)"
+cache="$target_dir/native-static-libs.$key"
+if [ ! -s "$cache" ]; then
+    out=$(cargo rustc --lib --crate-type staticlib -- --print native-static-libs 2>&1) ||
+        { echo "$out" | tail -n 20; die "cargo rustc --print native-static-libs"; }
+    echo "$out" | sed -n 's/.*native-static-libs: //p' | tail -n 1 >"$cache"
+    [ -s "$cache" ] || die "rustc printed no native-static-libs"
+    cargo build --workspace --quiet || die "cargo build --workspace"
+fi
+native_libs="$(cat "$cache")"
+echo "native-static-libs: $native_libs"
+
+step "Build the C tests and examples (shared and static)"
+for link in shared static; do
+    cmake -S tests/c -B "$build_dir/c-$link" -DBAI_LINK="$link" -DBAI_LIB_DIR="$target_dir/debug" \
+        -DBAI_NATIVE_STATIC_LIBS="$native_libs" -DCMAKE_BUILD_TYPE=Debug >/dev/null ||
+        die "cmake configure ($link)"
+    cmake --build "$build_dir/c-$link" -j 2 || die "build of the C tests and examples ($link)"
+    echo "built against the $link library"
+done
+# The static build must not need the shared library at run time.
+if readelf -d "$build_dir/c-static/examples/hello" | grep -q 'libbackendai'; then
+    die "the static build of hello still needs libbackendai.so"
+fi
+
+step "Start the local server"
+cargo build --quiet -p backendai-local-server || die "cargo build -p backendai-local-server"
+start_server
+
+run_ctest() { # name, build dir, ctest args...
+    local name="$1" dir="$2"
+    shift 2
+    step "ctest: $name"
+    local log="$dir/ctest-$(echo "$name" | tr ' ' '-').log"
+    if ctest --test-dir "$dir" --output-on-failure -j "$jobs" "$@" 2>&1 | tee "$log"; then
+        results+=("$name: $(grep -E 'tests passed' "$log" | tail -n 1)")
+    else
+        results+=("$name: $(grep -E 'tests passed' "$log" | tail -n 1)")
+        printf '%s\n' "${results[@]}"
+        die "ctest: $name (see the output above)"
+    fi
+}
+results=()
+run_ctest "C tests and examples, shared library" "$build_dir/c-shared" -LE valgrind
+run_ctest "C tests and examples, static library" "$build_dir/c-static" -LE valgrind
+if [ "${BAI_SKIP_VALGRIND:-0}" = 1 ] && [ "${CI:-}" != true ]; then
+    results+=("valgrind: skipped (BAI_SKIP_VALGRIND=1)")
+else
+    run_ctest "C tests and examples under valgrind" "$build_dir/c-shared" -L valgrind
+fi
+stop_server
+
+if [ -x tests/conformance/run.sh ]; then
+    step "Conformance suite (tests/conformance/run.sh)"
+    BAI_LOCAL_SERVER="$server_bin" tests/conformance/run.sh -q || die "tests/conformance/run.sh"
+    results+=("conformance: passed")
+else
+    results+=("conformance: tests/conformance/run.sh not present, not run")
+fi
+
+step "Summary ($(( $(date +%s) - started )) s)"
+printf '%s\n' "${results[@]}"
+echo "ALL PASSED"
