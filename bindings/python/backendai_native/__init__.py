@@ -9,7 +9,16 @@ from .exceptions import (
     CallbackAbortedError,
     CancelledError,
 )
-from .session import AsyncSession, ComputeSession, PaginatedResult, RunOperation, Session
+from .session import (
+    AsyncSession,
+    ComputeSession,
+    EventsOperation,
+    PaginatedResult,
+    RunOperation,
+    Session,
+    TerminalOperation,
+    VFolder,
+)
 
 __all__ = [
     "APIConfig",
@@ -23,6 +32,9 @@ __all__ = [
     "PaginatedResult",
     "RunOperation",
     "Session",
+    "EventsOperation",
+    "TerminalOperation",
+    "VFolder",
     "library_version",
 ]
 

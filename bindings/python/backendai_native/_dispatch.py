@@ -44,10 +44,16 @@ class Handlers:
     def progress(self, done: int, total: int) -> Any:
         return None
 
+    def event(self, name: str, data: bytes) -> Any:
+        return None
+
 
 class Dispatcher:
     def __init__(self) -> None:
         self._local = threading.local()
+        # Handlers of started operations, used when records arrive with nothing pushed
+        # (bai_session_poll drives many operations at once). The newest wins.
+        self.ops: list = []
 
     def _stack(self) -> list:
         st = getattr(self._local, "stack", None)
@@ -57,7 +63,9 @@ class Dispatcher:
 
     def current(self) -> Optional[Handlers]:
         st = self._stack()
-        return st[-1] if st else None
+        if st:
+            return st[-1]
+        return self.ops[-1] if self.ops else None
 
     def push(self, h: Handlers) -> "_Pushed":
         return _Pushed(self, h)
@@ -136,6 +144,12 @@ def _progress(ud, p):
     return _guard(ud, lambda h: h.progress(int(pr.done), int(pr.total)))
 
 
+def _event(ud, ev_p):
+    ev = ev_p.contents
+    data = ctypes.string_at(ev.data, ev.len) if ev.len else b""
+    return _guard(ud, lambda h: h.event(_lib.text(ev.event), data))
+
+
 def _free(ud):
     with _registry_lock:
         _registry.pop(ud or 0, None)
@@ -145,6 +159,7 @@ CONSOLE_TRAMPOLINE = _lib.console_cb(_console)
 MEDIA_TRAMPOLINE = _lib.media_cb(_media)
 INPUT_TRAMPOLINE = _lib.input_cb(_input)
 PROGRESS_TRAMPOLINE = _lib.progress_cb(_progress)
+EVENT_TRAMPOLINE = _lib.event_cb(_event)
 FREE_TRAMPOLINE = _lib.userdata_free_cb(_free)
 
 
@@ -158,12 +173,15 @@ def install(handle: int) -> Dispatcher:
     from .exceptions import check
 
     d = Dispatcher()
-    for setter, tramp in (
+    setters = [
         (_lib.bai_compute_set_console_cb, CONSOLE_TRAMPOLINE),
         (_lib.bai_compute_set_media_cb, MEDIA_TRAMPOLINE),
         (_lib.bai_compute_set_input_cb, INPUT_TRAMPOLINE),
         (_lib.bai_compute_set_progress_cb, PROGRESS_TRAMPOLINE),
-    ):
+    ]
+    if _lib.bai_compute_set_event_cb is not None:
+        setters.append((_lib.bai_compute_set_event_cb, EVENT_TRAMPOLINE))
+    for setter, tramp in setters:
         with _registry_lock:
             key = next(_keys)
             _registry[key] = d

@@ -418,3 +418,80 @@ def take_buf(buf: bai_buf_t) -> bytes:
 
 def text(p) -> str:
     return p.decode("utf-8", "replace") if p else ""
+
+
+# ---- streaming, terminals, events, session-wide polling, storage folders, services ---------
+# Declared with _opt: None when the loaded library predates them.
+
+
+class bai_server_event_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("event", c_char_p),
+        ("data", POINTER(c_uint8)),
+        ("len", c_size_t),
+    ]
+
+
+class bai_vfolder_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("cloneable", c_bool),
+        ("host", c_char_p),
+        ("group", c_char_p),
+        ("usage_mode", c_char_p),
+        ("permission", c_char_p),
+    ]
+
+
+event_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_server_event_t))
+
+BAI_MKDIR_PARENTS = 1
+BAI_MKDIR_EXIST_OK = 2
+
+bai_compute_set_event_cb = _opt("bai_compute_set_event_cb", CODE, P, event_cb, c_void_p, userdata_free_cb)
+bai_compute_stream = _opt(
+    "bai_compute_stream", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
+)
+bai_compute_stream_start = _opt(
+    "bai_compute_stream_start", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
+)
+bai_compute_terminal_open = _opt("bai_compute_terminal_open", CODE, P, PP)
+bai_terminal_write = _opt("bai_terminal_write", CODE, P, POINTER(c_uint8), c_size_t)
+bai_terminal_resize = _opt("bai_terminal_resize", CODE, P, c_uint16, c_uint16)
+bai_terminal_ping = _opt("bai_terminal_ping", CODE, P)
+bai_terminal_restart = _opt("bai_terminal_restart", CODE, P)
+bai_terminal_close = _opt("bai_terminal_close", CODE, P)
+bai_compute_events_start = _opt("bai_compute_events_start", CODE, P, c_char_p, PP)
+bai_session_poll = _opt("bai_session_poll", CODE, P, c_int64, POINTER(c_size_t))
+bai_session_event_fd = _opt("bai_session_event_fd", c_int32, P)
+bai_session_wakeup = _opt("bai_session_wakeup", CODE, P)
+bai_compute_start_service = _opt(
+    "bai_compute_start_service", CODE, P, c_char_p, c_uint16, c_char_p, c_char_p, BUF, BUF
+)
+bai_compute_app_url = _opt("bai_compute_app_url", CODE, P, c_char_p, c_char_p, c_char_p, BUF)
+bai_vfolder_create = _opt("bai_vfolder_create", CODE, P, c_char_p, POINTER(bai_vfolder_opts_t), BUF)
+bai_vfolder_list = _opt("bai_vfolder_list", CODE, P, BUF)
+bai_vfolder_info = _opt("bai_vfolder_info", CODE, P, c_char_p, BUF)
+bai_vfolder_delete = _opt("bai_vfolder_delete", CODE, P, c_char_p)
+bai_vfolder_rename = _opt("bai_vfolder_rename", CODE, P, c_char_p, c_char_p)
+bai_vfolder_list_files = _opt("bai_vfolder_list_files", CODE, P, c_char_p, c_char_p, BUF)
+bai_vfolder_mkdir = _opt("bai_vfolder_mkdir", CODE, P, c_char_p, c_char_p, c_uint32)
+bai_vfolder_rename_file = _opt("bai_vfolder_rename_file", CODE, P, c_char_p, c_char_p, c_char_p)
+bai_vfolder_move_file = _opt("bai_vfolder_move_file", CODE, P, c_char_p, c_char_p, c_char_p)
+bai_vfolder_delete_files = _opt("bai_vfolder_delete_files", CODE, P, c_char_p, PSTR, c_size_t, c_bool)
+bai_vfolder_upload = _opt(
+    "bai_vfolder_upload", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, progress_cb, c_void_p
+)
+bai_vfolder_download = _opt(
+    "bai_vfolder_download", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, progress_cb, c_void_p
+)
+
+
+def require(fn, name: str):
+    """Raises a clear error when the loaded library lacks a function."""
+    if fn is None:
+        from .exceptions import BackendClientError
+
+        raise BackendClientError(BAI_E_INTERNAL, f"the loaded libbackendai has no {name}")
+    return fn

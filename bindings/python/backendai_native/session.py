@@ -45,7 +45,7 @@ def _pairs(mapping: Optional[Mapping[str, Any]]):
         flat.append(str(k))
         flat.append(v if isinstance(v, str) else json.dumps(v))
     arr, n = _lib.str_array(flat)
-    return arr, n, arr
+    return arr, n // 2, arr  # the C API counts pairs
 
 
 def _media_payload(mime: str, data: bytes, decoded: bool) -> str:
@@ -95,24 +95,24 @@ class _Collector(Handlers):
     """Gathers one step's records into the SDK's ``console`` list."""
 
     def __init__(self) -> None:
-        self.console: list = []
+        self.records: list = []
         self.text = TextStreams()
 
     def console(self, kind, stream, data, run_id):  # type: ignore[override]
         s = self.text.decode(kind, data)
         if s:
-            if self.console and self.console[-1][0] == kind:
-                self.console[-1][1] += s
+            if self.records and self.records[-1][0] == kind:
+                self.records[-1][1] += s
             else:
-                self.console.append([kind, s])
+                self.records.append([kind, s])
 
     def media(self, mime, data, decoded, run_id):  # type: ignore[override]
-        self.console.append(["media", [mime, _media_payload(mime, data, decoded)]])
+        self.records.append(["media", [mime, _media_payload(mime, data, decoded)]])
 
     def finish(self) -> list:
         for kind, rest in self.text.flush().items():
-            self.console.append([kind, rest])
-        return self.console
+            self.records.append([kind, rest])
+        return self.records
 
 
 class _RunHandlers(_Collector):
@@ -154,12 +154,12 @@ class _RunHandlers(_Collector):
             cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
             if cb is None:
                 if self.collect:
-                    self.console.append([kind, rest])
+                    self.records.append([kind, rest])
             elif cb is self.on_console:
                 cb(kind, rest)
             else:
                 cb(rest)
-        return self.console
+        return self.records
 
 
 class _ProgressHandlers(Handlers):
@@ -369,6 +369,72 @@ class ComputeSession:
         finally:
             op.close()
 
+    def stream(self, code: str = "", *, mode: str = "query", opts: Optional[Mapping[str, Any]] = None,
+               **callbacks) -> dict:
+        """:meth:`run` over the streaming WebSocket endpoint (``bai_compute_stream``): records
+        arrive as the server sends them. Same callbacks as :meth:`run`."""
+        fn = _lib.require(_lib.bai_compute_stream, "bai_compute_stream")
+        data = code.encode() if isinstance(code, str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        h = _RunHandlers(**callbacks)
+        if h.async_input:
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "an async on_input needs stream_async()")
+        out = ctypes.c_void_p()
+        with self._dispatch.push(h):
+            rc = fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out))
+            _raise_after(h, rc)
+            result = _take_result(out)
+            result["console"] = h.finish()
+        return result
+
+    def start_stream(self, code: str = "", *, mode: str = "query",
+                     opts: Optional[Mapping[str, Any]] = None, **callbacks) -> "RunOperation":
+        """Non-blocking :meth:`stream` (``bai_compute_stream_start``)."""
+        fn = _lib.require(_lib.bai_compute_stream_start, "bai_compute_stream_start")
+        data = code.encode() if isinstance(code, str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        out = ctypes.c_void_p()
+        check(fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out)))
+        return RunOperation(self, out.value, _RunHandlers(**callbacks))
+
+    async def stream_async(self, code: str = "", *, poll_interval: float = 0.005, **kwargs) -> dict:
+        """The asyncio form of :meth:`stream` (the SDK's ``stream_execute``)."""
+        op = self.start_stream(code, **kwargs)
+        try:
+            return await op.wait(poll_interval)
+        finally:
+            op.close()
+
+    def open_terminal(self, on_output: Optional[Callable[[bytes], Any]] = None) -> "TerminalOperation":
+        """Opens a terminal (``bai_compute_terminal_open``)."""
+        fn = _lib.require(_lib.bai_compute_terminal_open, "bai_compute_terminal_open")
+        out = ctypes.c_void_p()
+        check(fn(self._handle(), ctypes.byref(out)))
+        return TerminalOperation(self, out.value, _TerminalHandlers(on_output))
+
+    def listen_events(self, scope: str = "*",
+                      on_event: Optional[Callable[[str, str], Any]] = None) -> "EventsOperation":
+        """Streams this session's lifecycle events (``bai_compute_events_start``);
+        ``on_event(name, data)`` or the operation's ``events`` list receives them."""
+        fn = _lib.require(_lib.bai_compute_events_start, "bai_compute_events_start")
+        out = ctypes.c_void_p()
+        check(fn(self._handle(), _enc(scope), ctypes.byref(out)))
+        return EventsOperation(self, out.value, _EventHandlers(on_event))
+
+    def start_service(self, app: str, *, port: int = 0, envs: Optional[Mapping[str, Any]] = None,
+                      arguments: Optional[Mapping[str, Any]] = None) -> dict:
+        """Starts a container app; returns ``{"token", "wsproxy_addr"}`` as the SDK does."""
+        fn = _lib.require(_lib.bai_compute_start_service, "bai_compute_start_service")
+        tok, addr = _lib.bai_buf_t(), _lib.bai_buf_t()
+        check(fn(self._handle(), _enc(app), int(port), _enc(json.dumps(envs)) if envs is not None else None,
+                 _enc(json.dumps(arguments)) if arguments is not None else None,
+                 ctypes.byref(tok), ctypes.byref(addr)))
+        return {"token": _lib.take_buf(tok).decode(), "wsproxy_addr": _lib.take_buf(addr).decode()}
+
     # ---- files --------------------------------------------------------------------------
     def upload(self, files: Sequence[Union[str, os.PathLike]], basedir: Optional[Union[str, os.PathLike]] = None,
                show_progress: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
@@ -428,11 +494,15 @@ class RunOperation:
     """A non-blocking run (``bai_op_t``). ``poll(timeout_ms)`` drives it and returns
     ``"pending"``, ``"waiting-input"`` or ``"finished"``; ``cancel()`` works from any thread."""
 
-    def __init__(self, cs: ComputeSession, op: int, handlers: _RunHandlers) -> None:
+    _has_result = True
+
+    def __init__(self, cs: ComputeSession, op: int, handlers: Handlers) -> None:
         self._cs = cs  # the dispatcher routes this op's records
         self._op: Optional[int] = op
         self._h = handlers
         self.result: Optional[dict] = None
+        # Records delivered by Session.poll() (nothing pushed) go to the newest operation.
+        cs._dispatch.ops.append(handlers)
 
     def _handle(self) -> int:
         if self._op is None:
@@ -454,7 +524,7 @@ class RunOperation:
                 raise err
             _raise_after(self._h, _lib.BAI_OK)
             if rc == _lib.BAI_OK:
-                if self.result is None:
+                if self.result is None and self._has_result:
                     out = ctypes.c_void_p()
                     check(_lib.bai_op_result(op, ctypes.byref(out)))
                     self.result = _take_result(out)
@@ -481,7 +551,7 @@ class RunOperation:
                     assert self.result is not None
                     return self.result
                 if state == "waiting-input":
-                    if self._h.on_input is None:
+                    if getattr(self._h, "on_input", None) is None:
                         raise BackendClientError(_lib.BAI_E_BAD_STATE,
                                                  "the code waits for input and no on_input was given")
                     # The op does not tell whether this is a password prompt: None = unknown.
@@ -495,9 +565,18 @@ class RunOperation:
             self.cancel()
             raise
 
+    @property
+    def code(self) -> int:
+        """BAI_PENDING (1) while running, then 0 or the error code (any thread)."""
+        return _lib.bai_op_code(self._handle())
+
     def close(self) -> None:
         op, self._op = self._op, None
         if op is not None:
+            try:
+                self._cs._dispatch.ops.remove(self._h)
+            except ValueError:
+                pass
             _lib.bai_op_free(op)
 
     def __enter__(self) -> "RunOperation":
@@ -511,6 +590,70 @@ class RunOperation:
             self.close()
         except Exception:
             pass
+
+
+class _TerminalHandlers(Handlers):
+    def __init__(self, on_output=None) -> None:
+        self.on_output = on_output
+        self.output = bytearray()
+
+    def console(self, kind, stream, data, run_id):  # type: ignore[override]
+        if self.on_output is not None:
+            return self.on_output(data)
+        self.output += data
+        return None
+
+
+class TerminalOperation(RunOperation):
+    """A terminal (pseudo-terminal shell) of a compute session. Output (raw bytes) goes to
+    ``on_output`` or accumulates in ``output``; drive it with ``poll()``."""
+
+    _has_result = False
+
+    @property
+    def output(self) -> bytearray:
+        return self._h.output
+
+    def write(self, data: Union[str, bytes]) -> None:
+        data = _enc(data) or b""
+        p, n = _lib.bytes_arg(data)
+        check(_lib.bai_terminal_write(self._handle(), p, n))
+
+    def resize(self, rows: int, cols: int) -> None:
+        check(_lib.bai_terminal_resize(self._handle(), rows, cols))
+
+    def ping(self) -> None:
+        check(_lib.bai_terminal_ping(self._handle()))
+
+    def restart(self) -> None:
+        check(_lib.bai_terminal_restart(self._handle()))
+
+    def close_terminal(self) -> None:
+        """Closes the shell; the operation then finishes (poll until "finished")."""
+        check(_lib.bai_terminal_close(self._handle()))
+
+
+class _EventHandlers(Handlers):
+    def __init__(self, on_event=None) -> None:
+        self.on_event = on_event
+        self.events: list = []
+
+    def event(self, name, data):  # type: ignore[override]
+        text = data.decode("utf-8", "replace")
+        if self.on_event is not None:
+            return self.on_event(name, text)
+        self.events.append((name, text))
+        return None
+
+
+class EventsOperation(RunOperation):
+    """Server-sent lifecycle events of a compute session (``listen_events``)."""
+
+    _has_result = False
+
+    @property
+    def events(self) -> list:
+        return self._h.events
 
 
 class _ComputeSessionAPI:
@@ -617,6 +760,118 @@ class _ComputeSessionAPI:
         return PaginatedResult(total, items)
 
 
+class VFolder:
+    """A storage folder (``ai.backend.client.func.vfolder.VFolder``), by name."""
+
+    def __init__(self, api: "Session", name: str) -> None:
+        self._api = api
+        self.name = name
+
+    def _json(self, fn, *args) -> Any:
+        buf = _lib.bai_buf_t()
+        check(fn(self._api._handle(), _enc(self.name), *args, ctypes.byref(buf)))
+        raw = _lib.take_buf(buf).decode()
+        return json.loads(raw) if raw else None
+
+    def info(self) -> dict:
+        return self._json(_lib.require(_lib.bai_vfolder_info, "bai_vfolder_info"))
+
+    def delete(self) -> None:
+        check(_lib.require(_lib.bai_vfolder_delete, "bai_vfolder_delete")(self._api._handle(), _enc(self.name)))
+
+    def rename(self, new_name: str) -> None:
+        check(_lib.require(_lib.bai_vfolder_rename, "bai_vfolder_rename")(
+            self._api._handle(), _enc(self.name), _enc(new_name)))
+        self.name = new_name
+
+    def list_files(self, path: str = ".") -> dict:
+        return self._json(_lib.require(_lib.bai_vfolder_list_files, "bai_vfolder_list_files"), _enc(path))
+
+    def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        flags = (_lib.BAI_MKDIR_PARENTS if parents else 0) | (_lib.BAI_MKDIR_EXIST_OK if exist_ok else 0)
+        check(_lib.require(_lib.bai_vfolder_mkdir, "bai_vfolder_mkdir")(
+            self._api._handle(), _enc(self.name), _enc(path), flags))
+
+    def rename_file(self, target_path: str, new_name: str) -> None:
+        check(_lib.require(_lib.bai_vfolder_rename_file, "bai_vfolder_rename_file")(
+            self._api._handle(), _enc(self.name), _enc(target_path), _enc(new_name)))
+
+    def move_file(self, src: str, dst: str) -> None:
+        check(_lib.require(_lib.bai_vfolder_move_file, "bai_vfolder_move_file")(
+            self._api._handle(), _enc(self.name), _enc(src), _enc(dst)))
+
+    def delete_files(self, files: Sequence[str], recursive: bool = False) -> None:
+        arr, n = _lib.str_array(list(files))
+        check(_lib.require(_lib.bai_vfolder_delete_files, "bai_vfolder_delete_files")(
+            self._api._handle(), _enc(self.name), arr, n, bool(recursive)))
+
+    @staticmethod
+    def _progress(on_progress, errors: list):
+        def tramp(_ud, p):
+            if on_progress is None:
+                return _lib.BAI_CB_CONTINUE
+            try:
+                r = on_progress(int(p.contents.done), int(p.contents.total))
+            except BaseException as e:  # never into C
+                errors.append(e)
+                return _lib.BAI_CB_STOP
+            return _lib.BAI_CB_STOP if r is False else _lib.BAI_CB_CONTINUE
+        return _lib.progress_cb(tramp)
+
+    def upload(self, files: Sequence[Union[str, os.PathLike]], basedir: Optional[Union[str, os.PathLike]] = None,
+               recursive: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
+        """Uploads local files (resumable) into the folder, named relative to ``basedir``."""
+        arr, n = _lib.str_array([os.fspath(f) for f in files])
+        errors: list = []
+        cb = self._progress(on_progress, errors)  # alive for the whole call
+        rc = _lib.require(_lib.bai_vfolder_upload, "bai_vfolder_upload")(
+            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)) if basedir else None,
+            bool(recursive), cb, None)
+        if errors:
+            raise errors[0] from (last_error(rc) if rc != _lib.BAI_OK else None)
+        check(rc)
+
+    def download(self, files: Sequence[str], basedir: Union[str, os.PathLike] = ".", *,
+                 on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
+        """Downloads files of the folder into the existing directory ``basedir``."""
+        arr, n = _lib.str_array(list(files))
+        errors: list = []
+        cb = self._progress(on_progress, errors)
+        rc = _lib.require(_lib.bai_vfolder_download, "bai_vfolder_download")(
+            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)), cb, None)
+        if errors:
+            raise errors[0] from (last_error(rc) if rc != _lib.BAI_OK else None)
+        check(rc)
+
+
+class _VFolderAPI:
+    """``session.VFolder``: ``create``, ``list`` and ``session.VFolder(name)``."""
+
+    def __init__(self, api: "Session") -> None:
+        self._api = api
+
+    def __call__(self, name: str) -> VFolder:
+        return VFolder(self._api, name)
+
+    def create(self, name: str, host: Optional[str] = None, group: Optional[str] = None,
+               usage_mode: str = "general", permission: str = "rw", cloneable: bool = False) -> dict:
+        o = _lib.bai_vfolder_opts_t()
+        o.struct_size = ctypes.sizeof(_lib.bai_vfolder_opts_t)
+        o.cloneable = bool(cloneable)
+        o.host, o.group = _enc(host), _enc(group)
+        o.usage_mode, o.permission = _enc(usage_mode), _enc(permission)
+        buf = _lib.bai_buf_t()
+        check(_lib.require(_lib.bai_vfolder_create, "bai_vfolder_create")(
+            self._api._handle(), _enc(name), ctypes.byref(o), ctypes.byref(buf)))
+        raw = _lib.take_buf(buf).decode()
+        return json.loads(raw) if raw else {}
+
+    def list(self) -> Any:
+        buf = _lib.bai_buf_t()
+        check(_lib.require(_lib.bai_vfolder_list, "bai_vfolder_list")(self._api._handle(), ctypes.byref(buf)))
+        return json.loads(_lib.take_buf(buf).decode() or "null")
+
+
 class _SystemAPI:
     def __init__(self, api: "Session") -> None:
         self._api = api
@@ -648,6 +903,58 @@ class Session:
         self._config = config
         self.System = _SystemAPI(self)
         self.ComputeSession = _ComputeSessionAPI(self)
+        self.VFolder = _VFolderAPI(self)
+
+    def request(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None,
+                body: Union[bytes, str, None] = None, content_type: Optional[str] = None,
+                json_body: Any = None, anonymous: bool = False, timeout: Optional[float] = None):
+        """A raw signed request (the SDK's ``Request``): returns ``(status, headers, body)``;
+        any HTTP answer is returned, whatever its status."""
+        if json_body is not None:
+            body, content_type = json.dumps(json_body), content_type or "application/json"
+        data = _enc(body) or b""
+        r = _lib.bai_request_t()
+        r.struct_size = ctypes.sizeof(_lib.bai_request_t)
+        r.flags = _lib.BAI_REQUEST_ANONYMOUS if anonymous else 0
+        r.method, r.path = _enc(method), _enc(path)
+        flat = []
+        for k, v in (params or {}).items():
+            flat += [str(k), str(v)]
+        r.query, n = _lib.str_array(flat)
+        r.n_query = n // 2
+        r.body, r.body_len = _lib.bytes_arg(data)
+        r.content_type = _enc(content_type)
+        r.timeout_ms = int(timeout * 1000) if timeout else 0
+        out = ctypes.c_void_p()
+        check(_lib.bai_session_request(self._handle(), ctypes.byref(r), ctypes.byref(out)))
+        try:
+            status = int(_lib.bai_response_status(out.value))
+            n_body = ctypes.c_size_t()
+            p = _lib.bai_response_body(out.value, ctypes.byref(n_body))
+            payload = ctypes.string_at(p, n_body.value) if p and n_body.value else b""
+            headers = {}
+            for i in range(_lib.bai_response_header_count(out.value)):
+                k, v = ctypes.c_char_p(), ctypes.c_char_p()
+                check(_lib.bai_response_header_at(out.value, i, ctypes.byref(k), ctypes.byref(v)))
+                headers.setdefault(_lib.text(k.value), _lib.text(v.value))
+        finally:
+            _lib.bai_response_free(out.value)
+        return status, headers, payload
+
+    def poll(self, timeout_ms: int = 0) -> int:
+        """Drives every operation of this session (``bai_session_poll``); returns how many
+        finished during the call. Check each with ``op.code`` or ``op.poll(0)``."""
+        n = ctypes.c_size_t()
+        check(_lib.require(_lib.bai_session_poll, "bai_session_poll")(self._handle(), int(timeout_ms), ctypes.byref(n)))
+        return int(n.value)
+
+    def event_fd(self) -> int:
+        """A file descriptor readable when an operation has news (for loop.add_reader)."""
+        return int(_lib.require(_lib.bai_session_event_fd, "bai_session_event_fd")(self._handle()))
+
+    def wakeup(self) -> None:
+        """Ends a wait in :meth:`poll` (any thread)."""
+        check(_lib.require(_lib.bai_session_wakeup, "bai_session_wakeup")(self._handle()))
 
     @property
     def config(self) -> Optional[APIConfig]:

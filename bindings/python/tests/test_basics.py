@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -40,18 +41,27 @@ def test_wrong_secret_key_is_401():
         secret_key="not-the-secret-key-" + "x" * 20,
     )
     with bai.Session(config=cfg) as s:
+        # GET / needs no authentication, even with a bad signature.
+        assert "version" in s.System.get_versions()
         with pytest.raises(bai.BackendAPIError) as ei:
-            s.System.get_versions()
-    e = ei.value
-    assert e.status == 401 and e.http_status == 401
-    assert e.code == 301 and e.code_name == "BAI_E_AUTH"
-    assert e.message
-    assert "not-the-secret-key" not in str(e)
-    # Creating a session is refused the same way.
-    with bai.Session(config=cfg) as s:
-        with pytest.raises(bai.BackendAPIError) as ei:
-            s.ComputeSession.get_or_create(IMAGE)
-        assert ei.value.status == 401
+            s.ComputeSession.get_or_create(IMAGE, name="py-denied")
+        e = ei.value
+        assert e.status == 401 and e.http_status == 401
+        assert e.code == 301 and e.code_name == "BAI_E_AUTH"
+        assert e.server_type == "https://api.backend.ai/probs/auth-failed"
+        assert e.data["type"] == e.server_type
+        assert e.message
+        assert "not-the-secret-key" not in str(e)
+        # A raw signed request is refused the same way, as an HTTP answer.
+        status, _headers, body = s.request("GET", "/auth", params={"echo": "x"})
+        assert status == 401 and b"auth-failed" in body
+
+
+def test_raw_request_is_signed(api):
+    status, headers, body = api.request("GET", "/auth", params={"echo": "native"})
+    assert status == 200
+    assert json.loads(body) == {"authorized": "yes", "echo": "native"}
+    assert headers.get("content-type", "").startswith("application/json")
 
 
 def test_unreachable_server_is_a_client_error():

@@ -50,7 +50,7 @@ def test_scenario_open_create_run_upload_destroy(unique, tmp_path):
             assert threads == {threading.get_ident()}
             # Upload a file and read it from code.
             (tmp_path / "data.txt").write_text("héllo from the client\n")
-            cs.upload(["data.txt"], basedir=tmp_path)
+            cs.upload([tmp_path / "data.txt"], basedir=tmp_path)
             out = []
             res = cs.run('print(open("data.txt", encoding="utf-8").read(), end="")', on_stdout=out.append)
             assert "".join(out) == "héllo from the client\n"
@@ -171,9 +171,14 @@ def test_upload_limits(cs, tmp_path):
     names = []
     for i in range(21):
         (tmp_path / f"f{i:02d}.txt").write_text(str(i))
-        names.append(f"f{i:02d}.txt")
-    with pytest.raises(bai.BackendError):
+        names.append(tmp_path / f"f{i:02d}.txt")
+    # The library checks the server's limits before sending anything.
+    with pytest.raises(bai.BackendClientError) as ei:
         cs.upload(names, basedir=tmp_path)
+    assert ei.value.code_name == "BAI_E_INVALID_ARG"
+    cs.upload(names[:20], basedir=tmp_path)
+    listed = {e["filename"] for e in cs.list_files(".")["entries"]}
+    assert {f"f{i:02d}.txt" for i in range(20)} <= listed
     with pytest.raises(bai.BackendClientError) as ei:
         cs.upload([str(tmp_path / "missing.txt")], basedir=tmp_path)
     assert ei.value.code_name in ("BAI_E_IO", "BAI_E_INVALID_ARG")
@@ -187,7 +192,7 @@ def test_download_missing_file_is_an_api_error(cs, tmp_path):
 
 def test_batch_mode(cs, tmp_path):
     (tmp_path / "main.py").write_text('import sys\nprint("batch args", sys.argv[1:])\n')
-    cs.upload(["main.py"], basedir=tmp_path)
+    cs.upload([tmp_path / "main.py"], basedir=tmp_path)
     out = []
     res = cs.run(mode="batch", opts={"exec": "python main.py a b"}, on_stdout=out.append)
     assert res["status"] == "finished" and res["exitCode"] == 0
@@ -196,6 +201,7 @@ def test_batch_mode(cs, tmp_path):
 
 def test_paginated_list(api, unique):
     made = [api.ComputeSession.get_or_create(IMAGE, name=unique("list")) for _ in range(3)]
+    made_ids = {m.id for m in made}
     try:
         seen, offset = [], 0
         while True:
@@ -216,7 +222,7 @@ def test_paginated_list(api, unique):
             m.destroy()
             m.close()
     page = api.ComputeSession.paginated_list(status="RUNNING", page_size=100)
-    assert not ({m.id for m in made} & {item["id"] for item in page.items})
+    assert not (made_ids & {item["id"] for item in page.items})
 
 
 def test_attach_by_name(api, cs):
