@@ -35,7 +35,7 @@ pub async fn upload(st: &Shared, ctx: &Ctx, reference: &str, content_type: Optio
         if files.len() == MAX_FILES {
             return Err(ApiError::invalid_params_msg("Too many files"));
         }
-        let name = field.file_name().map(String::from).unwrap_or_default();
+        let name = percent_decode(field.file_name().unwrap_or_default());
         let mut field = field;
         let mut data = Vec::new();
         loop {
@@ -209,4 +209,23 @@ mod tests {
         assert_eq!(super::filemode(0o040755), "drwxr-xr-x");
         assert_eq!(super::filemode(0o041777), "drwxrwxrwt");
     }
+}
+
+/// aiohttp percent-encodes `/` (and more) inside the quoted filename; its server unquotes.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 1) && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -334,7 +334,13 @@ pub fn start_batch(run: Arc<Run>, spec_python: String, workdir: PathBuf, kernel_
                    environ: Vec<(String, String)>, path_env: String, opts: Value) {
     tokio::spawn(async move {
         let steps = [("clean", "clean-finished"), ("build", "build-finished"), ("exec", "finished")];
+        let mut failed = false;
         for (key, status) in steps {
+            if failed {
+                // the runner skips the remaining steps after a failed one
+                run.push(Ev::Status { status, exit: Some(127), options: Value::Null });
+                continue;
+            }
             let given = opts.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
             let cmd = if given == "*" { heuristic(key, &workdir, &spec_python) } else { Some(given) };
             let code = match cmd {
@@ -350,8 +356,10 @@ pub fn start_batch(run: Arc<Run>, spec_python: String, workdir: PathBuf, kernel_
                 }
                 _ => 0,
             };
-            let options = Value::Null;
-            run.push(Ev::Status { status, exit: Some(code), options });
+            if code != 0 {
+                failed = true;
+            }
+            run.push(Ev::Status { status, exit: Some(code), options: Value::Null });
         }
     });
 }
