@@ -279,6 +279,28 @@ typedef int32_t bai_endpoint_type_t;
 #endif // __cplusplus
 
 /**
+ * Log levels, from least to most verbose.
+ */
+enum bai_log_level_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  BAI_LOG_ERROR = 1,
+  BAI_LOG_WARN = 2,
+  BAI_LOG_INFO = 3,
+  BAI_LOG_DEBUG = 4,
+  BAI_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum bai_log_level_t bai_log_level_t;
+#else
+typedef int32_t bai_log_level_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Execution mode.
  */
 enum bai_exec_mode_t
@@ -703,6 +725,32 @@ typedef struct bai_file_entry_t {
   double mtime;
   double atime;
 } bai_file_entry_t;
+
+/**
+ * A log record. `message` is followed by a NUL byte past `len`. Messages never contain the
+ * secret key, the password, request signatures or tokens the library handed out.
+ *
+ * **Ownership:** borrowed for the duration of the callback.
+ */
+typedef struct bai_log_record_t {
+  uint32_t struct_size;
+  /**
+   * A bai_log_level_t value. 
+   */
+  int32_t level;
+  /**
+   * What logged it: "session", "http", "auth", "transport", "vfolder", ... 
+   */
+  const char *target;
+  const uint8_t *message;
+  size_t len;
+} bai_log_record_t;
+
+/**
+ * Receives log records. Called from any thread, including internal ones, possibly
+ * concurrently: it must be thread-safe and quick, and must not call back into the library.
+ */
+typedef void (*bai_log_cb)(void *userdata, const struct bai_log_record_t *record);
 
 /**
  * Options of bai_service_create(). Zero-initialise, set `struct_size`, and fill at least
@@ -1549,6 +1597,23 @@ const char *bai_page_item_field(const struct bai_page_t *page,
  * `page` must be NULL or a live page, not used afterwards.
  */
 BAI_API void bai_page_free(struct bai_page_t *page);
+
+/**
+ * Sets (or with NULL `cb`, removes) the session's log callback, receiving records up to
+ * `max_level` (a bai_log_level_t). Without a callback nothing is logged, unless the
+ * environment variable BAI_LOG names a level when the session opens (then records go to
+ * stderr). Records of the session's opening are only seen through BAI_LOG.
+ *
+ * **Ownership:** `userdata_free(userdata)` (if not NULL) is called once the library lets go
+ * of it (replacement, removal, or the session's end). **Thread:** any thread.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (level).
+ */
+BAI_API
+bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
+                                  bai_log_cb cb,
+                                  void *userdata,
+                                  bai_userdata_free_cb userdata_free,
+                                  int32_t max_level);
 
 /**
  * Starts running code to the end without blocking: the non-blocking form of

@@ -15,6 +15,7 @@ use url::Url;
 use super::auth;
 use super::config::{Config, EndpointType};
 use super::error::{Error, ErrorKind, Result};
+use super::log::{Level, Logger};
 use super::runtime::Runtime;
 use super::version;
 
@@ -133,6 +134,8 @@ pub struct Client {
     runtime: Arc<Runtime>,
     tls: Arc<rustls::ClientConfig>,
     cookies: Arc<reqwest::cookie::Jar>,
+    /// The session's logger; secrets are registered with it.
+    pub log: Arc<Logger>,
 }
 
 impl std::fmt::Debug for Client {
@@ -212,9 +215,13 @@ impl Client {
         let tls = super::tls::client_config(&config)?;
         let cookies = Arc::new(reqwest::cookie::Jar::default());
         let http = build_http(&config, &tls, &cookies)?;
+        let log = Arc::new(Logger::from_env());
+        log.add_secret(config.secret_key.expose());
+        log.add_secret(config.password.expose());
         let client = Client {
             tls,
             cookies,
+            log,
             api_version: RwLock::new(config.api_version.clone()),
             config,
             http,
@@ -224,6 +231,9 @@ impl Client {
             runtime,
         };
         client.negotiate().await;
+        client.log.log(Level::Info, "session", || {
+            format!("opened {} (API {}, server {})", client.endpoint(), client.api_version(), client.server_version().map(|v| v.to_string()).unwrap_or_else(|| "unknown".into()))
+        });
         if client.config.endpoint_type == EndpointType::Session && client.config.username.is_some() {
             client.login().await?;
         }
@@ -259,7 +269,7 @@ impl Client {
         if let Some(server) = v.get("version").and_then(Value::as_str) {
             let chosen = version::negotiate(&self.config.api_version, server);
             if !version::at_least(&chosen, version::MIN_API_VERSION) {
-                tracing::warn!(server, "server API version is older than the oldest supported");
+                self.log.log(Level::Warn, "session", || format!("server API version {server} is older than the oldest supported ({})", version::MIN_API_VERSION));
             }
             *self.api_version.write().unwrap_or_else(|p| p.into_inner()) = chosen;
         }
@@ -371,7 +381,7 @@ impl Client {
                     return Ok(r);
                 }
                 Err(e) if e.kind == ErrorKind::Network && attempt + 1 < n => {
-                    tracing::warn!(error = %e, "endpoint unreachable, trying the next one");
+                    self.log.log(Level::Warn, "transport", || format!("endpoint unreachable ({e}); trying the next one"));
                     last_err = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -411,8 +421,15 @@ impl Client {
             rb = rb.timeout(t);
         }
         let what = format!("{} {}", req.method, req.path);
-        let resp = rb.send().await.map_err(|e| transport_error(e, &what))?;
-        read_response(resp).await
+        let started = std::time::Instant::now();
+        let resp = rb.send().await.map_err(|e| {
+            let e = transport_error(e, &what);
+            self.log.log(Level::Debug, "http", || format!("{what} failed: {e}"));
+            e
+        })?;
+        let resp = read_response(resp).await?;
+        self.log.log(Level::Debug, "http", || format!("{what} -> {} in {} ms", resp.status, started.elapsed().as_millis()));
+        Ok(resp)
     }
 
     /// Sends a streamed body (uploads) once, to the endpoint in use: a stream cannot be
@@ -438,7 +455,9 @@ impl Client {
         let local = time::OffsetDateTime::now_utc();
         let skew = (server - local).whole_microseconds() as i64;
         let old = self.skew_micros.swap(skew, Ordering::Relaxed);
-        tracing::warn!(skew_seconds = skew / 1_000_000, "server rejected the request date; correcting the signing clock from the server's Date header");
+        self.log.log(Level::Warn, "auth", || {
+            format!("server rejected the request date; correcting the signing clock by {} s from the server's Date header", skew / 1_000_000)
+        });
         (skew - old).abs() > 60_000_000
     }
 

@@ -283,6 +283,12 @@ pub async fn paginated_list(client: &Client, status: Option<&str>, offset: u64, 
     let vars = json!({"status": status, "access_key": null, "filter": null, "order": null, "limit": page_size, "offset": offset});
     let path = if version::at_least(&client.api_version(), "v6.20210815") { "/admin/gql" } else { "/admin/graphql" };
     let v = client.call_json(Request::new(Method::POST, path).json(json!({"query": query, "variables": vars}))).await?;
+    parse_page(&v)
+}
+
+/// Decodes a `compute_session_list` answer (`/admin/gql` wraps it in `data`; GraphQL errors
+/// arrive in `errors` with HTTP 200).
+pub fn parse_page(v: &Value) -> Result<Page> {
     if let Some(errs) = v.get("errors").and_then(Value::as_array) {
         if !errs.is_empty() {
             let msg = errs.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect::<Vec<_>>().join("; ");
@@ -291,7 +297,7 @@ pub async fn paginated_list(client: &Client, status: Option<&str>, offset: u64, 
             return Err(e);
         }
     }
-    let data = v.get("data").unwrap_or(&v);
+    let data = v.get("data").unwrap_or(v);
     let list = data.get("compute_session_list").ok_or_else(|| Error::bad_response("compute_session_list missing from the answer"))?;
     let total_count = list.get("total_count").and_then(Value::as_u64).ok_or_else(|| Error::bad_response("total_count missing from the answer"))?;
     let items = list.get("items").and_then(Value::as_array).cloned().ok_or_else(|| Error::bad_response("items missing from the answer"))?;

@@ -254,9 +254,17 @@ fn write_members(dest: &Path, members: Vec<Member>) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Extracts the tar parts of a download answer into `dest`, all or nothing: every archive is
-/// checked before the first file is written.
-pub fn extract_download(content_type: &str, body: &[u8], dest: &Path) -> Result<Vec<String>> {
+/// Checks a download answer without writing anything: the names it would write.
+pub fn check_download(content_type: &str, body: &[u8]) -> Result<Vec<String>> {
+    Ok(members_of(content_type, body)?
+        .into_iter()
+        .map(|m| match m {
+            Member::Dir(p) | Member::File(p, _) => p.to_string_lossy().into_owned(),
+        })
+        .collect())
+}
+
+fn members_of(content_type: &str, body: &[u8]) -> Result<Vec<Member>> {
     let parts = split_multipart(content_type, body)?;
     let mut members = Vec::new();
     for (headers, content) in &parts {
@@ -267,7 +275,13 @@ pub fn extract_download(content_type: &str, body: &[u8], dest: &Path) -> Result<
         }
         members.extend(read_tar(content)?);
     }
-    write_members(dest, members)
+    Ok(members)
+}
+
+/// Extracts the tar parts of a download answer into `dest`, all or nothing: every archive is
+/// checked before the first file is written.
+pub fn extract_download(content_type: &str, body: &[u8], dest: &Path) -> Result<Vec<String>> {
+    write_members(dest, members_of(content_type, body)?)
 }
 
 impl ComputeSession {

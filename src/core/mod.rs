@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod exec;
 pub mod files;
+pub mod log;
 pub mod op;
 pub mod runtime;
 pub mod service;

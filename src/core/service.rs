@@ -39,7 +39,9 @@ impl ComputeSession {
         }
         let v = self.client().call_json(self.request(Method::POST, "/start-service").json(body)).await?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| Error::bad_response(format!("start-service answer has no {k}")));
-        Ok(AppService { token: s("token")?, wsproxy_addr: s("wsproxy_addr")? })
+        let svc = AppService { token: s("token")?, wsproxy_addr: s("wsproxy_addr")? };
+        self.client().log.add_secret(&svc.token);
+        Ok(svc)
     }
 
     /// The app-proxy step: `GET {wsproxy_addr}/v2/proxy/{token}/{session id}/add?app=NAME`
@@ -195,7 +197,9 @@ impl Service {
             _ => return Err(Error::invalid("give exactly one of duration and valid_until")),
         };
         let v = self.client.call_json(Request::new(Method::POST, self.path("/token")).json(body)).await?;
-        v.get("token").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| Error::bad_response("token answer has no token"))
+        let token = v.get("token").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| Error::bad_response("token answer has no token"))?;
+        self.client.log.add_secret(&token);
+        Ok(token)
     }
 }
 

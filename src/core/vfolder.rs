@@ -13,6 +13,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::client::{encode_segment, Client, Request};
 use super::error::{Error, ErrorKind, Result};
+use super::log::Level;
 use super::op::{OpCtx, ProgressSink};
 
 /// Bytes sent per tus PATCH request.
@@ -210,7 +211,7 @@ impl VFolder {
                 Ok(n) => return Ok(n),
                 Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
                     attempt += 1;
-                    tracing::warn!(attempt, error = %e, "upload interrupted; resuming from the server's offset");
+                    self.client.log.log(Level::Warn, "vfolder", || format!("upload of '{remote}' interrupted (attempt {attempt}: {e}); resuming from the server's offset"));
                     ctx.guard(async {
                         tokio::time::sleep(retry_delay(attempt)).await;
                         Ok(())
@@ -326,7 +327,7 @@ impl VFolder {
                 }
                 Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
                     attempt += 1;
-                    tracing::warn!(attempt, error = %e, "download interrupted; resuming with Range");
+                    self.client.log.log(Level::Warn, "vfolder", || format!("download of '{remote}' interrupted (attempt {attempt}: {e}); resuming with Range from byte {start}"));
                     ctx.guard(async {
                         tokio::time::sleep(retry_delay(attempt)).await;
                         Ok(())

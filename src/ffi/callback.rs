@@ -171,6 +171,12 @@ pub struct UserData {
 unsafe impl Send for UserData {}
 unsafe impl Sync for UserData {}
 
+impl UserData {
+    pub fn ptr(&self) -> *mut c_void {
+        self.ptr
+    }
+}
+
 impl Drop for UserData {
     fn drop(&mut self) {
         if let Some(f) = self.free {

@@ -9,6 +9,7 @@ pub mod compute;
 pub mod config;
 pub mod error;
 pub mod list;
+pub mod log;
 pub mod notify;
 pub mod op;
 pub mod service;
