@@ -134,17 +134,29 @@ TEST(Errors, WrongSecretKeyIs401) {
     backendai::Config cfg;
     cfg.endpoint(env("BACKEND_ENDPOINT")).keypair(env("BACKEND_ACCESS_KEY"), "wrong-secret-key-0123456789");
     Session s(cfg);
+    // GET / needs no authentication, even with a bad signature.
+    EXPECT_NO_THROW(s.get_versions());
     try {
-        s.get_versions();
+        s.create(kImage, named("denied"));
         FAIL() << "no exception";
     } catch (const backendai::ApiError &e) {
         EXPECT_EQ(e.http_status(), 401);
         EXPECT_EQ(e.code(), BAI_E_AUTH);
         EXPECT_STREQ(e.code_name(), "BAI_E_AUTH");
+        EXPECT_EQ(e.server_type(), "https://api.backend.ai/probs/auth-failed");
         EXPECT_FALSE(e.message().empty());
         EXPECT_EQ(std::string(e.what()).find("wrong-secret-key"), std::string::npos);
     }
-    EXPECT_THROW(s.create(kImage, named("denied")), backendai::ApiError);
+    // A raw request gets the HTTP answer instead of an exception.
+    backendai::Response r = s.request("GET", "/auth");
+    EXPECT_EQ(r.status(), 401);
+}
+
+TEST(Sessions, RawRequestIsSigned) {
+    Session s = Session::from_env();
+    backendai::Response r = s.request("GET", "/auth");
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_NE(r.body().find("\"authorized\""), std::string_view::npos) << r.body();
 }
 
 TEST(Errors, UnreachableServerIsClientError) {
@@ -211,7 +223,7 @@ TEST(Scenario, OpenCreateRunUploadDestroy) {
     EXPECT_EQ(cb_thread, std::this_thread::get_id());
 
     write_file(tmp.path / "data.txt", "from the C++ client\n");
-    cs.upload({"data.txt"}, tmp.path.string());
+    cs.upload({(tmp.path / "data.txt").string()}, tmp.path.string());
     out.clear();
     cs.run("print(open('data.txt').read(), end='')");
     EXPECT_EQ(out, "from the C++ client\n");
