@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ai.backend.client.config import set_config
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
@@ -148,6 +150,7 @@ def sdk_env(server, monkeypatch, tmp_path):
     Each test runs in its own empty directory: the SDK loads a ``.env`` found upward
     from the working directory, and ``upload()`` takes paths relative to it. The state
     directory is private so no cookie file of a real installation is picked up.
+    The SDK's cached process-wide configuration is reset around each test.
     """
     for key in list(os.environ):
         if key.startswith(("BACKEND_", "SORNA_")):
@@ -160,7 +163,11 @@ def sdk_env(server, monkeypatch, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    # Session() without a config uses a process-wide APIConfig built from the environment
+    # on first use; drop it so every test reads its own environment, like a fresh program.
+    set_config(None)
     yield
+    set_config(None)
     if server.proc.poll() is not None:
         pytest.fail(
             f"the server exited (status {server.proc.returncode}) during this test\n"
