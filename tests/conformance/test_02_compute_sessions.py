@@ -11,6 +11,13 @@ from ai.backend.client.exceptions import BackendAPIError
 from ai.backend.client.session import Session
 
 IMAGE = "python:3.9-ubuntu20.04"
+# Keys of GET /session/{name} as the 23.09.10 manager answers them.
+INFO_KEYS = {
+    "domainName", "groupId", "userId", "lang", "image", "architecture", "registry", "tag",
+    "containerId", "occupiedSlots", "occupyingSlots", "requestedSlots", "occupiedShares",
+    "environ", "resourceOpts", "status", "statusInfo", "statusData", "age", "creationTime",
+    "terminationTime", "numQueriesExecuted", "lastStat", "idleChecks",
+}
 ITEM_KEYS = {"id", "image", "type", "status", "status_info", "status_changed", "result",
              "abusing_reports"}
 
@@ -102,9 +109,13 @@ def test_create_and_destroy(server, unique):
             assert my_session.status == "RUNNING"
 
             info = my_session.get_info()
+            assert set(info) == INFO_KEYS
             assert info["status"] == "RUNNING"
             assert info["image"].endswith(IMAGE), info["image"]
             assert info["domainName"] == "default"
+            # Python str() renderings, as the real manager sends them: cpu 2, mem 1 GiB.
+            assert "'cpu': Decimal('2')" in info["requestedSlots"], info["requestedSlots"]
+            assert "'mem': Decimal('1073741824')" in info["requestedSlots"]
             assert isinstance(info["age"], int)
 
             # Same name and image again: the running session is reused.
@@ -113,7 +124,7 @@ def test_create_and_destroy(server, unique):
             assert again.created is False
         finally:
             stats = my_session.destroy()
-        assert isinstance(stats, dict) and "stats" in stats, stats
+        assert isinstance(stats, dict) and set(stats) == {"stats"}, stats
 
         # Gone: info and a second destroy are 404.
         with pytest.raises(BackendAPIError) as excinfo:
