@@ -54,6 +54,7 @@ pub async fn ws_connect(client: &Client, path: &str, query: &[(String, String)])
     cfg.max_frame_size = Some(MAX_FRAME);
     let connector = tokio_tungstenite::Connector::Rustls(client.tls().clone());
     let connect = tokio_tungstenite::connect_async_tls_with_config(req, Some(cfg), true, Some(connector));
+    client.log.log(super::log::Level::Debug, "websocket", || format!("connecting {path}"));
     let (ws, _resp) = tokio::time::timeout(client.config().connect_timeout, connect)
         .await
         .map_err(|_| Error::timeout("WebSocket connect"))?

@@ -362,22 +362,33 @@ pub extern "C" fn bai_compute_created(compute: *const bai_compute_t) -> bool {
     getter(false, || unsafe { compute.as_ref() }.map(|c| c.compute.created))
 }
 
+/// What a blocking call needs of a compute handle, owned, so that a callback may free the
+/// handle while the call runs.
+pub(crate) struct Runner {
+    session: Arc<SessionInner>,
+    callbacks: Callbacks,
+    current: Arc<Mutex<Option<Arc<OpShared>>>>,
+}
+
 impl bai_compute_t {
-    /// Runs a core future for this handle on the calling thread, cancellable from another
-    /// thread with bai_compute_cancel().
-    pub(crate) fn run_op<T: Send + 'static, F, Fut>(&self, what: &str, work: F) -> Result<T>
+    pub(crate) fn runner(&self) -> Runner {
+        Runner { session: self.session.clone(), callbacks: self.callbacks.clone(), current: self.current.clone() }
+    }
+}
+
+impl Runner {
+    /// Runs a core future on the calling thread, delivering its events to the handle's
+    /// callbacks; bai_compute_cancel() from another thread cancels it.
+    pub(crate) fn run<T: Send + 'static, F, Fut>(self, what: &str, work: F) -> Result<T>
     where
         F: FnOnce(crate::core::op::OpCtx) -> Fut,
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
         refuse_reentry(what)?;
         let mut op = Op::spawn(self.session.client.runtime().clone(), work);
-        let cbs = self.callbacks.clone();
-        let current = self.current.clone();
-        *current.lock().unwrap_or_else(|p| p.into_inner()) = Some(op.shared().clone());
-        // From here on `self` is not touched: a callback may free the handle.
-        let r = drive_to_end(&mut op, &cbs);
-        *current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(op.shared().clone());
+        let r = drive_to_end(&mut op, &self.callbacks);
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
         r
     }
 }
@@ -398,7 +409,7 @@ pub extern "C" fn bai_compute_get_info(compute: *mut bai_compute_t, out: *mut ba
         let c = unsafe { handle_mut(compute, "compute") }?;
         let out = unsafe { out_val(out, "out") }?;
         let cs = c.compute.clone();
-        let v = c.run_op("bai_compute_get_info", move |ctx| async move { ctx.guard(cs.info()).await })?;
+        let v = c.runner().run("bai_compute_get_info", move |ctx| async move { ctx.guard(cs.info()).await })?;
         if let Some(st) = v.get("status").and_then(Value::as_str) {
             c.status_c = CString::new(st).unwrap_or_default();
         }
@@ -427,7 +438,7 @@ pub extern "C" fn bai_compute_destroy(compute: *const bai_compute_t, flags: u32,
         let cs = c.compute.clone();
         let forced = flags & BAI_DESTROY_FORCED != 0;
         let recursive = flags & BAI_DESTROY_RECURSIVE != 0;
-        let v = c.run_op("bai_compute_destroy", move |ctx| async move { ctx.guard(cs.destroy(forced, recursive)).await })?;
+        let v = c.runner().run("bai_compute_destroy", move |ctx| async move { ctx.guard(cs.destroy(forced, recursive)).await })?;
         if let Some(b) = stats {
             b.fill(v.to_string().as_bytes());
         }
@@ -456,7 +467,7 @@ pub extern "C" fn bai_compute_restart(compute: *const bai_compute_t) -> bai_code
     fallible(|| {
         let c = compute_ref(compute)?;
         let cs = c.compute.clone();
-        c.run_op("bai_compute_restart", move |ctx| async move { ctx.guard(cs.restart()).await })
+        c.runner().run("bai_compute_restart", move |ctx| async move { ctx.guard(cs.restart()).await })
     })
 }
 
@@ -470,7 +481,7 @@ pub extern "C" fn bai_compute_get_logs(compute: *const bai_compute_t, out: *mut 
         let c = compute_ref(compute)?;
         let out = unsafe { out_val(out, "out") }?;
         let cs = c.compute.clone();
-        let logs = c.run_op("bai_compute_get_logs", move |ctx| async move { ctx.guard(cs.logs()).await })?;
+        let logs = c.runner().run("bai_compute_get_logs", move |ctx| async move { ctx.guard(cs.logs()).await })?;
         out.fill(logs.as_bytes());
         Ok(())
     })
@@ -488,7 +499,7 @@ pub extern "C" fn bai_compute_complete(compute: *const bai_compute_t, code: *con
         let out = unsafe { out_val(out, "out") }?;
         let code = unsafe { super::args::text_arg(code, code_len, "code") }?.to_string();
         let cs = c.compute.clone();
-        let v = c.run_op("bai_compute_complete", move |ctx| async move { ctx.guard(cs.complete(&code, row, col)).await })?;
+        let v = c.runner().run("bai_compute_complete", move |ctx| async move { ctx.guard(cs.complete(&code, row, col)).await })?;
         out.fill(v.to_string().as_bytes());
         Ok(())
     })
@@ -678,7 +689,7 @@ pub extern "C" fn bai_compute_execute(
         let mode = exec_mode(mode)?;
         let opts = batch_options(batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.run_op("bai_compute_execute", move |mut ctx| async move {
+        let summary = c.runner().run("bai_compute_execute", move |mut ctx| async move {
             let step = ctx.guard(cs.execute_step(run_id.as_deref(), &code, mode, opts.as_ref())).await?;
             ctx.set_run_id(step.run_id.clone());
             for r in &step.records {
@@ -721,7 +732,7 @@ pub extern "C" fn bai_compute_run(
         let c = compute_ref(compute)?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.run_op("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, code, mode, opts))?;
+        let summary = c.runner().run("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, code, mode, opts))?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         }
@@ -760,7 +771,7 @@ pub extern "C" fn bai_compute_upload(compute: *const bai_compute_t, paths: *cons
         let base = unsafe { opt_str_arg(base_dir, "base_dir") }?.map(PathBuf::from);
         let items = crate::core::files::plan_upload(&paths, base.as_deref())?;
         let cs = c.compute.clone();
-        c.run_op("bai_compute_upload", move |ctx| async move { cs.upload(&ctx, items).await })
+        c.runner().run("bai_compute_upload", move |ctx| async move { cs.upload(&ctx, items).await })
     })
 }
 
@@ -782,7 +793,7 @@ pub extern "C" fn bai_compute_download(compute: *const bai_compute_t, files: *co
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
         let names_out = unsafe { names_out.as_mut() };
         let cs = c.compute.clone();
-        let names = c.run_op("bai_compute_download", move |ctx| async move { cs.download(&ctx, &files, &dest).await })?;
+        let names = c.runner().run("bai_compute_download", move |ctx| async move { cs.download(&ctx, &files, &dest).await })?;
         if let Some(b) = names_out {
             b.fill(serde_json::to_string(&names).unwrap_or_default().as_bytes());
         }
@@ -827,7 +838,7 @@ pub extern "C" fn bai_compute_list_files(compute: *const bai_compute_t, path: *c
         let c = compute_ref(compute)?;
         let path = unsafe { opt_str_arg(path, "path") }?.unwrap_or(".").to_string();
         let cs = c.compute.clone();
-        let listing = c.run_op("bai_compute_list_files", move |ctx| async move { ctx.guard(cs.list_files(&path)).await })?;
+        let listing = c.runner().run("bai_compute_list_files", move |ctx| async move { ctx.guard(cs.list_files(&path)).await })?;
         let cs = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
         let names: Vec<(CString, CString)> = listing.entries.iter().map(|e| (cs(&e.name), cs(&e.mode))).collect();
         let entries = listing

@@ -220,7 +220,7 @@ pub extern "C" fn bai_compute_stream(
         let c = unsafe { handle(compute, "compute") }?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.run_op("bai_compute_stream", move |mut ctx| async move { crate::core::stream::stream_execute(&cs, &mut ctx, &code, mode, opts).await })?;
+        let summary = c.runner().run("bai_compute_stream", move |mut ctx| async move { crate::core::stream::stream_execute(&cs, &mut ctx, &code, mode, opts).await })?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         }

@@ -59,7 +59,7 @@ pub extern "C" fn bai_compute_start_service(
         let addr = unsafe { out_val(wsproxy_addr_out, "wsproxy_addr_out") }?;
         let cs = c.compute.clone();
         let port = (port != 0).then_some(port);
-        let svc = c.run_op("bai_compute_start_service", move |ctx| async move { ctx.guard(cs.start_service(&app, port, envs.as_ref(), args.as_ref())).await })?;
+        let svc = c.runner().run("bai_compute_start_service", move |ctx| async move { ctx.guard(cs.start_service(&app, port, envs.as_ref(), args.as_ref())).await })?;
         tok.fill(svc.token.as_bytes());
         addr.fill(svc.wsproxy_addr.as_bytes());
         Ok(())
@@ -81,7 +81,7 @@ pub extern "C" fn bai_compute_app_url(compute: *const bai_compute_t, app: *const
         let svc = AppService { token: unsafe { str_arg(token, "token") }?.to_string(), wsproxy_addr: unsafe { str_arg(wsproxy_addr, "wsproxy_addr") }?.to_string() };
         let out = unsafe { out_val(url_out, "url_out") }?;
         let cs = c.compute.clone();
-        let url = c.run_op("bai_compute_app_url", move |ctx| async move { ctx.guard(cs.app_url(&svc, &app)).await })?;
+        let url = c.runner().run("bai_compute_app_url", move |ctx| async move { ctx.guard(cs.app_url(&svc, &app)).await })?;
         out.fill(url.as_bytes());
         Ok(())
     })
