@@ -90,6 +90,8 @@ def server(tmp_path_factory) -> LocalServer:
         stdout=subprocess.PIPE,
         stderr=stderr_file,
         cwd=str(workdir),
+        # `pip install --user` of batch builds lands in the run's directory.
+        env={**os.environ, "PYTHONUSERBASE": str(workdir / "userbase")},
     )
     first_line: list[str] = []
     ready = threading.Event()

@@ -17,6 +17,12 @@ import sys
 print("batch-ok", sys.argv[1:])
 '''
 
+# Proves the build step installed the project: the distribution is known to Python.
+MYCODE_CHECK_INSTALL = MYCODE + '''\
+from importlib.metadata import version
+print("installed", version("conformance-mycode"))
+'''
+
 # A real setup.py: build "*" on a Python kernel installs the uploaded project.
 SETUP = '''\
 from setuptools import setup
@@ -49,6 +55,7 @@ def write_project(cwd: Path) -> None:
 
 def test_batch_with_upload_build_star(compute_sess):
     write_project(Path.cwd())
+    Path("mycode.py").write_text(MYCODE_CHECK_INSTALL)
     compute_sess.upload(["mycode.py", "setup.py"])
     opts = {
         "build": "*",  # calls "python setup.py install" (pip install -e . on Python kernels)
@@ -63,7 +70,7 @@ def test_batch_with_upload_build_star(compute_sess):
     assert trace.step("build-finished")["exitCode"] == 0
     assert trace.step("finished")["exitCode"] == 0
     exec_out = "".join(r[1] for r in trace.step("finished")["console"] if r[0] == "stdout")
-    assert "batch-ok ['arg1', 'arg2']\n" in exec_out
+    assert "batch-ok ['arg1', 'arg2']\ninstalled 0.1\n" in exec_out
     assert "batch-ok ['arg1', 'arg2']\n" in trace.stdout
 
 
