@@ -71,9 +71,7 @@ if ! "$PYTHON" -c "import pytest" 2>/dev/null; then
 fi
 
 cd "$HERE"
-# Run from a scratch directory so relative paths never touch the source tree.
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
-exec_dir="$(mktemp -d)"
-trap 'cleanup; rm -rf "$exec_dir"' EXIT
-cd "$exec_dir"
-"$PYTHON" -m pytest -p no:cacheprovider -q "$HERE/tests" "$@"
+export PYTHONDONTWRITEBYTECODE=1
+if [[ $# -eq 0 ]]; then set -- tests; fi
+"$PYTHON" -m pytest -p no:cacheprovider -q "$@"
