@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Result};
@@ -190,10 +190,20 @@ pub struct Op<T> {
     rt: Arc<Runtime>,
     events: mpsc::Receiver<Event>,
     input: mpsc::Sender<String>,
-    join: Option<JoinHandle<Result<T>>>,
+    /// The task's result; sent before the task wakes the caller for the last time.
+    done: oneshot::Receiver<Result<T>>,
     shared: Arc<OpShared>,
     result: Option<Result<T>>,
+    /// The result was taken from the task (it ended).
+    ended: bool,
+    /// The result was received and every event before it was handed out.
     finished: bool,
+}
+
+enum Waited<T> {
+    Event(Event),
+    Ended(Option<Result<T>>),
+    Timeout,
 }
 
 impl<T: Send + 'static> Op<T> {
@@ -205,10 +215,21 @@ impl<T: Send + 'static> Op<T> {
     {
         let (etx, erx) = mpsc::channel(QUEUE_DEPTH);
         let (itx, irx) = mpsc::channel(4);
+        let (rtx, rrx) = oneshot::channel();
         let shared = OpShared::new();
         let ctx = OpCtx { events: etx, input: irx, shared: shared.clone(), run_id: None };
-        let join = rt.spawn(work(ctx));
-        Op { rt, events: erx, input: itx, join: Some(join), shared, result: None, finished: false }
+        let fut = work(ctx);
+        let task_shared = shared.clone();
+        rt.spawn(async move {
+            let r = match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(ErrorKind::Panic, "the operation's task panicked")),
+            };
+            let _ = rtx.send(r);
+            // Every event was queued before the result: wake the caller to collect both.
+            task_shared.wake();
+        });
+        Op { rt, events: erx, input: itx, done: rrx, shared, result: None, ended: false, finished: false }
     }
 }
 
@@ -226,55 +247,76 @@ impl<T> Op<T> {
         self.finished
     }
 
+    /// Records the task's end; `None` when it was dropped without a result (runtime shutdown).
+    fn ended_with(&mut self, r: Option<Result<T>>) {
+        self.result = Some(r.unwrap_or_else(|| Err(self.shared.cancel_error())));
+        self.ended = true;
+    }
+
+    /// After the task ended: the next queued event, or the end.
+    fn after_end(&mut self) -> Next {
+        match self.events.try_recv() {
+            Ok(ev) => Next::Event(ev),
+            Err(_) => {
+                self.finished = true;
+                Next::Done
+            }
+        }
+    }
+
     /// The next event, waiting at most `timeout` (`None`: without limit; zero: never blocks).
-    /// Blocking waits refuse to run on a runtime thread.
+    /// Events always come before `Done`. Blocking waits refuse to run on a runtime thread.
     pub fn next(&mut self, timeout: Option<Duration>) -> Result<Next> {
         if self.finished {
             return Ok(Next::Done);
         }
-        match self.events.try_recv() {
-            Ok(ev) => return Ok(Next::Event(ev)),
-            Err(mpsc::error::TryRecvError::Disconnected) => return self.finish(),
-            Err(mpsc::error::TryRecvError::Empty) => {}
+        if let Ok(ev) = self.events.try_recv() {
+            return Ok(Next::Event(ev));
+        }
+        if !self.ended {
+            match self.done.try_recv() {
+                Ok(r) => self.ended_with(Some(r)),
+                Err(oneshot::error::TryRecvError::Closed) => self.ended_with(None),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+        }
+        if self.ended {
+            return Ok(self.after_end());
         }
         if timeout == Some(Duration::ZERO) {
-            // The task may have ended without queuing anything.
-            if self.join.as_ref().is_some_and(|j| j.is_finished()) && self.events.is_empty() {
-                return self.finish();
-            }
             return Ok(Next::Idle);
         }
         let rt = self.rt.clone();
-        let got = rt.block_on(async {
-            match timeout {
-                Some(t) => tokio::time::timeout(t, self.events.recv()).await.ok(),
-                None => Some(self.events.recv().await),
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let events = &mut self.events;
+        let done = &mut self.done;
+        let waited = rt.block_on(async move {
+            let mut events_open = true;
+            loop {
+                tokio::select! {
+                    biased;
+                    ev = events.recv(), if events_open => match ev {
+                        Some(ev) => return Waited::Event(ev),
+                        None => events_open = false,
+                    },
+                    r = &mut *done => return Waited::Ended(r.ok()),
+                    _ = sleep_until(deadline) => return Waited::Timeout,
+                }
             }
         })?;
-        match got {
-            None => Ok(Next::Idle),
-            Some(Some(ev)) => Ok(Next::Event(ev)),
-            Some(None) => self.finish(),
-        }
-    }
-
-    fn finish(&mut self) -> Result<Next> {
-        if let Some(j) = self.join.take() {
-            let rt = self.rt.clone();
-            let r = rt.block_on(j)?;
-            self.result = Some(match r {
-                Ok(r) => r,
-                Err(e) if e.is_panic() => Err(Error::new(ErrorKind::Panic, "the operation's task panicked")),
-                Err(_) => Err(self.shared.cancel_error()),
-            });
-        }
-        self.finished = true;
-        Ok(Next::Done)
+        Ok(match waited {
+            Waited::Event(ev) => Next::Event(ev),
+            Waited::Timeout => Next::Idle,
+            Waited::Ended(r) => {
+                self.ended_with(r);
+                self.after_end()
+            }
+        })
     }
 
     /// Answers a `WaitingInput` event.
     pub fn send_input(&self, line: String) -> Result<()> {
-        if self.finished {
+        if self.ended {
             return Err(Error::bad_state("the operation has ended"));
         }
         self.input.try_send(line).map_err(|_| Error::bad_state("the operation is not waiting for input"))
@@ -282,12 +324,11 @@ impl<T> Op<T> {
 
     /// The result, once `next` returned `Done` (taken once).
     pub fn take_result(&mut self) -> Option<Result<T>> {
-        self.result.take()
-    }
-
-    /// Borrow of the result, once done.
-    pub fn result(&self) -> Option<&Result<T>> {
-        self.result.as_ref()
+        if self.finished {
+            self.result.take()
+        } else {
+            None
+        }
     }
 
     pub fn cancel(&self, reason: CancelReason) {
@@ -295,10 +336,17 @@ impl<T> Op<T> {
     }
 }
 
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl<T> Drop for Op<T> {
     fn drop(&mut self) {
         // Dropping an unfinished operation cancels its work; the task ends on its own.
-        if !self.finished {
+        if !self.ended {
             self.shared.cancel(CancelReason::Caller);
         }
     }
