@@ -83,3 +83,33 @@ def test_stdout_and_stderr_are_separate(my_session):
     )
     assert trace.stdout == "to-out\nout-again\n"
     assert trace.stderr == "to-err\n"
+
+
+def test_example_mode_continued_is_refused(api_session, my_session):
+    from ai.backend.client.exceptions import BackendAPIError, BackendClientError
+    from ai.backend.client.request import Request
+
+    # The example's mode = "continued": the SDK refuses it before sending anything ...
+    with pytest.raises(BackendClientError):
+        my_session.execute("0123456789abcdef", "", mode="continued")
+
+    # ... and the server refuses it when sent anyway, as the real manager does.
+    async def raw(body):
+        rqst = Request("POST", f"/session/{my_session.name}")
+        rqst.set_json(body)
+        async with rqst.fetch() as resp:
+            return await resp.json()
+
+    cases = [
+        ({"mode": "continued", "code": "", "runId": "0123456789abcdef"},
+         "mode has an invalid value."),
+        ({"mode": "continue", "code": "", "runId": None},
+         "continuation requires explicit run ID"),
+        ({"mode": "query", "code": "print(1)"}, "runId is missing!"),
+    ]
+    for body, msg in cases:
+        with pytest.raises(BackendAPIError) as excinfo:
+            api_session.worker_thread.execute(raw(body))
+        assert excinfo.value.status == 400, body
+        assert excinfo.value.data["type"] == "https://api.backend.ai/probs/invalid-api-params"
+        assert msg in excinfo.value.data.get("msg", ""), excinfo.value.data
