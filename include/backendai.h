@@ -1043,6 +1043,18 @@ bai_code_t bai_compute_complete(const struct bai_compute_t *compute,
                                 struct bai_buf_t *out);
 
 /**
+ * Sets the limit of each request this handle sends (each step of a run, an upload, ...) in
+ * milliseconds; 0 goes back to the session's request timeout. A whole run has no total
+ * limit: cancel it with bai_compute_cancel() or use the non-blocking form. Expiry is
+ * `BAI_E_TIMEOUT`.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
+ */
+BAI_API
+bai_code_t bai_compute_set_timeout_ms(const struct bai_compute_t *compute,
+                                      int64_t timeout_ms);
+
+/**
  * Cancels the blocking operation now running on this handle (from another thread); it ends
  * promptly with `BAI_E_CANCELLED` and a running code execution is interrupted on the server.
  * Does nothing when nothing runs.

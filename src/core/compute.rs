@@ -70,6 +70,8 @@ pub struct ComputeSession {
     pub service_ports: Value,
     /// Acting on behalf of this access key (admins), sent as `owner_access_key`.
     pub owner_access_key: Option<String>,
+    /// Limit of each request this handle sends, in milliseconds (0: the session's).
+    pub timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A random session name of the form `libbai-xxxxxxxx`.
@@ -185,7 +187,7 @@ impl ComputeSession {
         let created = v.get("created").and_then(Value::as_bool).unwrap_or(true);
         let service_ports = v.get("servicePorts").or_else(|| v.get("service_ports")).cloned().unwrap_or(Value::Null);
         let name = v.get("sessionName").and_then(Value::as_str).map(str::to_owned).unwrap_or(name);
-        Ok(ComputeSession { client, id, name, status, created, service_ports, owner_access_key: opts.owner_access_key.clone() })
+        Ok(ComputeSession { client, id, name, status, created, service_ports, owner_access_key: opts.owner_access_key.clone(), timeout_ms: Default::default() })
     }
 
     /// A handle on an existing session by name or id (no request is sent).
@@ -198,6 +200,7 @@ impl ComputeSession {
             created: false,
             service_ports: Value::Null,
             owner_access_key: None,
+            timeout_ms: Default::default(),
         }
     }
 
@@ -212,7 +215,11 @@ impl ComputeSession {
 
     /// A request to `/session/{name}<suffix>` with `owner_access_key` when acting for another.
     pub fn request(&self, method: Method, suffix: &str) -> Request {
-        let r = Request::new(method, self.path(suffix));
+        let mut r = Request::new(method, self.path(suffix));
+        let ms = self.timeout_ms.load(std::sync::atomic::Ordering::Relaxed);
+        if ms > 0 {
+            r.timeout = Some(std::time::Duration::from_millis(ms));
+        }
         match &self.owner_access_key {
             Some(ak) => r.query("owner_access_key", ak.clone()),
             None => r,

@@ -505,6 +505,24 @@ pub extern "C" fn bai_compute_complete(compute: *const bai_compute_t, code: *con
     })
 }
 
+/// Sets the limit of each request this handle sends (each step of a run, an upload, ...) in
+/// milliseconds; 0 goes back to the session's request timeout. A whole run has no total
+/// limit: cancel it with bai_compute_cancel() or use the non-blocking form. Expiry is
+/// `BAI_E_TIMEOUT`.
+///
+/// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
+#[no_mangle]
+pub extern "C" fn bai_compute_set_timeout_ms(compute: *const bai_compute_t, timeout_ms: i64) -> bai_code_t {
+    fallible(|| {
+        let c = compute_ref(compute)?;
+        if timeout_ms < 0 {
+            return Err(Error::invalid(format!("timeout_ms: {timeout_ms} is negative")));
+        }
+        c.compute.timeout_ms.store(timeout_ms as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    })
+}
+
 /// Cancels the blocking operation now running on this handle (from another thread); it ends
 /// promptly with `BAI_E_CANCELLED` and a running code execution is interrupted on the server.
 /// Does nothing when nothing runs.
