@@ -1636,7 +1636,7 @@ bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
  * operation keeps what it needs of `compute` alive, so the handle may be freed first.
  * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
  * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
- * bai_op_poll()). Example: examples/async_poll.c.
+ * bai_op_poll()). Example: examples/async_stream.c.
  */
 BAI_API
 bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
@@ -1687,7 +1687,7 @@ bai_code_t bai_compute_stream(const struct bai_compute_t *compute,
  * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
  * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
  * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
- * Example: examples/async_poll.c.
+ * Example: examples/async_stream.c.
  */
 BAI_API
 bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
@@ -1981,8 +1981,8 @@ bai_code_t bai_service_generate_token(const struct bai_session_t *session,
                                       struct bai_buf_t *token_out);
 
 /**
- * Sends a request to a model service endpoint (a full URL such as
- * `<service_endpoint>/v1/models`), with `Authorization: BackendAI <token>` when `token` is
+ * Sends a request (`method` such as "GET" or "POST") to a model service endpoint (a full URL
+ * such as `<service_endpoint>/v1/models`), with `Authorization: BackendAI <token>` when `token` is
  * not NULL (public services need none). Any HTTP answer is a success: read it with the
  * bai_response_* functions.
  *

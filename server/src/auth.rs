@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn shared_signing_vectors() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/signing.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/signing.json");
         let text = std::fs::read_to_string(path).expect("signing vectors are readable");
         let doc: Value = serde_json::from_str(&text).unwrap();
         let vectors = doc["vectors"].as_array().unwrap();

@@ -146,7 +146,7 @@ fn boxed(op: bai_op_t, out: &mut *mut bai_op_t) {
 /// operation keeps what it needs of `compute` alive, so the handle may be freed first.
 /// **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
 /// `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
-/// bai_op_poll()). Example: examples/async_poll.c.
+/// bai_op_poll()). Example: examples/async_stream.c.
 #[no_mangle]
 pub extern "C" fn bai_compute_run_start(
     compute: *const bai_compute_t,
@@ -233,7 +233,7 @@ pub extern "C" fn bai_compute_stream(
 /// **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
 /// **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
 /// `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
-/// Example: examples/async_poll.c.
+/// Example: examples/async_stream.c.
 #[no_mangle]
 pub extern "C" fn bai_compute_stream_start(
     compute: *const bai_compute_t,
@@ -489,11 +489,11 @@ pub extern "C" fn bai_session_wakeup(session: *const bai_session_t) -> bai_code_
 pub extern "C" fn bai_op_send_input(op: *mut bai_op_t, text: *const u8, len: usize) -> bai_code_t {
     fallible(|| {
         let o = unsafe { handle_mut(op, "op") }?;
+        let line = input_text(text, len)?;
         let mut st = lock(&o.state);
         if !st.drive.waiting_input {
             return Err(Error::bad_state("the operation is not waiting for input"));
         }
-        let line = input_text(text, len)?;
         st.op.send_input(line)?;
         st.drive.waiting_input = false;
         Ok(())

@@ -282,8 +282,8 @@ pub extern "C" fn bai_service_generate_token(session: *const bai_session_t, endp
     })
 }
 
-/// Sends a request to a model service endpoint (a full URL such as
-/// `<service_endpoint>/v1/models`), with `Authorization: BackendAI <token>` when `token` is
+/// Sends a request (`method` such as "GET" or "POST") to a model service endpoint (a full URL
+/// such as `<service_endpoint>/v1/models`), with `Authorization: BackendAI <token>` when `token` is
 /// not NULL (public services need none). Any HTTP answer is a success: read it with the
 /// bai_response_* functions.
 ///
@@ -305,7 +305,7 @@ pub extern "C" fn bai_service_call(
         let out = unsafe { out_ptr(out, "out") }?;
         let s = unsafe { handle(session, "session") }?;
         let url = unsafe { str_arg(url, "url") }?.to_string();
-        let m = unsafe { opt_str_arg(method, "method") }?.unwrap_or("GET");
+        let m = unsafe { str_arg(method, "method") }?;
         let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| Error::invalid(format!("method: '{m}' is not an HTTP method")))?;
         let token = unsafe { opt_str_arg(token, "token") }?.map(str::to_owned);
         let b = unsafe { bytes_arg(body, body_len, "body") }?.to_vec();

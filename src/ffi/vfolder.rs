@@ -49,8 +49,8 @@ fn folder(s: &Arc<SessionInner>, name: *const c_char) -> Result<VFolder> {
     Ok(VFolder::new(s.client.clone(), name))
 }
 
-fn json_out(out: *mut bai_buf_t, v: &serde_json::Value) -> Result<()> {
-    unsafe { out_val(out, "out") }?.fill(v.to_string().as_bytes());
+fn json_out(out: &mut bai_buf_t, v: &serde_json::Value) -> Result<()> {
+    out.fill(v.to_string().as_bytes());
     Ok(())
 }
 
@@ -78,10 +78,11 @@ pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const
                 o.permission = p.to_string();
             }
         }
+        let info_out = unsafe { info_out.as_mut() };
         let client = s.client.clone();
         let v = s.block_on("bai_vfolder_create", async move { vfolder::create(&client, &o).await })??;
-        if !info_out.is_null() {
-            json_out(info_out, &v)?;
+        if let Some(b) = info_out {
+            json_out(b, &v)?;
         }
         Ok(())
     })
@@ -95,6 +96,7 @@ pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const
 pub extern "C" fn bai_vfolder_list(session: *const bai_session_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
+        let out = unsafe { out_val(out, "out") }?;
         let client = s.client.clone();
         let v = s.block_on("bai_vfolder_list", async move { vfolder::list(&client, false).await })??;
         json_out(out, &v)
@@ -110,6 +112,7 @@ pub extern "C" fn bai_vfolder_info(session: *const bai_session_t, name: *const c
     fallible(|| {
         let s = self::session(session)?;
         let f = folder(s, name)?;
+        let out = unsafe { out_val(out, "out") }?;
         let v = s.block_on("bai_vfolder_info", async move { f.info().await })??;
         json_out(out, &v)
     })
@@ -153,6 +156,7 @@ pub extern "C" fn bai_vfolder_list_files(session: *const bai_session_t, name: *c
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let p = unsafe { opt_str_arg(path, "path") }?.unwrap_or(".").to_string();
+        let out = unsafe { out_val(out, "out") }?;
         let v = s.block_on("bai_vfolder_list_files", async move { f.list_files(&p).await })??;
         json_out(out, &v)
     })
