@@ -190,51 +190,31 @@ private:
     std::vector<const char *> ptrs_;
 };
 
-/// Where a callback's exception waits until the C call returns. Shared by a compute handle,
-/// its callback slots and its operations; per thread, since callbacks run on the caller's.
-struct ErrorSink {
-    std::mutex mu;
-    std::vector<std::pair<std::thread::id, std::exception_ptr>> pending;
+/// Where a callback's exception waits until the C call that ran the callback returns.
+/// Callbacks run only on the thread inside a bai_ call, so one slot per thread suffices: the
+/// wrapper rethrows it as soon as that call returns.
+inline std::exception_ptr &pending_exception() noexcept {
+    static thread_local std::exception_ptr pending;
+    return pending;
+}
 
-    void store(std::exception_ptr e) {
-        std::lock_guard<std::mutex> g(mu);
-        pending.emplace_back(std::this_thread::get_id(), std::move(e));
-    }
-    /// Takes this thread's first stored exception (and drops any later ones).
-    std::exception_ptr take() {
-        std::lock_guard<std::mutex> g(mu);
-        std::exception_ptr first;
-        auto me = std::this_thread::get_id();
-        for (auto it = pending.begin(); it != pending.end();) {
-            if (it->first == me) {
-                if (!first) first = it->second;
-                it = pending.erase(it);
-            } else {
-                ++it;
-            }
-        }
-        return first;
-    }
-    bool has_pending() {
-        std::lock_guard<std::mutex> g(mu);
-        auto me = std::this_thread::get_id();
-        for (auto &p : pending)
-            if (p.first == me) return true;
-        return false;
-    }
-};
+/// Takes this thread's waiting exception, if any.
+inline std::exception_ptr take_pending() noexcept {
+    std::exception_ptr e;
+    std::swap(e, pending_exception());
+    return e;
+}
 
 /// Rethrows a callback's exception if one is waiting, else throws the library's error for a
 /// failing code.
-inline int32_t finish_call(ErrorSink &sink, int32_t rc) {
-    if (auto e = sink.take()) std::rethrow_exception(e);
+inline int32_t finish_call(int32_t rc) {
+    if (auto e = take_pending()) std::rethrow_exception(e);
     return check(rc);
 }
 
 template <typename Fn>
 struct Slot {
     Fn fn;
-    std::shared_ptr<ErrorSink> sink;
 };
 
 template <typename Fn>
@@ -246,14 +226,11 @@ inline void free_slot(void *userdata) noexcept {
 template <typename Fn, typename Call>
 inline int32_t guarded(void *userdata, Call &&call) noexcept {
     auto *slot = static_cast<Slot<Fn> *>(userdata);
-    if (slot->sink->has_pending()) return BAI_CB_STOP;
+    if (pending_exception()) return BAI_CB_STOP;  // an earlier callback of this call threw
     try {
         return call(slot->fn) ? BAI_CB_CONTINUE : BAI_CB_STOP;
     } catch (...) {
-        try {
-            slot->sink->store(std::current_exception());
-        } catch (...) {
-        }
+        pending_exception() = std::current_exception();
         return BAI_CB_STOP;
     }
 }
@@ -302,6 +279,8 @@ using ConsoleFn = std::function<bool(const ConsoleRecord &)>;
 using MediaFn = std::function<bool(const MediaRecord &)>;
 using InputFn = std::function<std::optional<std::string>(const InputRequest &)>;
 using ProgressFn = std::function<bool(uint64_t done, uint64_t total)>;
+/// A server-sent event: its name and data (JSON text), borrowed for the callback.
+using EventFn = std::function<bool(std::string_view name, std::string_view data)>;
 
 namespace detail {
 
@@ -333,6 +312,12 @@ inline int32_t input_tramp(void *ud, bai_input_request_t *req) noexcept {
             if (rc != BAI_OK) throw_last_error(rc);
         }
         return true;
+    });
+}
+
+inline int32_t event_tramp(void *ud, const bai_server_event_t *ev) noexcept {
+    return guarded<EventFn>(ud, [ev](EventFn &fn) {
+        return fn(ev->event ? ev->event : "", std::string_view(reinterpret_cast<const char *>(ev->data), ev->len));
     });
 }
 
@@ -553,7 +538,7 @@ public:
     /// exception a callback threw.
     PollState poll(int64_t timeout_ms = 0) {
         int32_t rc = bai_op_poll(h_.get(), timeout_ms);
-        if (auto e = sink_->take()) std::rethrow_exception(e);
+        if (auto e = detail::take_pending()) std::rethrow_exception(e);
         if (!detail::is_success(rc)) {
             std::string msg = bai_last_error_message();
             uint16_t status = bai_last_error_http_status();
@@ -599,11 +584,32 @@ public:
     int32_t code() const noexcept { return bai_op_code(h_.get()); }
     bai_op_t *get() const noexcept { return h_.get(); }
 
+protected:
+    friend class Compute;
+    friend class Session;
+    explicit Operation(bai_op_t *op) : h_(op) {}
+    std::unique_ptr<bai_op_t, detail::OpDeleter> h_;
+};
+
+/// A terminal (pseudo-terminal shell) opened with Compute::terminal_open(). Output reaches
+/// the console callback (kind "pty", raw bytes) inside poll(). Writes work from any thread.
+class Terminal : public Operation {
+public:
+    void write(std::string_view data) const {
+        static const char empty = 0;
+        detail::check(bai_terminal_write(h_.get(), data.empty() ? reinterpret_cast<const uint8_t *>(&empty)
+                                                                 : detail::bytes(data),
+                                         data.size()));
+    }
+    void resize(uint16_t rows, uint16_t cols) const { detail::check(bai_terminal_resize(h_.get(), rows, cols)); }
+    void ping() const { detail::check(bai_terminal_ping(h_.get())); }
+    void restart() const { detail::check(bai_terminal_restart(h_.get())); }
+    /// Closes the shell; the operation then finishes (poll until PollState::Done).
+    void close() const { detail::check(bai_terminal_close(h_.get())); }
+
 private:
     friend class Compute;
-    Operation(bai_op_t *op, std::shared_ptr<detail::ErrorSink> sink) : h_(op), sink_(std::move(sink)) {}
-    std::unique_ptr<bai_op_t, detail::OpDeleter> h_;
-    std::shared_ptr<detail::ErrorSink> sink_;
+    explicit Terminal(bai_op_t *op) : Operation(op) {}
 };
 
 /// A compute session handle (bai_compute_t). Destroying the C++ object frees the handle; the
@@ -677,6 +683,59 @@ public:
                         detail::adapt_bool<bool, F, uint64_t, uint64_t>(std::forward<F>(f)));
     }
 
+    /// Lifecycle events of events_start(), as (name, JSON data).
+    template <typename F>
+    void on_event(F &&f) {
+        set<EventFn>(bai_compute_set_event_cb, &detail::event_tramp,
+                     detail::adapt_bool<bool, F, std::string_view, std::string_view>(std::forward<F>(f)));
+    }
+
+    /// Runs code over the streaming WebSocket endpoint, blocking until it finishes.
+    ExecResult stream(std::string_view code, ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        bai_exec_result_t *r = nullptr;
+        bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
+        int32_t rc = bai_compute_stream(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
+                                        batch ? &b : nullptr, &r);
+        guard_result(rc, r);
+        return ExecResult::from(r);
+    }
+    /// Non-blocking stream().
+    Operation stream_start(std::string_view code, ExecMode mode = ExecMode::Query,
+                           const BatchOptions *batch = nullptr) const {
+        bai_op_t *op = nullptr;
+        bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
+        detail::check(bai_compute_stream_start(h_.get(), detail::bytes(code), code.size(),
+                                               static_cast<int32_t>(mode), batch ? &b : nullptr, &op));
+        return Operation(op);
+    }
+    /// Opens a terminal; its output goes to the console callback.
+    Terminal terminal_open() const {
+        bai_op_t *op = nullptr;
+        detail::check(bai_compute_terminal_open(h_.get(), &op));
+        return Terminal(op);
+    }
+    /// Streams this session's lifecycle events ("*", "session" or "kernel") to on_event().
+    Operation events_start(const std::string &scope = "*") const {
+        bai_op_t *op = nullptr;
+        detail::check(bai_compute_events_start(h_.get(), scope.c_str(), &op));
+        return Operation(op);
+    }
+    /// Starts a container app; returns (token, wsproxy address). The token is a secret.
+    std::pair<std::string, std::string> start_service(const std::string &app, uint16_t port = 0,
+                                                      const std::optional<std::string> &envs_json = std::nullopt,
+                                                      const std::optional<std::string> &arguments_json = std::nullopt) {
+        detail::Buf token, addr;
+        detail::check(bai_compute_start_service(h_.get(), app.c_str(), port, detail::c_or_null(envs_json),
+                                                detail::c_or_null(arguments_json), token.get(), addr.get()));
+        return {token.str(), addr.str()};
+    }
+    /// The URL a browser opens for an app started with start_service().
+    std::string app_url(const std::string &app, const std::string &token, const std::string &wsproxy_addr) {
+        detail::Buf url;
+        detail::check(bai_compute_app_url(h_.get(), app.c_str(), token.c_str(), wsproxy_addr.c_str(), url.get()));
+        return url.str();
+    }
+
     /// One execute step (see bai_compute_execute); records go to the callbacks.
     ExecResult execute(std::optional<std::string> run_id, std::string_view code,
                        ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
@@ -705,14 +764,14 @@ public:
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         detail::check(bai_compute_run_start(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
                                             batch ? &b : nullptr, &op));
-        return Operation(op, sink_);
+        return Operation(op);
     }
 
     /// Uploads local files (named relative to `base_dir`, default the current directory).
     void upload(const std::vector<std::string> &paths, const std::optional<std::string> &base_dir = std::nullopt) {
         detail::CStrings c(paths.begin(), paths.end());
         int32_t rc = bai_compute_upload(h_.get(), c.data(), c.size(), detail::c_or_null(base_dir));
-        detail::finish_call(*sink_, rc);
+        detail::finish_call(rc);
     }
     void upload(std::initializer_list<std::string_view> paths, const std::optional<std::string> &base_dir = std::nullopt) {
         upload(std::vector<std::string>(paths.begin(), paths.end()), base_dir);
@@ -722,7 +781,7 @@ public:
         detail::CStrings c(paths.begin(), paths.end());
         bai_op_t *op = nullptr;
         detail::check(bai_compute_upload_start(h_.get(), c.data(), c.size(), detail::c_or_null(base_dir), &op));
-        return Operation(op, sink_);
+        return Operation(op);
     }
     /// Downloads files into the existing directory `dest_dir`; returns the written names as
     /// JSON text.
@@ -730,7 +789,7 @@ public:
         detail::CStrings c(files.begin(), files.end());
         detail::Buf names;
         int32_t rc = bai_compute_download(h_.get(), c.data(), c.size(), dest_dir.c_str(), names.get());
-        detail::finish_call(*sink_, rc);
+        detail::finish_call(rc);
         return names.str();
     }
     std::vector<FileEntry> list_files(const std::string &path = ".") {
@@ -750,10 +809,10 @@ public:
 
 private:
     friend class Session;
-    explicit Compute(bai_compute_t *p) : h_(p), sink_(std::make_shared<detail::ErrorSink>()) {}
+    explicit Compute(bai_compute_t *p) : h_(p) {}
 
     void guard_result(int32_t rc, bai_exec_result_t *&r) {
-        if (auto e = sink_->take()) {
+        if (auto e = detail::take_pending()) {
             bai_exec_result_free(r);
             r = nullptr;
             std::rethrow_exception(e);
@@ -767,13 +826,12 @@ private:
             detail::check(setter(h_.get(), nullptr, nullptr, nullptr));
             return;
         }
-        auto *slot = new detail::Slot<Fn>{std::move(fn), sink_};
+        auto *slot = new detail::Slot<Fn>{std::move(fn)};
         // The library calls free_slot exactly once, even when the registration fails.
         detail::check(setter(h_.get(), tramp, slot, &detail::free_slot<Fn>));
     }
 
     std::unique_ptr<bai_compute_t, detail::ComputeDeleter> h_;
-    std::shared_ptr<detail::ErrorSink> sink_;
 };
 
 /// A raw HTTP answer.
@@ -898,6 +956,98 @@ public:
         bai_response_t *out = nullptr;
         detail::check(bai_session_request(h_.get(), &r, &out));
         return Response(out);
+    }
+
+    /// Drives every operation of the session; returns how many finished during the call.
+    /// Rethrows an exception thrown by a callback during the call.
+    size_t poll(int64_t timeout_ms = 0) const {
+        size_t n = 0;
+        detail::finish_call(bai_session_poll(h_.get(), timeout_ms, &n));
+        return n;
+    }
+    /// A descriptor readable when an operation has news (do not read or close it).
+    int event_fd() const noexcept { return bai_session_event_fd(h_.get()); }
+    /// Ends a wait in poll(). Any thread.
+    void wakeup() const { detail::check(bai_session_wakeup(h_.get())); }
+
+    // ---- storage folders (JSON answers as text) ----
+    std::string vfolder_create(const std::string &name, const std::optional<std::string> &host = std::nullopt,
+                               const std::optional<std::string> &group = std::nullopt,
+                               const std::optional<std::string> &usage_mode = std::nullopt,
+                               const std::optional<std::string> &permission = std::nullopt,
+                               bool cloneable = false) const {
+        bai_vfolder_opts_t o;
+        std::memset(&o, 0, sizeof o);
+        o.struct_size = sizeof o;
+        o.cloneable = cloneable;
+        o.host = detail::c_or_null(host);
+        o.group = detail::c_or_null(group);
+        o.usage_mode = detail::c_or_null(usage_mode);
+        o.permission = detail::c_or_null(permission);
+        detail::Buf b;
+        detail::check(bai_vfolder_create(h_.get(), name.c_str(), &o, b.get()));
+        return b.str();
+    }
+    std::string vfolder_list() const {
+        detail::Buf b;
+        detail::check(bai_vfolder_list(h_.get(), b.get()));
+        return b.str();
+    }
+    std::string vfolder_info(const std::string &name) const {
+        detail::Buf b;
+        detail::check(bai_vfolder_info(h_.get(), name.c_str(), b.get()));
+        return b.str();
+    }
+    void vfolder_delete(const std::string &name) const { detail::check(bai_vfolder_delete(h_.get(), name.c_str())); }
+    std::string vfolder_list_files(const std::string &name, const std::string &path = ".") const {
+        detail::Buf b;
+        detail::check(bai_vfolder_list_files(h_.get(), name.c_str(), path.c_str(), b.get()));
+        return b.str();
+    }
+    void vfolder_mkdir(const std::string &name, const std::string &path, bool parents = false,
+                       bool exist_ok = false) const {
+        uint32_t flags = (parents ? BAI_MKDIR_PARENTS : 0u) | (exist_ok ? BAI_MKDIR_EXIST_OK : 0u);
+        detail::check(bai_vfolder_mkdir(h_.get(), name.c_str(), path.c_str(), flags));
+    }
+    void vfolder_upload(const std::string &name, const std::vector<std::string> &paths,
+                        const std::optional<std::string> &base_dir = std::nullopt, bool recursive = false,
+                        ProgressFn progress = {}) const {
+        detail::CStrings c(paths.begin(), paths.end());
+        detail::Slot<ProgressFn> slot{std::move(progress)};  // used during the call only
+        int32_t rc = bai_vfolder_upload(h_.get(), name.c_str(), c.data(), c.size(), detail::c_or_null(base_dir),
+                                        recursive, slot.fn ? &detail::progress_tramp : nullptr, &slot);
+        detail::finish_call(rc);
+    }
+    void vfolder_download(const std::string &name, const std::vector<std::string> &files, const std::string &dest_dir,
+                          ProgressFn progress = {}) const {
+        detail::CStrings c(files.begin(), files.end());
+        detail::Slot<ProgressFn> slot{std::move(progress)};
+        int32_t rc = bai_vfolder_download(h_.get(), name.c_str(), c.data(), c.size(), dest_dir.c_str(),
+                                          slot.fn ? &detail::progress_tramp : nullptr, &slot);
+        detail::finish_call(rc);
+    }
+
+    // ---- model services (JSON answers as text) ----
+    std::string service_info(const std::string &endpoint_id) const {
+        detail::Buf b;
+        detail::check(bai_service_info(h_.get(), endpoint_id.c_str(), b.get()));
+        return b.str();
+    }
+    std::string service_list() const {
+        detail::Buf b;
+        detail::check(bai_service_list(h_.get(), b.get()));
+        return b.str();
+    }
+    void service_scale(const std::string &endpoint_id, uint32_t replicas) const {
+        detail::check(bai_service_scale(h_.get(), endpoint_id.c_str(), replicas));
+    }
+    void service_delete(const std::string &endpoint_id) const {
+        detail::check(bai_service_delete(h_.get(), endpoint_id.c_str()));
+    }
+    std::string service_wait_ready(const std::string &endpoint_id, std::chrono::milliseconds timeout) const {
+        detail::Buf b;
+        detail::check(bai_service_wait_ready(h_.get(), endpoint_id.c_str(), timeout.count(), b.get()));
+        return b.str();
     }
 
     const bai_session_t *get() const noexcept { return h_.get(); }
