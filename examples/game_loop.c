@@ -8,6 +8,7 @@
  *
  * Usage: game_loop [RUNS]   (default 4)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <backendai.h>
 
 #include <stdio.h>

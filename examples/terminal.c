@@ -9,6 +9,7 @@
  *
  * Usage: terminal [COMMAND...]
  */
+#define _POSIX_C_SOURCE 200809L
 #include <backendai.h>
 
 #include <poll.h>

@@ -7,6 +7,7 @@
  *
  * Usage: vfolder_dataset [DATASET_DIR]   (default: a small dataset written by the example)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <backendai.h>
 
 #include <errno.h>

@@ -16,6 +16,7 @@ static int32_t media_cb(void *u, const bai_media_record_t *r) { (void)u; (void)r
 static int32_t input_cb(void *u, bai_input_request_t *r) { (void)u; (void)r; return BAI_CB_CONTINUE; }
 static int32_t progress_cb(void *u, const bai_progress_t *p) { (void)u; (void)p; return BAI_CB_CONTINUE; }
 static int32_t event_cb(void *u, const bai_server_event_t *e) { (void)u; (void)e; return BAI_CB_CONTINUE; }
+static void log_cb(void *u, const bai_log_record_t *r) { (void)u; (void)r; }
 static int freed;
 static void userdata_free(void *u) { (void)u; freed++; }
 
@@ -141,6 +142,12 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     size_t n_done = 7;
     CHECK_CODE(bai_session_poll(NULL, 0, &n_done), BAI_E_NULL_ARG);
     CHECK_CODE(bai_session_wakeup(NULL), BAI_E_NULL_ARG);
+    {
+        int before = freed;
+        /* NULL session: an error, and the userdata is still released exactly once. */
+        CHECK_CODE(bai_session_set_log_cb(NULL, log_cb, SENTINEL, userdata_free, BAI_LOG_DEBUG), BAI_E_NULL_ARG);
+        CHECK(freed == before + 1);
+    }
     CHECK(bai_session_event_fd(NULL) == -1);
 
     /* Model services. */
@@ -263,6 +270,7 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK_CODE(bai_compute_complete(compute, CODE, 8, 0, 0, NULL), BAI_E_NULL_ARG);
     CHECK(buf.data == NULL);
     CHECK_CODE(bai_compute_cancel(NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_set_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
 
     /* A NULL handle still releases the userdata it was given (documented). */
     freed = 0;
