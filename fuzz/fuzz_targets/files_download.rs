@@ -1,0 +1,50 @@
+//! Download answers: multipart bodies carrying tar archives.
+#![no_main]
+use std::path::{Component, Path};
+
+use backendai::core::files::{check_download, split_multipart};
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fn check(content_type: &str, body: &[u8]) {
+    match split_multipart(content_type, body) {
+        Ok(parts) => {
+            let total: usize = parts.iter().map(|(_, c)| c.len()).sum();
+            assert!(total <= body.len(), "parts larger than the body");
+        }
+        Err(e) => common::check_error(&e),
+    }
+    match check_download(content_type, body) {
+        Ok(names) => {
+            for n in names {
+                let p = Path::new(&n);
+                assert!(
+                    p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)),
+                    "an archive entry would land outside the destination: {n:?}"
+                );
+            }
+        }
+        Err(e) => common::check_error(&e),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    match data.split_first() {
+        // Structured: the rest is the tar part of a well-formed multipart answer.
+        Some((0xFF, tar)) => {
+            let mut body = b"--BAIb0undary\r\nContent-Type: application/x-tar\r\n\r\n".to_vec();
+            body.extend_from_slice(tar);
+            body.extend_from_slice(b"\r\n--BAIb0undary--\r\n");
+            check("multipart/mixed; boundary=BAIb0undary", &body);
+        }
+        // Raw: "<content type>\n<body>".
+        _ => {
+            let cut = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+            let ct = String::from_utf8_lossy(&data[..cut]);
+            let body = data.get(cut + 1..).unwrap_or(&[]);
+            check(&ct, body);
+        }
+    }
+});
