@@ -20,6 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+import backendai_workdir  # noqa: E402  (the session directory seen as /home/work)
+
+backendai_workdir.install()
+
 _proto = os.fdopen(os.dup(1), "wb", buffering=0)
 _cmds = os.fdopen(os.dup(0), "rb", buffering=0)
 _devnull = os.open(os.devnull, os.O_RDONLY)

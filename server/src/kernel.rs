@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 
 pub const RUNNER_PY: &str = include_str!("../kernel/runner.py");
 pub const HELPER_PY: &str = include_str!("../kernel/backendai_kernel.py");
+pub const WORKDIR_PY: &str = include_str!("../kernel/backendai_workdir.py");
+pub const SITECUSTOMIZE_PY: &str = include_str!("../kernel/sitecustomize.py");
 
 /// One event of a run, in order.
 #[derive(Debug, Clone)]
@@ -135,6 +137,9 @@ fn base_command(program: &str, spec: &SpawnSpec) -> Command {
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONIOENCODING", "utf-8")
         .env("BACKENDAI_KERNEL_WORKDIR", spec.workdir)
+        // Python processes see this directory as /home/work (kernel/backendai_workdir.py)
+        .env("BACKENDAI_WORKDIR", spec.workdir)
+        .env("PWD", spec.workdir)
         .env("PYTHONPATH", spec.kernel_dir)
         .env_remove("BAI_LOCAL_KEYPAIRS")
         .env_remove("BACKEND_SECRET_KEY")

@@ -50,6 +50,8 @@ fn open_pty(st: &Shared, sess: &Session) -> std::io::Result<Pty> {
     let mut cmd = std::process::Command::new(shell);
     cmd.current_dir(&sess.workdir)
         .env("HOME", &sess.workdir)
+        .env("PWD", &sess.workdir)
+        .env("BACKENDAI_WORKDIR", &sess.workdir)
         .env("TERM", "xterm-256color")
         .env("PATH", st.path_env())
         .env("PYTHONPATH", &st.kernel_dir)
