@@ -37,13 +37,7 @@ pub fn session_events(st: Shared, ctx: &Ctx, q: &[(String, String)]) -> ApiResul
                 None => name == "*" || ev.session_name == name,
             };
         let out = keep.then(|| {
-            let data = json!({
-                "reason": ev.reason,
-                "sessionName": ev.session_name,
-                "ownerAccessKey": ev.access_key,
-                "sessionId": ev.session_id,
-                "exitCode": ev.exit_code,
-            });
+            let data = event_data(&ev);
             Ok::<_, Infallible>(Event::default().event(ev.name).data(data.to_string()))
         });
         async move { out }
@@ -63,4 +57,38 @@ fn tokio_stream_from(
             }
         }
     })
+}
+
+/// The data of one event as 23.09's `push_session_events` sends it: the row of the (main)
+/// kernel gives `kernelId` (the main kernel's ID is the session ID), kernel events add
+/// `clusterRole` and `clusterIdx` (main1); creation events of a session carry the reason
+/// "unknown" (their default), kernel termination events the exit code -1 (their default).
+pub fn event_data(ev: &crate::state::SessionEvent) -> serde_json::Value {
+    let kernel_event = ev.name.starts_with("kernel_");
+    let reason = if ev.reason.is_empty()
+        && matches!(ev.name, "session_enqueued" | "session_scheduled" | "session_started" | "session_cancelled")
+    {
+        "unknown".to_string()
+    } else {
+        ev.reason.clone()
+    };
+    let exit_code = match ev.exit_code {
+        Some(c) => json!(c),
+        None if matches!(ev.name, "kernel_terminating" | "kernel_terminated") => json!(-1),
+        None if matches!(ev.name, "session_success" | "session_failure") => json!(-1),
+        None => serde_json::Value::Null,
+    };
+    let mut data = json!({
+        "reason": reason,
+        "sessionName": ev.session_name,
+        "ownerAccessKey": ev.access_key,
+        "sessionId": ev.session_id,
+        "exitCode": exit_code,
+        "kernelId": ev.session_id,
+    });
+    if kernel_event {
+        data["clusterRole"] = json!("main");
+        data["clusterIdx"] = json!(1);
+    }
+    data
 }

@@ -396,6 +396,9 @@ async fn spawn_kernel(st: &Shared, s: &Session) -> ApiResult<Arc<Kernel>> {
 
 /// Starts the kernel of a PENDING session and marks it RUNNING.
 async fn start(st: &Shared, s: &Arc<Session>) -> ApiResult<()> {
+    st.emit("session_scheduled", s, "", None);
+    st.emit("kernel_preparing", s, "", None);
+    st.emit("kernel_creating", s, "", None);
     let k = match spawn_kernel(st, s).await {
         Ok(k) => k,
         Err(e) => {
@@ -452,6 +455,8 @@ async fn start(st: &Shared, s: &Arc<Session>) -> ApiResult<()> {
 /// Kills everything of a session and marks it TERMINATED.
 pub async fn terminate(st: &Shared, s: &Arc<Session>, reason: &str, exit: Option<i32>) {
     s.set_status(Status::Terminating, reason);
+    st.emit("session_terminating", s, reason, None);
+    st.emit("kernel_terminating", s, reason, None);
     let (k, runs) = {
         let mut m = s.m.lock().unwrap();
         (m.kernel.take(), m.runs.drain().map(|(_, (r, _))| r).collect::<Vec<_>>())
@@ -465,7 +470,7 @@ pub async fn terminate(st: &Shared, s: &Arc<Session>, reason: &str, exit: Option
     let _ = std::fs::remove_dir_all(&s.workdir);
     s.set_status(Status::Terminated, reason);
     st.emit("kernel_terminated", s, reason, exit);
-    st.emit("session_terminated", s, reason, exit);
+    st.emit("session_terminated", s, reason, None);
 }
 
 pub fn info(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
