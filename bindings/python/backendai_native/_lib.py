@@ -495,3 +495,67 @@ def require(fn, name: str):
 
         raise BackendClientError(BAI_E_INTERNAL, f"the loaded libbackendai has no {name}")
     return fn
+
+
+class bai_log_record_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("level", c_int32),
+        ("target", c_char_p),
+        ("message", POINTER(c_uint8)),
+        ("len", c_size_t),
+    ]
+
+
+class bai_service_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("open_to_public", c_bool),
+        ("replicas", c_uint32),
+        ("name", c_char_p),
+        ("image", c_char_p),
+        ("model", c_char_p),
+        ("resources", POINTER(c_char_p)),
+        ("n_resources", c_size_t),
+        ("environ", POINTER(c_char_p)),
+        ("n_environ", c_size_t),
+        ("model_mount_destination", c_char_p),
+        ("scaling_group", c_char_p),
+        ("domain", c_char_p),
+        ("group", c_char_p),
+        ("startup_command", c_char_p),
+        ("bootstrap_script", c_char_p),
+        ("architecture", c_char_p),
+    ]
+
+
+log_cb = CFUNCTYPE(None, c_void_p, POINTER(bai_log_record_t))
+
+# bai_log_level_t
+BAI_LOG_ERROR = 1
+BAI_LOG_WARN = 2
+BAI_LOG_INFO = 3
+BAI_LOG_DEBUG = 4
+BAI_LOG_TRACE = 5
+
+bai_last_error_message_copy = _fn("bai_last_error_message_copy", CODE, c_char_p, c_size_t, POINTER(c_size_t))
+bai_session_set_log_cb = _opt("bai_session_set_log_cb", CODE, P, log_cb, c_void_p, userdata_free_cb, c_int32)
+bai_compute_set_timeout_ms = _opt("bai_compute_set_timeout_ms", CODE, P, c_int64)
+bai_vfolder_upload_start = _opt(
+    "bai_vfolder_upload_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, progress_cb, c_void_p,
+    userdata_free_cb, PP,
+)
+bai_vfolder_download_start = _opt(
+    "bai_vfolder_download_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, progress_cb, c_void_p,
+    userdata_free_cb, PP,
+)
+bai_service_create = _opt("bai_service_create", CODE, P, POINTER(bai_service_opts_t), BUF)
+bai_service_info = _opt("bai_service_info", CODE, P, c_char_p, BUF)
+bai_service_wait_ready = _opt("bai_service_wait_ready", CODE, P, c_char_p, c_int64, BUF)
+bai_service_list = _opt("bai_service_list", CODE, P, BUF)
+bai_service_scale = _opt("bai_service_scale", CODE, P, c_char_p, c_uint32)
+bai_service_delete = _opt("bai_service_delete", CODE, P, c_char_p)
+bai_service_generate_token = _opt("bai_service_generate_token", CODE, P, c_char_p, c_char_p, c_int64, BUF)
+bai_service_call = _opt(
+    "bai_service_call", CODE, P, c_char_p, c_char_p, c_char_p, POINTER(c_uint8), c_size_t, c_char_p, PP
+)

@@ -191,6 +191,57 @@ class PaginatedResult:
     items: list = field(default_factory=list)
 
 
+_LOG_LEVELS = {"error": 1, "warn": 2, "warning": 2, "info": 3, "debug": 4, "trace": 5}
+_log_registry: dict = {}
+_log_lock = threading.Lock()
+_log_keys = iter(range(1, 1 << 62))
+
+
+def _dispatch_register(handler) -> int:
+    with _log_lock:
+        key = next(_log_keys)
+        _log_registry[key] = handler
+    return key
+
+
+def _log_tramp(ud, rec_p):
+    # Runs on any thread; never raise into C.
+    try:
+        h = _log_registry.get(ud or 0)
+        if h is not None:
+            rec = rec_p.contents
+            msg = ctypes.string_at(rec.message, rec.len).decode("utf-8", "replace") if rec.len else ""
+            h(int(rec.level), _lib.text(rec.target), msg)
+    except BaseException:
+        pass
+
+
+def _log_free(ud):
+    with _log_lock:
+        _log_registry.pop(ud or 0, None)
+
+
+_LOG_TRAMPOLINE = _lib.log_cb(_log_tramp)
+_LOG_FREE = _lib.userdata_free_cb(_log_free)
+
+
+def _take_response(out: ctypes.c_void_p):
+    """(status, headers, body) of a bai_response_t, which is freed."""
+    try:
+        status = int(_lib.bai_response_status(out.value))
+        n_body = ctypes.c_size_t()
+        p = _lib.bai_response_body(out.value, ctypes.byref(n_body))
+        payload = ctypes.string_at(p, n_body.value) if p and n_body.value else b""
+        headers = {}
+        for i in range(_lib.bai_response_header_count(out.value)):
+            k, v = ctypes.c_char_p(), ctypes.c_char_p()
+            check(_lib.bai_response_header_at(out.value, i, ctypes.byref(k), ctypes.byref(v)))
+            headers.setdefault(_lib.text(k.value), _lib.text(v.value))
+    finally:
+        _lib.bai_response_free(out.value)
+    return status, headers, payload
+
+
 class ComputeSession:
     """A compute session handle (``ai.backend.client.func.session.ComputeSession``).
 
@@ -283,6 +334,11 @@ class ComputeSession:
                                         int(opts.get("col", 0)), ctypes.byref(buf)))
         raw = _lib.take_buf(buf).decode()
         return json.loads(raw) if raw else None
+
+    def set_timeout(self, seconds: Optional[float]) -> None:
+        """Limit of each request of this handle (None: the session's request timeout)."""
+        fn = _lib.require(_lib.bai_compute_set_timeout_ms, "bai_compute_set_timeout_ms")
+        check(fn(self._handle(), 0 if seconds is None else int(seconds * 1000)))
 
     def cancel(self) -> None:
         """Cancels the blocking call running on this handle in another thread (any thread)."""
@@ -872,6 +928,74 @@ class _VFolderAPI:
         return json.loads(_lib.take_buf(buf).decode() or "null")
 
 
+class _ServiceAPI:
+    """``session.Service``: model services (JSON answers parsed)."""
+
+    def __init__(self, api: "Session") -> None:
+        self._api = api
+
+    def _buf(self, fn, name, *args) -> bytes:
+        buf = _lib.bai_buf_t()
+        check(_lib.require(fn, name)(self._api._handle(), *args, ctypes.byref(buf)))
+        return _lib.take_buf(buf)
+
+    def create(self, image: str, model: str, *, service_name: Optional[str] = None,
+               initial_session_count: int = 1, resources: Optional[Mapping[str, Any]] = None,
+               envs: Optional[Mapping[str, str]] = None, model_mount_destination: Optional[str] = None,
+               scaling_group: Optional[str] = None, domain_name: Optional[str] = None,
+               group_name: Optional[str] = None, startup_command: Optional[str] = None,
+               bootstrap_script: Optional[str] = None, architecture: Optional[str] = None,
+               expose_to_public: bool = False) -> dict:
+        """Creates a model service; returns ``{"endpoint_id": ...}``."""
+        o = _lib.bai_service_opts_t()
+        o.struct_size = ctypes.sizeof(_lib.bai_service_opts_t)
+        o.open_to_public = bool(expose_to_public)
+        o.replicas = int(initial_session_count)
+        o.name, o.image, o.model = _enc(service_name), _enc(image), _enc(model)
+        o.resources, o.n_resources, k1 = _pairs(resources)
+        o.environ, o.n_environ, k2 = _pairs(envs)
+        o.model_mount_destination = _enc(model_mount_destination)
+        o.scaling_group, o.domain, o.group = _enc(scaling_group), _enc(domain_name), _enc(group_name)
+        o.startup_command, o.bootstrap_script = _enc(startup_command), _enc(bootstrap_script)
+        o.architecture = _enc(architecture)
+        raw = self._buf(_lib.bai_service_create, "bai_service_create", ctypes.byref(o))
+        return {"endpoint_id": raw.decode()}
+
+    def info(self, endpoint_id: str) -> dict:
+        return json.loads(self._buf(_lib.bai_service_info, "bai_service_info", _enc(endpoint_id)) or b"null")
+
+    def list(self) -> Any:
+        return json.loads(self._buf(_lib.bai_service_list, "bai_service_list") or b"null")
+
+    def wait_ready(self, endpoint_id: str, timeout: float) -> str:
+        """Waits for a healthy route; returns the service's endpoint URL."""
+        return self._buf(_lib.bai_service_wait_ready, "bai_service_wait_ready", _enc(endpoint_id),
+                         int(timeout * 1000)).decode()
+
+    def scale(self, endpoint_id: str, replicas: int) -> None:
+        check(_lib.require(_lib.bai_service_scale, "bai_service_scale")(
+            self._api._handle(), _enc(endpoint_id), int(replicas)))
+
+    def delete(self, endpoint_id: str) -> None:
+        check(_lib.require(_lib.bai_service_delete, "bai_service_delete")(self._api._handle(), _enc(endpoint_id)))
+
+    def generate_token(self, endpoint_id: str, duration: Optional[str] = None, valid_until: int = 0) -> str:
+        """An API token for the service (a secret: do not log it)."""
+        return self._buf(_lib.bai_service_generate_token, "bai_service_generate_token", _enc(endpoint_id),
+                         _enc(duration), int(valid_until)).decode()
+
+    def call(self, url: str, method: str = "GET", *, token: Optional[str] = None,
+             body: Union[bytes, str, None] = None, content_type: Optional[str] = None):
+        """A request to a service endpoint URL; returns ``(status, headers, body)``."""
+        data = _enc(body) or b""
+        p, n = _lib.bytes_arg(data)
+        out = ctypes.c_void_p()
+        check(_lib.require(_lib.bai_service_call, "bai_service_call")(
+            self._api._handle(), _enc(url), _enc(method), _enc(token), p, n, _enc(content_type),
+            ctypes.byref(out)))
+        return _take_response(out)
+
+
 class _SystemAPI:
     def __init__(self, api: "Session") -> None:
         self._api = api
@@ -904,6 +1028,7 @@ class Session:
         self.System = _SystemAPI(self)
         self.ComputeSession = _ComputeSessionAPI(self)
         self.VFolder = _VFolderAPI(self)
+        self.Service = _ServiceAPI(self)
 
     def request(self, method: str, path: str, *, params: Optional[Mapping[str, Any]] = None,
                 body: Union[bytes, str, None] = None, content_type: Optional[str] = None,
@@ -927,19 +1052,31 @@ class Session:
         r.timeout_ms = int(timeout * 1000) if timeout else 0
         out = ctypes.c_void_p()
         check(_lib.bai_session_request(self._handle(), ctypes.byref(r), ctypes.byref(out)))
-        try:
-            status = int(_lib.bai_response_status(out.value))
-            n_body = ctypes.c_size_t()
-            p = _lib.bai_response_body(out.value, ctypes.byref(n_body))
-            payload = ctypes.string_at(p, n_body.value) if p and n_body.value else b""
-            headers = {}
-            for i in range(_lib.bai_response_header_count(out.value)):
-                k, v = ctypes.c_char_p(), ctypes.c_char_p()
-                check(_lib.bai_response_header_at(out.value, i, ctypes.byref(k), ctypes.byref(v)))
-                headers.setdefault(_lib.text(k.value), _lib.text(v.value))
-        finally:
-            _lib.bai_response_free(out.value)
-        return status, headers, payload
+        return _take_response(out)
+
+    def set_log_handler(self, handler: Optional[Callable[[int, str, str], Any]],
+                        max_level: str = "info") -> None:
+        """Receives the library's log records as ``handler(level, target, message)``
+        (levels 1 error .. 5 trace). It may run on internal threads, concurrently: keep it
+        quick and thread-safe, and do not call the library from it. ``None`` removes it."""
+        fn = _lib.require(_lib.bai_session_set_log_cb, "bai_session_set_log_cb")
+        level = _LOG_LEVELS[max_level]
+        if handler is None:
+            check(fn(self._handle(), ctypes.cast(None, _lib.log_cb), None, ctypes.cast(None, _lib.userdata_free_cb), level))
+            return
+        key = _dispatch_register(handler)
+        check(fn(self._handle(), _LOG_TRAMPOLINE, key, _LOG_FREE, level))
+
+    def enable_logging(self, max_level: str = "info") -> None:
+        """Routes the library's log records to ``logging.getLogger("backendai_native.<target>")``."""
+        import logging
+
+        levels = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG, 5: logging.DEBUG}
+
+        def handler(level, target, message):
+            logging.getLogger(f"backendai_native.{target}").log(levels.get(level, logging.DEBUG), "%s", message)
+
+        self.set_log_handler(handler, max_level)
 
     def poll(self, timeout_ms: int = 0) -> int:
         """Drives every operation of this session (``bai_session_poll``); returns how many
