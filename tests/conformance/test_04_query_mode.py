@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ai.backend.client.session import Session
@@ -113,3 +115,16 @@ def test_example_mode_continued_is_refused(api_session, my_session):
         assert excinfo.value.status == 400, body
         assert excinfo.value.data["type"] == "https://api.backend.ai/probs/invalid-api-params"
         assert msg in excinfo.value.data.get("msg", ""), excinfo.value.data
+
+
+def test_home_directory_is_home_work(my_session):
+    # Code written for real sessions uses /home/work, the sessions' working directory.
+    trace = run_loop(
+        my_session,
+        "import os\n"
+        "open('/home/work/probe.txt', 'w').write('probe')\n"
+        "print(open('probe.txt').read(), os.path.exists('/home/work/probe.txt'))\n",
+    )
+    assert trace.stdout == "probe True\n", trace.stderr
+    listed = {e["filename"] for e in json.loads(my_session.list_files(".")["files"])}
+    assert "probe.txt" in listed
