@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import aiohttp
 import pytest
 
 from ai.backend.client.exceptions import BackendAPIError
@@ -63,9 +66,26 @@ def test_wrong_password_is_not_authenticated(server, session_mode):
         assert excinfo.value.status == 401
 
 
-async def test_async_login(server, session_mode):
+async def test_async_login_and_stream(server, session_mode, unique):
     async with AsyncSession() as api_session:
         result = await api_session.Auth.login(server.email, server.password)
         assert result["authenticated"] is True, result
         versions = await api_session.System.get_versions()
         assert versions["version"] == "v7.20230615"
+        # WebSockets go through /func/stream/... with the login cookie.
+        sess = await api_session.ComputeSession.get_or_create(
+            "python:3.9-ubuntu20.04", name=unique("cookiews")
+        )
+        try:
+            out = ""
+            async with sess.stream_execute('print("streamed via cookie")') as stream:
+                async for msg in stream:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    frame = json.loads(msg.data)
+                    out += "".join(r[1] for r in frame["console"] if r[0] == "stdout")
+                    if frame["status"] == "finished":
+                        break
+            assert out == "streamed via cookie\n"
+        finally:
+            await sess.destroy()
