@@ -279,6 +279,11 @@ using ConsoleFn = std::function<bool(const ConsoleRecord &)>;
 using MediaFn = std::function<bool(const MediaRecord &)>;
 using InputFn = std::function<std::optional<std::string>(const InputRequest &)>;
 using ProgressFn = std::function<bool(uint64_t done, uint64_t total)>;
+/// Log level (bai_log_level_t).
+enum class LogLevel : int32_t { Error = 1, Warn = 2, Info = 3, Debug = 4, Trace = 5 };
+/// A log record: level, target ("http", "session", ...) and message, borrowed for the call.
+/// Runs on any thread, possibly concurrently; exceptions it throws are swallowed.
+using LogFn = std::function<void(LogLevel level, std::string_view target, std::string_view message)>;
 /// A server-sent event: its name and data (JSON text), borrowed for the callback.
 using EventFn = std::function<bool(std::string_view name, std::string_view data)>;
 
@@ -321,6 +326,18 @@ inline int32_t event_tramp(void *ud, const bai_server_event_t *ev) noexcept {
     });
 }
 
+inline void log_tramp(void *ud, const bai_log_record_t *r) noexcept {
+    try {
+        auto *fn = static_cast<LogFn *>(ud);
+        (*fn)(static_cast<LogLevel>(r->level), r->target ? r->target : "",
+              std::string_view(reinterpret_cast<const char *>(r->message), r->len));
+    } catch (...) {
+        // Log callbacks may run on internal threads: there is no caller to rethrow to.
+    }
+}
+
+inline void free_log(void *ud) noexcept { delete static_cast<LogFn *>(ud); }
+
 inline int32_t progress_tramp(void *ud, const bai_progress_t *p) noexcept {
     return guarded<ProgressFn>(ud, [p](ProgressFn &fn) { return fn(p->done, p->total); });
 }
@@ -356,6 +373,9 @@ struct ResponseDeleter {
 
 /// The loaded library's version text.
 inline std::string_view library_version() noexcept { return bai_version(); }
+
+/// The loaded library's version as (major << 16) | (minor << 8) | patch.
+inline uint32_t library_version_num() noexcept { return bai_version_num(); }
 
 /// Throws when the loaded library cannot serve this header's version.
 inline void check_version() { detail::check(bai_check_version(BAI_VERSION_NUM)); }
@@ -499,6 +519,16 @@ struct CreateOptions {
     std::optional<std::string> owner_access_key, architecture, starts_at, callback_url;
     std::vector<std::string> dependencies;
     std::vector<uint16_t> preopen_ports;
+};
+
+/// Options of Session::service_create().
+struct ServiceOptions {
+    std::string name, image, model;
+    bool open_to_public = false;
+    uint32_t replicas = 1;
+    StringPairs resources, environ;
+    std::optional<std::string> model_mount_destination, scaling_group, domain, group, startup_command,
+        bootstrap_script, architecture;
 };
 
 /// One page of compute sessions.
@@ -650,6 +680,9 @@ public:
         detail::check(bai_compute_complete(h_.get(), detail::bytes(code), code.size(), row, col, b.get()));
         return b.str();
     }
+    /// Limit of each request this handle sends; 0 goes back to the session's. Any thread.
+    void set_timeout(std::chrono::milliseconds t) const { detail::check(bai_compute_set_timeout_ms(h_.get(), t.count())); }
+
     /// Cancels the blocking call running on this handle in another thread. Any thread.
     void cancel() const { detail::check(bai_compute_cancel(h_.get())); }
 
@@ -848,6 +881,17 @@ public:
         if (!v) return std::nullopt;
         return std::string(v);
     }
+    /// All headers in the server's order (lower-case names).
+    std::vector<std::pair<std::string, std::string>> headers() const {
+        std::vector<std::pair<std::string, std::string>> out;
+        size_t n = bai_response_header_count(h_.get());
+        for (size_t i = 0; i < n; i++) {
+            const char *k = nullptr, *v = nullptr;
+            detail::check(bai_response_header_at(h_.get(), i, &k, &v));
+            out.emplace_back(k ? k : "", v ? v : "");
+        }
+        return out;
+    }
     explicit Response(bai_response_t *p) : h_(p) {}
 
 private:
@@ -1027,7 +1071,104 @@ public:
         detail::finish_call(rc);
     }
 
+    void vfolder_rename(const std::string &name, const std::string &new_name) const {
+        detail::check(bai_vfolder_rename(h_.get(), name.c_str(), new_name.c_str()));
+    }
+    void vfolder_rename_file(const std::string &name, const std::string &target_path, const std::string &new_name) const {
+        detail::check(bai_vfolder_rename_file(h_.get(), name.c_str(), target_path.c_str(), new_name.c_str()));
+    }
+    void vfolder_move_file(const std::string &name, const std::string &src, const std::string &dst) const {
+        detail::check(bai_vfolder_move_file(h_.get(), name.c_str(), src.c_str(), dst.c_str()));
+    }
+    void vfolder_delete_files(const std::string &name, const std::vector<std::string> &files, bool recursive = false) const {
+        detail::CStrings c(files.begin(), files.end());
+        detail::check(bai_vfolder_delete_files(h_.get(), name.c_str(), c.data(), c.size(), recursive));
+    }
+    /// Non-blocking vfolder_upload(); progress arrives inside poll().
+    Operation vfolder_upload_start(const std::string &name, const std::vector<std::string> &paths,
+                                   const std::optional<std::string> &base_dir = std::nullopt, bool recursive = false,
+                                   ProgressFn progress = {}) const {
+        detail::CStrings c(paths.begin(), paths.end());
+        auto *slot = progress ? new detail::Slot<ProgressFn>{std::move(progress)} : nullptr;
+        bai_op_t *op = nullptr;
+        detail::check(bai_vfolder_upload_start(h_.get(), name.c_str(), c.data(), c.size(), detail::c_or_null(base_dir),
+                                               recursive, slot ? &detail::progress_tramp : nullptr, slot,
+                                               slot ? &detail::free_slot<ProgressFn> : nullptr, &op));
+        return Operation(op);
+    }
+    /// Non-blocking vfolder_download().
+    Operation vfolder_download_start(const std::string &name, const std::vector<std::string> &files,
+                                     const std::string &dest_dir, ProgressFn progress = {}) const {
+        detail::CStrings c(files.begin(), files.end());
+        auto *slot = progress ? new detail::Slot<ProgressFn>{std::move(progress)} : nullptr;
+        bai_op_t *op = nullptr;
+        detail::check(bai_vfolder_download_start(h_.get(), name.c_str(), c.data(), c.size(), dest_dir.c_str(),
+                                                 slot ? &detail::progress_tramp : nullptr, slot,
+                                                 slot ? &detail::free_slot<ProgressFn> : nullptr, &op));
+        return Operation(op);
+    }
+
+    // ---- logging ----
+    /// Sets (or with an empty function removes) the session's log callback.
+    void set_log_handler(LogFn fn, LogLevel max_level = LogLevel::Info) const {
+        if (!fn) {
+            detail::check(bai_session_set_log_cb(h_.get(), nullptr, nullptr, nullptr, static_cast<int32_t>(max_level)));
+            return;
+        }
+        auto *holder = new LogFn(std::move(fn));
+        // The library calls free_log exactly once, even when the registration fails.
+        detail::check(bai_session_set_log_cb(h_.get(), &detail::log_tramp, holder, &detail::free_log,
+                                             static_cast<int32_t>(max_level)));
+    }
+
     // ---- model services (JSON answers as text) ----
+    /// Creates a model service; returns its endpoint id.
+    std::string service_create(const ServiceOptions &o) const {
+        bai_service_opts_t c;
+        std::memset(&c, 0, sizeof c);
+        c.struct_size = sizeof c;
+        c.open_to_public = o.open_to_public;
+        c.replicas = o.replicas;
+        c.name = o.name.c_str();
+        c.image = o.image.c_str();
+        c.model = o.model.c_str();
+        std::vector<std::string> res, env;
+        for (auto &kv : o.resources) res.insert(res.end(), {kv.first, kv.second});
+        for (auto &kv : o.environ) env.insert(env.end(), {kv.first, kv.second});
+        detail::CStrings cres(res.begin(), res.end()), cenv(env.begin(), env.end());
+        c.resources = cres.data();
+        c.n_resources = o.resources.size();
+        c.environ = cenv.data();
+        c.n_environ = o.environ.size();
+        c.model_mount_destination = detail::c_or_null(o.model_mount_destination);
+        c.scaling_group = detail::c_or_null(o.scaling_group);
+        c.domain = detail::c_or_null(o.domain);
+        c.group = detail::c_or_null(o.group);
+        c.startup_command = detail::c_or_null(o.startup_command);
+        c.bootstrap_script = detail::c_or_null(o.bootstrap_script);
+        c.architecture = detail::c_or_null(o.architecture);
+        detail::Buf id;
+        detail::check(bai_service_create(h_.get(), &c, id.get()));
+        return id.str();
+    }
+    /// An API token for a service (`duration` such as "1d", or an expiry in unix seconds).
+    std::string service_generate_token(const std::string &endpoint_id, const std::optional<std::string> &duration,
+                                       int64_t valid_until = 0) const {
+        detail::Buf t;
+        detail::check(bai_service_generate_token(h_.get(), endpoint_id.c_str(), detail::c_or_null(duration),
+                                                 valid_until, t.get()));
+        return t.str();
+    }
+    /// A request to a service endpoint URL; any HTTP answer is returned.
+    Response service_call(const std::string &url, const std::string &method = "GET",
+                          const std::optional<std::string> &token = std::nullopt, std::string_view body = {},
+                          const std::optional<std::string> &content_type = std::nullopt) const {
+        bai_response_t *out = nullptr;
+        detail::check(bai_service_call(h_.get(), url.c_str(), method.c_str(), detail::c_or_null(token),
+                                       body.empty() ? nullptr : detail::bytes(body), body.size(),
+                                       detail::c_or_null(content_type), &out));
+        return Response(out);
+    }
     std::string service_info(const std::string &endpoint_id) const {
         detail::Buf b;
         detail::check(bai_service_info(h_.get(), endpoint_id.c_str(), b.get()));
