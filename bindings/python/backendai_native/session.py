@@ -416,12 +416,15 @@ class ComputeSession:
         check(_lib.bai_compute_run_start(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out)))
         return RunOperation(self, out.value, _RunHandlers(**callbacks))
 
-    async def run_async(self, code: str = "", *, poll_interval: float = 0.005, **kwargs) -> dict:
+    async def run_async(self, code: str = "", *, poll_interval: float = 0.005, use_event_fd: bool = False,
+                        **kwargs) -> dict:
         """:meth:`run` for asyncio: the op is polled with ``bai_op_poll(op, 0)`` from the event
-        loop, so callbacks run on the loop's thread. Cancelling the task cancels the run."""
+        loop, so callbacks run on the loop's thread. Cancelling the task cancels the run.
+        ``use_event_fd`` waits on the session's event descriptor instead of a timer
+        (see :meth:`RunOperation.wait`)."""
         op = self.start_run(code, **kwargs)
         try:
-            return await op.wait(poll_interval)
+            return await op.wait(poll_interval, use_event_fd=use_event_fd)
         finally:
             op.close()
 
@@ -546,6 +549,52 @@ def _op_error_message(op: int) -> str:
     return _lib.take_buf(buf).decode("utf-8", "replace")
 
 
+class _FdDriver:
+    """Watches a session's event descriptor from one asyncio loop (``loop.add_reader``) and
+    runs ``bai_session_poll(s, 0)`` when it turns readable, waking the waiting operations."""
+
+    _drivers: dict = {}
+
+    def __init__(self, api: "Session", loop: asyncio.AbstractEventLoop) -> None:
+        self.api, self.loop = api, loop
+        self.fd = api.event_fd()
+        self.event = asyncio.Event()
+        self.users = 0
+        self.polls = 0  # how many times the descriptor woke us (for tests)
+        loop.add_reader(self.fd, self._ready)
+
+    @classmethod
+    def acquire(cls, api: "Session") -> "_FdDriver":
+        loop = asyncio.get_running_loop()
+        key = (id(api), id(loop))
+        d = cls._drivers.get(key)
+        if d is None:
+            d = cls._drivers[key] = cls(api, loop)
+        d.users += 1
+        return d
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            self.loop.remove_reader(self.fd)
+            self._drivers.pop((id(self.api), id(self.loop)), None)
+
+    def _ready(self) -> None:
+        self.polls += 1
+        try:
+            self.api.poll(0)  # drains the descriptor, delivers records to the handlers
+        except BackendError:
+            pass  # an operation's own failure is reported by its poll()
+        self.event.set()
+
+    async def wait(self, timeout: float) -> None:
+        self.event.clear()
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+
 class RunOperation:
     """A non-blocking run (``bai_op_t``). ``poll(timeout_ms)`` drives it and returns
     ``"pending"``, ``"waiting-input"`` or ``"finished"``; ``cancel()`` works from any thread."""
@@ -599,7 +648,12 @@ class RunOperation:
         if self._op is not None:
             check(_lib.bai_op_cancel(self._op))
 
-    async def wait(self, poll_interval: float = 0.005) -> dict:
+    async def wait(self, poll_interval: float = 0.005, *, use_event_fd: bool = False) -> dict:
+        """Drives the op from the running event loop until it finishes. By default it polls
+        with ``bai_op_poll(op, 0)`` every ``poll_interval`` seconds; with ``use_event_fd`` the
+        loop watches the session's event descriptor and runs ``bai_session_poll(s, 0)`` when
+        it turns readable (that drives every operation of the session from this loop)."""
+        driver = _FdDriver.acquire(self._cs._api) if use_event_fd else None
         try:
             while True:
                 state = self.poll(0)
@@ -616,10 +670,16 @@ class RunOperation:
                         answer = await answer
                     self.send_input(answer)
                     continue
-                await asyncio.sleep(poll_interval)
+                if driver is not None:
+                    await driver.wait(0.25)
+                else:
+                    await asyncio.sleep(poll_interval)
         except asyncio.CancelledError:
             self.cancel()
             raise
+        finally:
+            if driver is not None:
+                driver.release()
 
     @property
     def code(self) -> int:

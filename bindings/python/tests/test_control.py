@@ -148,3 +148,39 @@ def test_op_waiting_input_and_send_input(cs):
         assert state == "finished"
         assert op.result["exitCode"] == 0
         assert "sum 42" in "".join(p for k, p in op.result["console"] if k == "stdout")
+
+
+def test_async_run_driven_by_the_event_fd(cs):
+    from backendai_native.session import _FdDriver
+
+    async def main():
+        got, threads = [], set()
+
+        def on_stdout(text):
+            got.append(text)
+            threads.add(threading.get_ident())
+
+        seen_polls = []
+        orig = _FdDriver._ready
+
+        def counting(self):
+            seen_polls.append(1)
+            orig(self)
+
+        _FdDriver._ready = counting
+        try:
+            t0 = time.monotonic()
+            res = await cs.run_async('import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.3)',
+                                     on_stdout=on_stdout, use_event_fd=True)
+            elapsed = time.monotonic() - t0
+        finally:
+            _FdDriver._ready = orig
+        return res, "".join(got), threads, threading.get_ident(), len(seen_polls), elapsed
+
+    res, text, threads, loop_thread, polls, elapsed = asyncio.run(main())
+    assert res["exitCode"] == 0 and text == "0\n1\n2\n"
+    assert threads == {loop_thread}
+    # Woken by the descriptor, not spinning: a handful of wake-ups for a ~1 s run.
+    assert 1 <= polls < 200, polls
+    assert elapsed < 10
+    assert not _FdDriver._drivers  # the reader was removed
