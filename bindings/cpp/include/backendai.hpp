@@ -567,6 +567,9 @@ public:
     /// records to the callbacks on this thread. Throws the operation's error, or the
     /// exception a callback threw.
     PollState poll(int64_t timeout_ms = 0) {
+        // The library repeats a failed op's code and message on later polls but not its HTTP
+        // status and problem type: rethrow the first, complete error instead.
+        if (error_) std::rethrow_exception(error_);
         int32_t rc = bai_op_poll(h_.get(), timeout_ms);
         if (auto e = detail::take_pending()) std::rethrow_exception(e);
         if (!detail::is_success(rc)) {
@@ -578,7 +581,12 @@ public:
                 detail::Buf b;
                 if (bai_op_error_message(h_.get(), b.get()) == BAI_OK) msg = b.str();
             }
-            detail::throw_error(rc, std::move(msg), status, std::move(type), std::move(title));
+            try {
+                detail::throw_error(rc, std::move(msg), status, std::move(type), std::move(title));
+            } catch (...) {
+                error_ = std::current_exception();
+                throw;
+            }
         }
         if (rc == BAI_PENDING) return PollState::Pending;
         if (rc == BAI_WAITING_INPUT) return PollState::WaitingInput;
@@ -619,6 +627,7 @@ protected:
     friend class Session;
     explicit Operation(bai_op_t *op) : h_(op) {}
     std::unique_ptr<bai_op_t, detail::OpDeleter> h_;
+    std::exception_ptr error_;
 };
 
 /// A terminal (pseudo-terminal shell) opened with Compute::terminal_open(). Output reaches

@@ -171,3 +171,19 @@ TEST(SessionPoll, CallbackExceptionSurfacesFromSessionPoll) {
         backendai::CallbackAborted);
     a.destroy();
 }
+
+TEST(Operations, FailureKeepsHttpDetailOnEveryPoll) {
+    Session api = Session::from_env();
+    Compute cs = make(api, "gone");
+    cs.destroy();
+    backendai::Operation op = cs.run_start("print('never')");
+    for (int i = 0; i < 2; i++) {
+        try {
+            for (;;) op.poll(50);
+        } catch (const backendai::ApiError &e) {
+            EXPECT_EQ(e.http_status(), 404);
+            EXPECT_EQ(e.code(), BAI_E_SESSION_GONE);
+        }
+    }
+    EXPECT_EQ(op.code(), BAI_E_SESSION_GONE);
+}

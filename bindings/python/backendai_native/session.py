@@ -606,6 +606,7 @@ class RunOperation:
         self._op: Optional[int] = op
         self._h = handlers
         self.result: Optional[dict] = None
+        self._error: Optional[BackendError] = None
         # Records delivered by Session.poll() (nothing pushed) go to the newest operation.
         cs._dispatch.ops.append(handlers)
 
@@ -616,12 +617,17 @@ class RunOperation:
 
     def poll(self, timeout_ms: int = 0) -> str:
         op = self._handle()
+        if self._error is not None:
+            # The library repeats the code and message on later polls but not the HTTP
+            # status and problem type: raise the first, complete error again.
+            raise self._error
         with self._cs._dispatch.push(self._h):
             rc = _lib.bai_op_poll(op, int(timeout_ms))
             if rc not in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
                 err = last_error(rc)
                 if not err.message or err.code != rc:
                     err = make_error(rc, _op_error_message(op))
+                self._error = err
                 cb_err = getattr(self._h, "error", None)
                 if cb_err is not None:
                     self._h.error = None

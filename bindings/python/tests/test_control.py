@@ -184,3 +184,18 @@ def test_async_run_driven_by_the_event_fd(cs):
     assert 1 <= polls < 200, polls
     assert elapsed < 10
     assert not _FdDriver._drivers  # the reader was removed
+
+
+def test_op_failure_keeps_http_detail_on_every_poll(api, unique):
+    cs = api.ComputeSession.get_or_create("python:3.9-ubuntu20.04", name=unique("gone"))
+    cs.destroy()
+    with cs.start_run('print("never")') as op:
+        errors = []
+        for _ in range(2):
+            with pytest.raises(bai.BackendAPIError) as ei:
+                while op.poll(50) == "pending":
+                    pass
+            errors.append(ei.value)
+        assert all(e.status == 404 and e.code_name == "BAI_E_SESSION_GONE" for e in errors)
+        assert errors[0].server_type.endswith("object-not-found")
+    cs.close()
