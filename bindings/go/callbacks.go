@@ -87,6 +87,7 @@ func baiGoInput(ud unsafe.Pointer, req *C.bai_input_request_t) C.int32_t {
 		RunID:    C.GoString(C.bai_input_request_run_id(req)),
 		Prompt:   st.lastLine(),
 	}
+	st.tail = st.tail[:0] // the next prompt starts after this one
 	return C.BAI_CB_CONTINUE
 }
 

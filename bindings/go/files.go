@@ -57,7 +57,7 @@ func (c *Compute) Upload(ctx context.Context, paths []string, opts UploadOptions
 	if rc := C.bai_compute_upload_start(h, pv.ptr(), C.size_t(len(paths)), base, &o); rc != C.BAI_OK {
 		return lastError(op, rc)
 	}
-	return drive(ctx, op, o, st, func() error { return nil })
+	return drive(ctx, op, h, o, st, func() error { return nil })
 }
 
 // DownloadOptions are the options of Download.

@@ -164,8 +164,10 @@ func (c *Compute) RunBatch(ctx context.Context, b BatchOptions, opts RunOptions)
 	return c.run(ctx, "run batch", nil, ModeBatch, &b, opts)
 }
 
+// batchC holds bai_batch_opts_t in C memory (a Go struct holding it next to Go pointers
+// could not be passed to C).
 type batchC struct {
-	opts C.bai_batch_opts_t
+	opts *C.bai_batch_opts_t
 	strs []*C.char
 }
 
@@ -173,8 +175,8 @@ func newBatchC(b *BatchOptions) *batchC {
 	if b == nil {
 		return nil
 	}
-	bc := &batchC{}
-	bc.opts.struct_size = C.uint32_t(unsafe.Sizeof(bc.opts))
+	bc := &batchC{opts: (*C.bai_batch_opts_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.bai_batch_opts_t{}))))}
+	bc.opts.struct_size = C.uint32_t(unsafe.Sizeof(*bc.opts))
 	bc.opts.build_log = C.bool(b.BuildLog)
 	set := func(v string) *C.char {
 		p := cstr(v, true)
@@ -191,7 +193,7 @@ func (bc *batchC) ptr() *C.bai_batch_opts_t {
 	if bc == nil {
 		return nil
 	}
-	return &bc.opts
+	return bc.opts
 }
 
 func (bc *batchC) free() {
@@ -199,6 +201,7 @@ func (bc *batchC) free() {
 		for _, p := range bc.strs {
 			cfree(p)
 		}
+		C.free(unsafe.Pointer(bc.opts))
 	}
 }
 
@@ -228,7 +231,7 @@ func (c *Compute) run(ctx context.Context, op string, code []byte, mode ExecMode
 		return nil, lastError(op, rc)
 	}
 	var res *Result
-	err = drive(ctx, op, o, st, func() error {
+	err = drive(ctx, op, h, o, st, func() error {
 		var r *C.bai_exec_result_t
 		if rc := C.bai_op_result(o, &r); rc != C.BAI_OK {
 			return lastError(op, rc)
@@ -248,7 +251,14 @@ const pollInterval = 200 * time.Millisecond
 
 // drive polls op to its end on the calling (locked) thread, answering input requests,
 // cancelling it when ctx ends, and frees it. onOK reads the result of a finished op.
-func drive(ctx context.Context, op string, o *C.bai_op_t, st *callState, onOK func() error) error {
+func drive(ctx context.Context, op string, h *C.bai_compute_t, o *C.bai_op_t, st *callState, onOK func() error) error {
+	// abandonInput ends a run that waits for input: cancelling the op alone leaves it
+	// reporting BAI_WAITING_INPUT, and the library's background interrupt may land on the
+	// next run; interrupting here, before returning, keeps runs apart.
+	abandonInput := func() {
+		C.bai_op_cancel(o)
+		C.bai_compute_interrupt(h)
+	}
 	stop := watchOp(ctx, o)
 	stopped := false
 	defer func() {
@@ -266,20 +276,33 @@ func drive(ctx context.Context, op string, o *C.bai_op_t, st *callState, onOK fu
 			}
 			continue
 		case codeWaitingInput:
+			if err := ctx.Err(); err != nil {
+				// A cancelled op may still report the pending input request: end it here.
+				abandonInput()
+				stop()
+				stopped = true
+				return ctxError(op, err)
+			}
 			req := InputRequest{}
 			if st.input != nil {
 				req = *st.input
 			}
 			st.input = nil
 			if st.run.Input == nil {
-				C.bai_op_cancel(o)
+				abandonInput()
 				stop()
 				stopped = true
 				return newError(op, ErrBadState, "the code asks for input and RunOptions.Input is nil")
 			}
-			line, err := st.run.Input(req) // outside any C callback: may block
+			line, err, ok := askInput(ctx, st.run.Input, req)
+			if !ok {
+				abandonInput()
+				stop()
+				stopped = true
+				return ctxError(op, ctx.Err())
+			}
 			if err != nil {
-				C.bai_op_cancel(o)
+				abandonInput()
 				stop()
 				stopped = true
 				e := newError(op, ErrAbortedByCallback, "input: "+err.Error())
@@ -314,6 +337,27 @@ func drive(ctx context.Context, op string, o *C.bai_op_t, st *callState, onOK fu
 			}
 			return e
 		}
+	}
+}
+
+// askInput calls the Input function outside of any C callback, in its own goroutine so that
+// a blocking answer does not delay the end of the context; ok is false when ctx ended first
+// (the answer, if it ever comes, is dropped).
+func askInput(ctx context.Context, f func(InputRequest) (string, error), req InputRequest) (line string, err error, ok bool) {
+	type answer struct {
+		line string
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		l, e := f(req)
+		ch <- answer{l, e}
+	}()
+	select {
+	case a := <-ch:
+		return a.line, a.err, true
+	case <-ctx.Done():
+		return "", nil, false
 	}
 }
 

@@ -257,11 +257,8 @@ func await[T any](ctx context.Context, op string, f func() (T, error), discard f
 }
 
 func ctxError(op string, err error) *Error {
-	code := ErrCancelled
-	if err == context.DeadlineExceeded {
-		code = ErrTimeout
-	}
-	e := newError(op, code, "")
+	// Cancelled, whether by cancel() or by a deadline: the cause tells which.
+	e := newError(op, ErrCancelled, "")
 	e.cause = err
 	return e
 }

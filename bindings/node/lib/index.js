@@ -194,7 +194,7 @@ function clearCallbacks(compute) {
 const MAX_DELAY_MS = 50;
 
 // Polls an op from the event loop until it ends; frees it. Resolves with onOk()'s value.
-function drive(op, st, opName, signal, onOk) {
+function drive(compute, op, st, opName, signal, onOk) {
   return new Promise((resolve, reject) => {
     let timer = null;
     let delay = 0;
@@ -215,8 +215,24 @@ function drive(op, st, opName, signal, onOk) {
       if (timer) clearTimeout(timer);
       timer = ms <= 0 ? setTimeout(tick, 0) : setTimeout(tick, ms);
     };
+    // Ends a run waiting for input: cancelling the op alone leaves it reporting
+    // BAI_WAITING_INPUT, and the library's background interrupt may land on the next run;
+    // interrupting (in a worker) before settling keeps runs apart.
+    let waitingInput = false;
+    let abandoning = false;
+    const abandonInput = (err) => {
+      if (abandoning) return;
+      abandoning = true;
+      C.bai_op_cancel(op);
+      submit('interrupt', [compute]).catch(() => {}).then(() => finish(err));
+    };
     const onAbort = () => {
-      if (done) return;
+      if (done || abandoning) return;
+      if (waitingInput) {
+        answering = false;
+        abandonInput(abortError(signal, opName));
+        return;
+      }
       C.bai_op_cancel(op);
       answering = false;
       schedule(0);
@@ -235,9 +251,14 @@ function drive(op, st, opName, signal, onOk) {
       if (rc === WAITING_INPUT) {
         const req = st.input || { password: false, runId: '', prompt: st.tail };
         st.input = null;
+        st.tail = '';
+        waitingInput = true;
+        if (signal && signal.aborted) {
+          abandonInput(abortError(signal, opName));
+          return;
+        }
         if (!st.opts.onInput) {
-          C.bai_op_cancel(op);
-          finish(badState('the code asks for input and no onInput was given'));
+          abandonInput(badState('the code asks for input and no onInput was given'));
           return;
         }
         answering = true;
@@ -246,6 +267,7 @@ function drive(op, st, opName, signal, onOk) {
           .then((line) => {
             if (done || !answering) return;
             answering = false;
+            waitingInput = false;
             const b = Buffer.from(String(line ?? ''), 'utf8');
             const rc2 = C.bai_op_send_input(op, b, b.length);
             if (rc2 !== 0 && !(signal && signal.aborted)) {
@@ -259,8 +281,7 @@ function drive(op, st, opName, signal, onOk) {
           }, (err) => {
             if (done) return;
             answering = false;
-            C.bai_op_cancel(op);
-            finish(new BackendAIError({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${err && err.message}`, op: opName }, { cause: err }));
+            abandonInput(new BackendAIError({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${err && err.message}`, op: opName }, { cause: err }));
           });
         return;
       }
@@ -514,7 +535,7 @@ class ComputeSession {
         const rc = start(ptr, code, code.length, mode, b, out);
         if (rc !== 0) throw fail(lastError(rc), opName);
         const op = out[0];
-        return await drive(op, st, opName, signal, () => {
+        return await drive(ptr, op, st, opName, signal, () => {
           const r = [null];
           const rc2 = C.bai_op_result(op, r);
           if (rc2 !== 0) throw fail(lastError(rc2), opName);
@@ -537,7 +558,7 @@ class ComputeSession {
         const out = [null];
         const rc = C.bai_compute_upload_start(ptr, list, list.length, baseDir || null, out);
         if (rc !== 0) throw fail(lastError(rc), 'upload');
-        return await drive(out[0], st, 'upload', signal, () => undefined);
+        return await drive(ptr, out[0], st, 'upload', signal, () => undefined);
       } finally {
         clearCallbacks(ptr);
       }
