@@ -1,20 +1,26 @@
 //! backendai-local-server: a small Backend.AI API v7 (23.09) server running code in local
 //! processes.
 
+mod apps;
 mod auth;
 mod config;
 mod error;
 mod events;
 mod execute;
+mod ext;
 mod files;
 mod gql;
+mod jwt;
 mod kernel;
 mod pty;
 mod router;
+mod service;
 mod session;
 mod state;
+mod storage;
 mod stream;
 mod validate;
+mod vfolder;
 mod webserver;
 
 use std::io::Write;

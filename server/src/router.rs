@@ -40,6 +40,8 @@ enum Route {
     StreamExecute,
     StreamPty,
     Events,
+    Folders,
+    Services,
 }
 
 /// Matches a path; Ok(None) = known path, wrong method.
@@ -81,6 +83,8 @@ fn match_route(method: &Method, segs: &[&str]) -> Option<Option<(Route, Option<S
         ["stream", "session", s, "execute"] => pick(&[("GET", StreamExecute)], Some(s.to_string())),
         ["stream", "session", s, "pty"] => pick(&[("GET", StreamPty)], Some(s.to_string())),
         ["events", "session"] => pick(&[("GET", Events)], None),
+        ["folders", ..] => Some(Some((Folders, None))),
+        ["services", ..] => Some(Some((Services, None))),
         _ => None,
     }
 }
@@ -228,6 +232,12 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
     let query = parse_query(req.uri().query().unwrap_or(""));
     let headers = req.headers().clone();
 
+    // the storage proxy, app proxy and model-service endpoints (their own credentials)
+    let req = match crate::apps::serve_unsigned(&st, &path, req).await {
+        Ok(r) => return Ok(r),
+        Err(req) => req,
+    };
+
     // the webserver (session mode) part
     let (session_mode, api_path) = if path == "/func" || path.starts_with("/func/") {
         (true, path[5..].to_string())
@@ -293,10 +303,9 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
         Route::Restart => crate::session::restart(&st, &ctx, &sref).await,
         Route::Interrupt => crate::session::interrupt(&st, &ctx, &sref),
         Route::Logs => crate::session::logs(&st, &ctx, &sref),
-        Route::StartService => {
-            crate::session::resolve(&st, &ctx, &sref)?;
-            Err(ApiError::service_unavailable("No coordinator configured for this resource group"))
-        }
+        Route::StartService => crate::apps::start_service(&st, &ctx, &sref, &headers, &body).await,
+        Route::Folders => crate::vfolder::handle(&st, &ctx, &method, &segs, &query, &headers, &body).await,
+        Route::Services => crate::service::handle(&st, &ctx, &method, &segs, &headers, &body).await,
         Route::Execute => crate::execute::execute(&st, &ctx, &sref, &body).await,
         Route::Complete => crate::execute::complete(&st, &ctx, &sref, &body).await,
         Route::Upload => crate::files::upload(&st, &ctx, &sref, content_type.as_deref(), body).await,

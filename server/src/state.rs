@@ -156,6 +156,7 @@ impl AppState {
 
     /// Kills every kernel (shutdown).
     pub fn kill_all(&self) {
+        crate::ext::kill_all();
         for s in self.sessions.lock().unwrap().iter() {
             let m = s.m.lock().unwrap();
             if let Some(k) = &m.kernel {
