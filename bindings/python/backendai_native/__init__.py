@@ -10,6 +10,7 @@ from .exceptions import (
     CancelledError,
 )
 from .session import (
+    AsyncComputeSession,
     AsyncSession,
     ComputeSession,
     EventsOperation,
@@ -22,6 +23,7 @@ from .session import (
 
 __all__ = [
     "APIConfig",
+    "AsyncComputeSession",
     "AsyncSession",
     "BackendAPIError",
     "BackendClientError",

@@ -1194,9 +1194,71 @@ class Session:
             pass
 
 
+class _AsyncProxy:
+    """Turns the blocking methods of a wrapped object into coroutines that run in the
+    loop's default executor (one thread per call; the library's last-error detail is read on
+    that same thread). Attributes that are not methods are passed through."""
+
+    _direct: frozenset = frozenset()
+
+    def __init__(self, target: Any) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr) or name in self._direct or asyncio.iscoroutinefunction(attr):
+            return attr
+
+        async def call(*args, **kwargs):
+            result = await asyncio.get_running_loop().run_in_executor(None, lambda: attr(*args, **kwargs))
+            return self._wrap(result)
+
+        call.__name__ = name
+        return call
+
+    def _wrap(self, result: Any) -> Any:
+        if isinstance(result, ComputeSession):
+            return AsyncComputeSession(result)
+        return result
+
+
+class AsyncComputeSession(_AsyncProxy):
+    """A compute session whose methods are coroutines, as under the SDK's ``AsyncSession``.
+    ``run``/``stream`` drive non-blocking operations from the event loop (callbacks run on
+    the loop's thread); ``cancel``, ``close``, ``start_run``, ``start_stream``,
+    ``open_terminal`` and ``listen_events`` return at once and stay plain methods."""
+
+    _direct = frozenset({"cancel", "close", "start_run", "start_stream", "open_terminal", "listen_events"})
+
+    async def run(self, code: str = "", **kwargs) -> dict:
+        return await self._target.run_async(code, **kwargs)
+
+    async def stream(self, code: str = "", **kwargs) -> dict:
+        return await self._target.stream_async(code, **kwargs)
+
+    @property
+    def sync(self) -> ComputeSession:
+        """The underlying blocking handle."""
+        return self._target
+
+
+class _AsyncComputeSessionAPI(_AsyncProxy):
+    def __call__(self, name: str) -> AsyncComputeSession:
+        return AsyncComputeSession(self._target(name))
+
+
 class AsyncSession(Session):
-    """``async with AsyncSession() as s`` — the same session usable from coroutines; blocking
-    calls stay blocking, ``ComputeSession.run_async`` is the non-blocking run."""
+    """``async with AsyncSession() as s``: the functional API as coroutines, as the SDK's
+    ``AsyncSession`` (``await s.System.get_versions()``,
+    ``await s.ComputeSession.get_or_create(...)``, ``await cs.execute(...)``,
+    ``await cs.destroy()``)."""
+
+    def __init__(self, *, config: Optional[APIConfig] = None) -> None:
+        super().__init__(config=config)
+        self.System = _AsyncProxy(self.System)
+        self.ComputeSession = _AsyncComputeSessionAPI(self.ComputeSession)
+        self.VFolder = _AsyncProxy(self.VFolder)
+        self.Service = _AsyncProxy(self.Service)
 
     async def __aenter__(self) -> "AsyncSession":
         return self
