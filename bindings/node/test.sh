@@ -58,4 +58,4 @@ fi
 
 cd "$here"
 npm ci --no-audit --no-fund >/dev/null
-node --test --test-concurrency=2 "$@" test/
+node --test --test-concurrency=2 "$@" test/*.test.js

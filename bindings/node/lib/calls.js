@@ -35,7 +35,14 @@ function buildConfig(cfg) {
       check(C.bai_config_set_endpoint_type(c, cfg.endpointType === 'session' ? 1 : cfg.endpointType === 'api' ? 0 : cfg.endpointType));
     }
     if (cfg.accessKey !== undefined || cfg.secretKey !== undefined) {
-      check(C.bai_config_set_keypair(c, cfg.accessKey ?? '', cfg.secretKey ?? ''));
+      let accessKey = cfg.accessKey;
+      if (accessKey === undefined) {
+        // Only the secret key given: keep the access key the configuration already has.
+        const buf = {};
+        check(C.bai_config_describe(c, buf));
+        accessKey = JSON.parse(takeBuf(buf).toString('utf8')).access_key || '';
+      }
+      check(C.bai_config_set_keypair(c, accessKey, cfg.secretKey ?? ''));
     }
     if (cfg.username) check(C.bai_config_set_login(c, cfg.username, cfg.password ?? ''));
     set(cfg.domain, (v) => C.bai_config_set_domain(c, v));

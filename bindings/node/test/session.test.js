@@ -2,7 +2,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Session, BackendAIError, Codes, version, versionNum } = require('../lib/index.js');
-const { IMAGE, unique } = require('./helpers');
+const { IMAGE, unique } = require('./support/helpers');
 
 test('library version', () => {
   assert.match(version(), /^libbackendai\//);

@@ -1,6 +1,6 @@
 'use strict';
 const crypto = require('node:crypto');
-const { Session } = require('../lib/index.js');
+const { Session } = require('../../lib/index.js');
 
 if (!process.env.BACKEND_ENDPOINT) {
   throw new Error('BACKEND_ENDPOINT is not set: run the tests through test.sh or point it at a server');
