@@ -17,14 +17,18 @@ const MAX_SIZE: usize = 1_048_576;
 
 pub async fn upload(st: &Shared, ctx: &Ctx, reference: &str, content_type: Option<&str>,
                     body: bytes::Bytes) -> ApiResult<Response> {
+    // 23.09 calls aiohttp's request.multipart() first: a missing or non-multipart content type
+    // or boundary fails there (AssertionError/ValueError), before the session lookup, and
+    // a broken multipart body fails while reading the parts; the manager's exception
+    // middleware answers both as 500 internal-server-error.
     let boundary = content_type
         .and_then(|ct| multer::parse_boundary(ct).ok())
-        .ok_or_else(|| ApiError::bad_request().msg("Expected multipart/form-data"))?;
+        .ok_or_else(|| ApiError::internal(None))?;
     let s = resolve(st, ctx, reference)?;
     s.touch();
     let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
     let mut mp = multer::Multipart::new(stream, boundary);
-    let malformed = || ApiError::invalid_params_msg("Malformed body");
+    let malformed = || ApiError::internal(None);
     let mut files: Vec<(String, Vec<u8>)> = vec![];
     loop {
         let field = match mp.next_field().await {

@@ -271,10 +271,10 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
 
     match route {
         Route::StreamExecute | Route::StreamPty => {
-            let ws = WebSocketUpgrade::from_request(req, &())
-                .await
-                .map_err(|_| ApiError::bad_request().msg("WebSocket upgrade required"))?;
+            // the manager looks the session up first, then `ws.prepare()` refuses a plain
+            // request (HTTPBadRequest → generic-bad-request)
             let sess = crate::session::resolve(&st, &ctx, &sref)?;
+            let ws = WebSocketUpgrade::from_request(req, &()).await.map_err(|_| ApiError::bad_request())?;
             return Ok(if route == Route::StreamExecute {
                 crate::stream::execute_ws(st, sess, ws)
             } else {
@@ -287,6 +287,14 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
 
     let content_type = header_str(&headers, "content-type").map(|s| s.to_string());
     let body = read_body(req).await?;
+    // aiohttp's default client_max_size (1 MiB) for request.json()/text(): 413, which the
+    // manager's exception middleware answers as generic-bad-request
+    if body.len() > 1 << 20
+        && matches!(route, Route::Create | Route::Execute | Route::Complete | Route::Download
+                           | Route::ListFiles | Route::AuthEcho | Route::Gql)
+    {
+        return Err(ApiError::bad_request());
+    }
     let body_json = || -> ApiResult<Value> { parse_json_body(&body) };
     match route {
         Route::AuthEcho => {

@@ -481,8 +481,12 @@ async fn robustness_bad_input_answers_like_the_manager() {
     let (st, _, v) = s.raw("GET", "/session/rb-1/files", "application/json", b"{nope".to_vec()).await;
     assert_eq!(st, 400, "{v}");
     // uploads: not multipart, oversized, truncated
+    // (aiohttp's multipart reader fails on these; the manager answers 500)
+    let internal = (500, "https://api.backend.ai/probs/internal-server-error");
     let (st, _, v) = s.raw("POST", "/session/rb-1/upload", "application/json", b"{}".to_vec()).await;
-    assert_eq!(st, 400, "{v}");
+    assert_eq!((st, v["type"].as_str().unwrap()), internal, "{v}");
+    let (st, _, v) = s.raw("POST", "/session/nosuch/upload", "multipart/form-data; charset=utf-8", b"x".to_vec()).await;
+    assert_eq!((st, v["type"].as_str().unwrap()), internal, "{v}");
     let big = reqwest::multipart::Form::new()
         .part("src", reqwest::multipart::Part::bytes(vec![b'x'; 1 << 20]).file_name("big.bin"));
     let r = s.request("POST", "/session/rb-1/upload", "multipart/form-data").multipart(big).send().await.unwrap();
@@ -491,14 +495,25 @@ async fn robustness_bad_input_answers_like_the_manager() {
     assert_eq!(v["msg"], "Too large file");
     let truncated = b"--XyZ\r\nContent-Disposition: form-data; name=\"src\"; filename=\"t.txt\"\r\n\r\nsome data without an end".to_vec();
     let (st, _, v) = s.raw("POST", "/session/rb-1/upload", "multipart/form-data; boundary=XyZ", truncated).await;
-    assert_eq!((st, v["msg"].as_str().unwrap_or("")), (400, "Malformed body"));
+    assert_eq!((st, v["type"].as_str().unwrap()), internal, "{v}");
+    let (st, _, v) = s.raw("POST", "/session/rb-1/upload", "multipart/form-data; boundary=XyZ", b"garbage".to_vec()).await;
+    assert_eq!((st, v["type"].as_str().unwrap()), internal, "{v}");
     let (st, _) = s.call("GET", "/session/rb-1/files", Some(json!({"path": "."}))).await;
     assert_eq!(st, 200);
     let (_, v) = s.call("GET", "/session/rb-1/files", Some(json!({"path": "."}))).await;
     assert!(!v["files"].as_str().unwrap().contains("big.bin") && !v["files"].as_str().unwrap().contains("t.txt"), "{v}");
-    // a body larger than any request the manager accepts is refused, not buffered forever
+    // JSON bodies over aiohttp's 1 MiB limit: 413 inside the handler → generic-bad-request
+    let (st, _, v) = s.raw("POST", "/session/rb-1", "application/json",
+        json!({"mode": "query", "runId": null, "code": "x".repeat(1 << 20)}).to_string().into_bytes()).await;
+    assert_eq!((st, v["type"].as_str().unwrap()), (400, "https://api.backend.ai/probs/generic-bad-request"), "{v}");
+    // larger than anything is refused, not buffered
     let (st, _, v) = s.raw("POST", "/session/rb-1", "application/json", vec![b' '; 80 << 20]).await;
-    assert!(st == 400 || st == 413, "{st} {v}");
+    assert_eq!(st, 400, "{v}");
+    // a stream route without the WebSocket handshake: unknown session first, then 400
+    let (st, v) = s.call("GET", "/stream/session/nosuch/execute", None).await;
+    assert_eq!(st, 404, "{v}");
+    let (st, v) = s.call("GET", "/stream/session/rb-1/pty", None).await;
+    assert_eq!((st, v["type"].as_str().unwrap()), (400, "https://api.backend.ai/probs/generic-bad-request"), "{v}");
     // a streaming client vanishing mid-run: the run is interrupted, the kernel stays usable
     let mut ws = s.ws(&format!("/stream/session/{id}/execute")).await;
     ws.send(Message::Text(json!({"code": "import time\nwhile True:\n    print('tick', flush=True)\n    time.sleep(0.05)",
