@@ -684,3 +684,109 @@ func TestInterruptFromAnotherGoroutine(t *testing.T) {
 }
 
 var _ = io.Discard
+
+func TestStream(t *testing.T) {
+	s := open(t)
+	c := create(t, s, "go-stream")
+	var out, errOut bytes.Buffer
+	res, err := c.Stream(context.Background(), "import sys\nprint('streamed', 6*7)\nprint('e', file=sys.stderr)", backendai.RunOptions{Stdout: &out, Stderr: &errOut})
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	if out.String() != "streamed 42\n" || errOut.String() != "e\n" || res.ExitCode != 0 {
+		t.Fatalf("stdout %q stderr %q result %+v", out.String(), errOut.String(), res)
+	}
+	// Output arrives while the code runs: cancel as soon as the first line is seen.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out.Reset()
+	start := time.Now()
+	_, err = c.Stream(ctx, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)", backendai.RunOptions{
+		OnConsole: func(r backendai.ConsoleRecord) { cancel() },
+		Stdout:    &out,
+	})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 10*time.Second {
+		t.Fatalf("err = %v after %v", err, time.Since(start))
+	}
+	if out.String() != "sleeping\n" {
+		t.Fatalf("stdout %q", out.String())
+	}
+	// Input over the stream.
+	out.Reset()
+	if _, err := c.Stream(context.Background(), "print('hi', input('who? '))", backendai.RunOptions{
+		Stdout: &out,
+		Input:  func(backendai.InputRequest) (string, error) { return "gopher", nil },
+	}); err != nil || out.String() != "who? hi gopher\n" {
+		t.Fatalf("stream input: %q %v", out.String(), err)
+	}
+}
+
+func TestStorageFolders(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	name := unique("go-data")
+	if _, err := s.CreateFolder(ctx, name, backendai.FolderOptions{}); err != nil {
+		t.Fatalf("CreateFolder: %v", err)
+	}
+	defer s.DeleteFolder(ctx, name)
+	if _, err := s.CreateFolder(ctx, name, backendai.FolderOptions{}); err == nil {
+		t.Fatal("creating the same folder twice succeeded")
+	}
+	list, err := s.Folders(ctx)
+	if err != nil || !strings.Contains(string(list), name) {
+		t.Fatalf("Folders: %s %v", list, err)
+	}
+	dir := t.TempDir()
+	payload := strings.Repeat("folder data\n", 1000)
+	os.WriteFile(filepath.Join(dir, "in.txt"), []byte(payload), 0o644)
+	var progress uint64
+	if err := s.UploadToFolder(ctx, name, []string{filepath.Join(dir, "in.txt")}, backendai.FolderTransferOptions{
+		BaseDir: dir, OnProgress: func(done, total uint64) { progress = done },
+	}); err != nil {
+		t.Fatalf("UploadToFolder: %v", err)
+	}
+	if progress != uint64(len(payload)) {
+		t.Errorf("progress %d of %d", progress, len(payload))
+	}
+	// Mounted into a compute session under its name.
+	c, err := s.CreateCompute(ctx, image(), backendai.CreateOptions{Name: unique("go-mount"), Mounts: []string{name}})
+	if err != nil {
+		t.Fatalf("CreateCompute with mount: %v", err)
+	}
+	defer func() { c.Destroy(ctx); c.Close() }()
+	var out bytes.Buffer
+	code := fmt.Sprintf("print(len(open('%s/in.txt').read()))\nopen('%s/out.txt', 'w').write('written by the session')", name, name)
+	if _, err := c.Run(ctx, code, backendai.RunOptions{Stdout: &out}); err != nil || out.String() != fmt.Sprintf("%d\n", len(payload)) {
+		t.Fatalf("read from mount: %q %v", out.String(), err)
+	}
+	entries, err := s.FolderFiles(ctx, name, "")
+	if err != nil {
+		t.Fatalf("FolderFiles: %v", err)
+	}
+	sizes := map[string]int64{}
+	for _, e := range entries {
+		sizes[e.Name] = e.Size
+	}
+	if sizes["in.txt"] != int64(len(payload)) || sizes["out.txt"] != int64(len("written by the session")) {
+		t.Fatalf("entries %+v", entries)
+	}
+	dest := t.TempDir()
+	if err := s.DownloadFromFolder(ctx, name, []string{"out.txt"}, dest, backendai.FolderTransferOptions{}); err != nil {
+		t.Fatalf("DownloadFromFolder: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dest, "out.txt")); string(got) != "written by the session" {
+		t.Fatalf("downloaded %q", got)
+	}
+	// Unknown folders are 404.
+	_, err = s.CreateCompute(ctx, image(), backendai.CreateOptions{Name: unique("go-nomount"), Mounts: []string{"no-such-folder"}})
+	var e *backendai.Error
+	if !errors.As(err, &e) || e.HTTPStatus != 404 {
+		t.Fatalf("mount of unknown folder: %v", err)
+	}
+	if err := s.DeleteFolder(ctx, name); err != nil {
+		t.Fatalf("DeleteFolder: %v", err)
+	}
+	if _, err := s.FolderInfo(ctx, name); !errors.Is(err, backendai.ErrNotFound) {
+		t.Fatalf("FolderInfo after delete: %v", err)
+	}
+}

@@ -35,6 +35,20 @@ static bai_code_t bai_go_clear_callbacks(bai_compute_t *c) {
 	return rc;
 }
 
+static bai_code_t bai_go_vfolder_upload_start(const bai_session_t *s, const char *name,
+		const char *const *paths, size_t n, const char *base, bool recursive, uintptr_t h,
+		bai_op_t **out) {
+	return bai_vfolder_upload_start(s, name, paths, n, base, recursive,
+		h ? (bai_progress_cb)baiGoProgress : NULL, (void *)h,
+		h ? (bai_userdata_free_cb)baiGoRelease : NULL, out);
+}
+static bai_code_t bai_go_vfolder_download_start(const bai_session_t *s, const char *name,
+		const char *const *files, size_t n, const char *dest, uintptr_t h, bai_op_t **out) {
+	return bai_vfolder_download_start(s, name, files, n, dest,
+		h ? (bai_progress_cb)baiGoProgress : NULL, (void *)h,
+		h ? (bai_userdata_free_cb)baiGoRelease : NULL, out);
+}
+
 // C arrays of C strings, owned by the Go side and freed with bai_go_strv_free.
 static char **bai_go_strv_new(size_t n) { return (char **)calloc(n ? n : 1, sizeof(char *)); }
 static void bai_go_strv_set(char **v, size_t i, char *s) { v[i] = s; }
@@ -192,4 +206,17 @@ func newU16v(ports []uint16) *C.uint16_t {
 		C.bai_go_u16v_set(p, C.size_t(i), C.uint16_t(port))
 	}
 	return p
+}
+
+// vfolderTransferStart starts a folder upload (upload true) or download with an optional
+// progress state (its handle is released by the library).
+func vfolderTransferStart(upload bool, s *C.bai_session_t, name *C.char, items *cstrv, n int, dir *C.char, recursive bool, st *callState, out **C.bai_op_t) C.bai_code_t {
+	var h C.uintptr_t
+	if st != nil {
+		h = C.uintptr_t(cgo.NewHandle(st))
+	}
+	if upload {
+		return C.bai_go_vfolder_upload_start(s, name, (**C.char)(unsafe.Pointer(items.ptr())), C.size_t(n), dir, C.bool(recursive), h, out)
+	}
+	return C.bai_go_vfolder_download_start(s, name, (**C.char)(unsafe.Pointer(items.ptr())), C.size_t(n), dir, h, out)
 }

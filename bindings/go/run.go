@@ -159,6 +159,12 @@ func (c *Compute) Run(ctx context.Context, code string, opts RunOptions) (*Resul
 	return c.run(ctx, "run", []byte(code), ModeQuery, nil, opts)
 }
 
+// Stream runs code like Run, over the streaming (WebSocket) endpoint: output reaches opts as
+// soon as the server sends it instead of once per request round trip.
+func (c *Compute) Stream(ctx context.Context, code string, opts RunOptions) (*Result, error) {
+	return c.runWith(ctx, "stream", []byte(code), ModeQuery, nil, opts, true)
+}
+
 // RunBatch runs a batch job (clean, build and exec steps) to the end.
 func (c *Compute) RunBatch(ctx context.Context, b BatchOptions, opts RunOptions) (*Result, error) {
 	return c.run(ctx, "run batch", nil, ModeBatch, &b, opts)
@@ -206,6 +212,10 @@ func (bc *batchC) free() {
 }
 
 func (c *Compute) run(ctx context.Context, op string, code []byte, mode ExecMode, b *BatchOptions, opts RunOptions) (*Result, error) {
+	return c.runWith(ctx, op, code, mode, b, opts, false)
+}
+
+func (c *Compute) runWith(ctx context.Context, op string, code []byte, mode ExecMode, b *BatchOptions, opts RunOptions, stream bool) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(op, err)
 	}
@@ -227,7 +237,13 @@ func (c *Compute) run(ctx context.Context, op string, code []byte, mode ExecMode
 	bc := newBatchC(b)
 	defer bc.free()
 	var o *C.bai_op_t
-	if rc := C.bai_compute_run_start(h, p, n, C.int32_t(mode), bc.ptr(), &o); rc != C.BAI_OK {
+	var rc C.bai_code_t
+	if stream {
+		rc = C.bai_compute_stream_start(h, p, n, C.int32_t(mode), bc.ptr(), &o)
+	} else {
+		rc = C.bai_compute_run_start(h, p, n, C.int32_t(mode), bc.ptr(), &o)
+	}
+	if rc != C.BAI_OK {
 		return nil, lastError(op, rc)
 	}
 	var res *Result
@@ -257,7 +273,9 @@ func drive(ctx context.Context, op string, h *C.bai_compute_t, o *C.bai_op_t, st
 	// next run; interrupting here, before returning, keeps runs apart.
 	abandonInput := func() {
 		C.bai_op_cancel(o)
-		C.bai_compute_interrupt(h)
+		if h != nil {
+			C.bai_compute_interrupt(h)
+		}
 	}
 	stop := watchOp(ctx, o)
 	stopped := false
