@@ -269,11 +269,36 @@ function listFiles(c, path) {
   }
 }
 
+function vfolderCreate(s, name, o) {
+  const opts = {
+    struct_size: koffi.sizeof(structs.bai_vfolder_opts_t), cloneable: !!o.cloneable,
+    host: o.host || null, group: o.group || null, usage_mode: o.usageMode || null, permission: o.permission || null,
+  };
+  return bufCall((b) => C.bai_vfolder_create(s, name, opts, b));
+}
+
+function vfolderList(s) {
+  return bufCall((b) => C.bai_vfolder_list(s, b));
+}
+
+function vfolderInfo(s, name) {
+  return bufCall((b) => C.bai_vfolder_info(s, name, b));
+}
+
+function vfolderListFiles(s, name, path) {
+  return bufCall((b) => C.bai_vfolder_list_files(s, name, path || null, b));
+}
+
+function vfolderDelete(s, name) {
+  check(C.bai_vfolder_delete(s, name));
+}
+
 module.exports = {
   CallError,
   check,
   calls: {
     describeConfig, openSession, freeSession, versions, request, listSessions, createCompute,
     attachCompute, freeCompute, info, destroy, interrupt, restart, logs, complete, download, listFiles,
+    vfolderCreate, vfolderList, vfolderInfo, vfolderListFiles, vfolderDelete,
   },
 };

@@ -224,7 +224,7 @@ function drive(compute, op, st, opName, signal, onOk) {
       if (abandoning) return;
       abandoning = true;
       C.bai_op_cancel(op);
-      submit('interrupt', [compute]).catch(() => {}).then(() => finish(err));
+      (compute ? submit('interrupt', [compute]) : Promise.resolve()).catch(() => {}).then(() => finish(err));
     };
     const onAbort = () => {
       if (done || abandoning) return;
@@ -426,6 +426,67 @@ class Session {
   async request(req) {
     const r = await this._call('request', 'request', [req], req.signal);
     return { status: r.status, headers: r.headers, body: Buffer.from(r.body) };
+  }
+
+  /** Creates a storage folder: `{host, group, usageMode, permission, cloneable}`. */
+  async createFolder(name, opts = {}) {
+    return JSON.parse(await this._call('create folder', 'vfolderCreate', [name, opts], opts.signal));
+  }
+
+  /** The storage folders the caller can use. */
+  async folders({ signal } = {}) {
+    return JSON.parse(await this._call('list folders', 'vfolderList', [], signal));
+  }
+
+  async folderInfo(name, { signal } = {}) {
+    return JSON.parse(await this._call('folder info', 'vfolderInfo', [name], signal));
+  }
+
+  /** Lists a directory of a folder: `[{name, type, size, ...}]`. */
+  async folderFiles(name, path = '.', { signal } = {}) {
+    return JSON.parse(await this._call('folder files', 'vfolderListFiles', [name, path], signal)).items;
+  }
+
+  async deleteFolder(name, { signal } = {}) {
+    await this._call('delete folder', 'vfolderDelete', [name], signal);
+  }
+
+  /** Uploads local files into a folder (resumable): `{baseDir, recursive, onProgress, signal}`. */
+  uploadToFolder(name, files, opts = {}) {
+    const list = Array.isArray(files) ? files : [files];
+    return this._folderOp('upload to folder', opts, (ptr, id, out) => C.bai_vfolder_upload_start(
+      ptr, name, list, list.length, opts.baseDir || null, !!opts.recursive,
+      id ? onProgressTrampoline : null, id ? BigInt(id) : null, id ? releaseTrampoline : null, out));
+  }
+
+  /** Downloads files of a folder into the existing directory `destDir`. */
+  downloadFromFolder(name, files, opts = {}) {
+    const list = Array.isArray(files) ? files : [files];
+    return this._folderOp('download from folder', opts, (ptr, id, out) => C.bai_vfolder_download_start(
+      ptr, name, list, list.length, opts.destDir || '.',
+      id ? onProgressTrampoline : null, id ? BigInt(id) : null, id ? releaseTrampoline : null, out));
+  }
+
+  async _folderOp(opName, opts, start) {
+    if (!this._ptr || this._closing) throw badState('the session is closed');
+    const { signal } = opts;
+    if (signal && signal.aborted) throw abortError(signal, opName);
+    const st = new CallState({ onProgress: opts.onProgress });
+    let id = 0;
+    if (opts.onProgress) {
+      id = nextState++;
+      states.set(id, st);
+    }
+    this._inflight++;
+    try {
+      const out = [null];
+      const rc = start(this._ptr, id, out);
+      if (rc !== 0) throw fail(lastError(rc), opName);
+      return await drive(null, out[0], st, opName, signal, () => undefined);
+    } finally {
+      this._inflight--;
+      if (this._inflight === 0 && this._drained) this._drained();
+    }
   }
 
   /** Closes the session once calls in flight have finished. */

@@ -114,6 +114,15 @@ const bai_file_entry_t = koffi.struct('bai_file_entry_t', {
   atime: 'double',
 });
 
+const bai_vfolder_opts_t = koffi.struct('bai_vfolder_opts_t', {
+  struct_size: 'uint32_t',
+  cloneable: 'bool',
+  host: 'const char *',
+  group: 'const char *',
+  usage_mode: 'const char *',
+  permission: 'const char *',
+});
+
 const bai_request_t = koffi.struct('bai_request_t', {
   struct_size: 'uint32_t',
   flags: 'uint32_t',
@@ -243,6 +252,13 @@ const optional = [
   'int32_t bai_session_poll(bai_session_t *session, int64_t timeout_ms, _Out_ size_t *n_done_out)',
   'int32_t bai_session_event_fd(bai_session_t *session)',
   'int32_t bai_session_wakeup(bai_session_t *session)',
+  'int32_t bai_vfolder_create(bai_session_t *session, const char *name, bai_vfolder_opts_t *opts, _Out_ bai_buf_t *info_out)',
+  'int32_t bai_vfolder_list(bai_session_t *session, _Out_ bai_buf_t *out)',
+  'int32_t bai_vfolder_info(bai_session_t *session, const char *name, _Out_ bai_buf_t *out)',
+  'int32_t bai_vfolder_list_files(bai_session_t *session, const char *name, const char *path, _Out_ bai_buf_t *out)',
+  'int32_t bai_vfolder_delete(bai_session_t *session, const char *name)',
+  'int32_t bai_vfolder_upload_start(bai_session_t *session, const char *name, const char **paths, size_t n_paths, const char *base_dir, bool recursive, bai_progress_cb *progress, void *userdata, bai_userdata_free_cb *userdata_free, _Out_ bai_op_t **out)',
+  'int32_t bai_vfolder_download_start(bai_session_t *session, const char *name, const char **files, size_t n_files, const char *dest_dir, bai_progress_cb *progress, void *userdata, bai_userdata_free_cb *userdata_free, _Out_ bai_op_t **out)',
 ];
 
 const C = {};
@@ -289,7 +305,7 @@ module.exports = {
   koffi, lib, C, T,
   structs: {
     bai_buf_t, bai_create_opts_t, bai_console_record_t, bai_media_record_t, bai_progress_t,
-    bai_server_event_t, bai_batch_opts_t, bai_file_entry_t, bai_request_t,
+    bai_server_event_t, bai_batch_opts_t, bai_file_entry_t, bai_request_t, bai_vfolder_opts_t,
   },
   protos: { bai_console_cb, bai_media_cb, bai_input_cb, bai_progress_cb, bai_event_cb, bai_userdata_free_cb },
   bytesAt, takeBuf, lastError,

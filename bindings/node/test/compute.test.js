@@ -258,3 +258,39 @@ test('streaming run: output arrives while the code runs, abort closes the stream
   await c.run("print('after stream')", { onStdout: (x) => { out += x; }, signal: AbortSignal.timeout(20000) });
   assert.equal(out, 'after stream\n');
 });
+
+test('storage folders: create, upload, mount, list, download, delete', async (t) => {
+  const s = await Session.open();
+  t.after(() => s.close());
+  const name = unique('node-data');
+  await s.createFolder(name);
+  t.after(() => s.deleteFolder(name).catch(() => {}));
+  await assert.rejects(s.createFolder(name), (e) => e instanceof BackendAIError && e.httpStatus === 400);
+  assert.ok((await s.folders()).some((f) => f.name === name));
+
+  const dir = tmpdir(t);
+  const payload = 'folder data\n'.repeat(1000);
+  fs.writeFileSync(path.join(dir, 'in.txt'), payload);
+  let progress = 0;
+  await s.uploadToFolder(name, [path.join(dir, 'in.txt')], { baseDir: dir, onProgress: (done) => { progress = done; } });
+  assert.equal(progress, payload.length);
+
+  const c = await s.createCompute(IMAGE, { name: unique('node-mount'), mounts: [name] });
+  t.after(async () => { await c.destroy().catch(() => {}); await c.close(); });
+  let out = '';
+  await c.run(`print(len(open('${name}/in.txt').read()))\nopen('${name}/out.txt', 'w').write('written by the session')`,
+    { onStdout: (x) => { out += x; } });
+  assert.equal(out, `${payload.length}\n`);
+
+  const items = await s.folderFiles(name);
+  const sizes = Object.fromEntries(items.map((i) => [i.name, i.size]));
+  assert.equal(sizes['in.txt'], payload.length);
+  assert.equal(sizes['out.txt'], 'written by the session'.length);
+
+  const dest = tmpdir(t);
+  await s.downloadFromFolder(name, ['out.txt'], { destDir: dest });
+  assert.equal(fs.readFileSync(path.join(dest, 'out.txt'), 'utf8'), 'written by the session');
+
+  await s.deleteFolder(name);
+  await assert.rejects(s.folderInfo(name), (e) => e.code === Codes.BAI_E_NOT_FOUND);
+});
