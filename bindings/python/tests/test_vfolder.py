@@ -76,3 +76,17 @@ def test_unknown_folder_is_404(api):
     with pytest.raises(bai.BackendAPIError) as ei:
         api.VFolder("no_such_folder_xyz").info()
     assert ei.value.status == 404
+
+
+def test_progress_callback_exception_stops_upload(folder, tmp_path):
+    class Stop(Exception):
+        pass
+
+    (tmp_path / "f.bin").write_bytes(b"z" * 100_000)
+
+    def on_progress(done, total):
+        raise Stop()
+
+    with pytest.raises(Stop) as ei:
+        folder.upload([tmp_path / "f.bin"], basedir=tmp_path, on_progress=on_progress)
+    assert isinstance(ei.value.__cause__, bai.CallbackAbortedError)
