@@ -33,11 +33,12 @@ if [ -z "${BACKEND_ENDPOINT:-}" ]; then
   echo "test.sh: starting the local server" >&2
   (cd "$repo" && cargo build -p backendai-local-server)
   work="$(mktemp -d)"
+  : >"$work/server.out"
   "$target/debug/backendai-local-server" --port 0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   url=""
   for _ in $(seq 1 600); do
-    url="$(sed -n 's/^backendai-local-server listening on \(http[^ ]*\).*$/\1/p' "$work/server.out" | head -n1)"
+    url="$(sed -n 's/^backendai-local-server listening on \(http[^ ]*\).*$/\1/p' "$work/server.out" 2>/dev/null | head -n1)"
     [ -n "$url" ] && break
     if ! kill -0 "$server_pid" 2>/dev/null; then
       echo "test.sh: the local server exited:" >&2
