@@ -14,6 +14,9 @@ pub async fn serve_unsigned(st: &Shared, path: &str, req: Request) -> Result<Res
     if path.starts_with("/storage/") {
         return Ok(crate::storage::serve(st.clone(), req).await);
     }
+    if path.starts_with("/serving/") {
+        return Ok(crate::service::serve(st, path, req).await);
+    }
     Err(req)
 }
 

@@ -12,6 +12,7 @@ mod files;
 mod gql;
 mod jwt;
 mod kernel;
+mod proxy;
 mod pty;
 mod router;
 mod service;
