@@ -34,12 +34,12 @@ run_one() {
     -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 >"logs/$t.log" 2>&1
   local rc=$?
   local execs
-  execs=$(grep -m1 'stat::number_of_executed_units' "logs/$t.log" | awk '{print $2}')
+  execs=$(grep -a -m1 'stat::number_of_executed_units' "logs/$t.log" | awk '{print $2}')
   if [ $rc -eq 0 ]; then
     printf '%-16s %12s execs  ok\n' "$t" "${execs:-?}"
   else
     printf '%-16s %12s execs  FAILED (rc %s; see fuzz/logs/%s.log, fuzz/artifacts/%s/)\n' "$t" "${execs:-?}" "$rc" "$t" "$t"
-    grep -m3 -E "panicked|ERROR: libFuzzer|SUMMARY" "logs/$t.log" | sed 's/^/    /'
+    grep -a -m3 -E "panicked|ERROR: libFuzzer|SUMMARY" "logs/$t.log" | sed 's/^/    /'
   fi
   return $rc
 }

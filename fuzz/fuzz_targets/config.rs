@@ -21,11 +21,14 @@ fn check_endpoints(s: &str) {
                 assert!(u.query().is_none() && u.fragment().is_none());
             }
         }
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
 }
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     let Ok(text) = std::str::from_utf8(data) else { return };
     let map = parse_dotenv(text);
     check_endpoints(text);
@@ -41,6 +44,6 @@ fuzz_target!(|data: &[u8]| {
         Ok(c) => {
             let _ = c.validate();
         }
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
 });

@@ -6,7 +6,10 @@ use libfuzzer_sys::fuzz_target;
 #[path = "common.rs"]
 mod common;
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     if data.len() < 2 {
         return;
     }
@@ -26,5 +29,5 @@ fuzz_target!(|data: &[u8]| {
         let name = e.server_type_name().expect("type name");
         assert!(t.ends_with(name));
     }
-    common::check_error(&e);
+    common::check_error_for(&e, DATA_LEN.with(|l| l.get()));
 });

@@ -8,7 +8,10 @@ use serde_json::Value;
 #[path = "common.rs"]
 mod common;
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     // 1. Any JSON value as a console item.
     if let Ok(v) = serde_json::from_slice::<Value>(data) {
         match parse_record(&v) {
@@ -18,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Ok(Record::Media { .. }) => {}
-            Err(e) => common::check_error(&e),
+            Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
         }
     }
     // 2. "<mime>\n<payload>" as a media payload string.
@@ -32,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(bytes, payload.as_bytes(), "non-URI media must pass through unchanged");
             } else if payload.split_once(',').is_some_and(|(meta, _)| meta.ends_with(";base64")) {
                 // Re-encode and decode again: the same bytes.
-                let uri = format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
+                // The record's MIME type may itself hold "," or ";": re-encode under a plain one.
+                let uri = format!("data:application/octet-stream;base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
                 match decode_media(mime, &Value::String(uri)).expect("re-encoded URI decodes") {
                     Record::Media { data: again, decoded: true, .. } => assert_eq!(again, bytes),
                     other => panic!("re-encoded URI decoded as {other:?}"),
@@ -40,6 +44,6 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(other) => panic!("decode_media returned {other:?}"),
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
 });

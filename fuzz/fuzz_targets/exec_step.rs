@@ -7,7 +7,10 @@ use serde_json::Value;
 #[path = "common.rs"]
 mod common;
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     let Ok(v) = serde_json::from_slice::<Value>(data) else { return };
     // A full answer wraps the step in "result"; frames are the step itself.
     for step in [Some(&v), v.get("result")].into_iter().flatten() {
@@ -21,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(&parse_record(item).expect("item decoded in the step"), rec);
                 }
             }
-            Err(e) => common::check_error(&e),
+            Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
         }
     }
 });

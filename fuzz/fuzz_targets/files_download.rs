@@ -14,7 +14,7 @@ fn check(content_type: &str, body: &[u8]) {
             let total: usize = parts.iter().map(|(_, c)| c.len()).sum();
             assert!(total <= body.len(), "parts larger than the body");
         }
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
     match check_download(content_type, body) {
         Ok(names) => {
@@ -26,11 +26,14 @@ fn check(content_type: &str, body: &[u8]) {
                 );
             }
         }
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
 }
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     match data.split_first() {
         // Structured: the rest is the tar part of a well-formed multipart answer.
         Some((0xFF, tar)) => {

@@ -7,7 +7,10 @@ use serde_json::Value;
 #[path = "common.rs"]
 mod common;
 
+thread_local!(static DATA_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
 fuzz_target!(|data: &[u8]| {
+    DATA_LEN.with(|l| l.set(data.len()));
     let Ok(v) = serde_json::from_slice::<Value>(data) else { return };
     match parse_page(&v) {
         Ok(p) => {
@@ -15,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(Some(p.items.len()), list.get("items").and_then(Value::as_array).map(Vec::len));
             assert_eq!(Some(p.total_count), list.get("total_count").and_then(Value::as_u64));
         }
-        Err(e) => common::check_error(&e),
+        Err(e) => common::check_error_for(&e, DATA_LEN.with(|l| l.get())),
     }
 });
