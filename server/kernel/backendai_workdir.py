@@ -4,7 +4,7 @@ A real Backend.AI kernel runs in a container whose working directory is ``/home/
 the session directory is an ordinary directory of the host (``BACKENDAI_WORKDIR``). This
 module rewrites the ``/home/work`` prefix of paths given to Python's file-system calls
 (``open``, ``io.open``, the path functions of ``os``, hence ``os.path``, ``pathlib``,
-``shutil``, ``glob``, ``tempfile`` ...), reports the working directory as ``/home/work``
+``shutil``, ``glob``, ``tempfile`` ...) and of ``sys.path`` entries for imports, reports the working directory as ``/home/work``
 (``os.getcwd``), shows ``HOME`` and ``PWD`` as ``/home/work`` in ``os.environ``, and rewrites
 ``cwd``, path arguments and ``HOME``/``PWD`` of ``subprocess`` children.
 
@@ -249,6 +249,33 @@ def install(real=None):
         pass
 
     _patch_subprocess()
+
+    # the import system reads directories with the posix module directly: search
+    # /home/work entries of sys.path (or of a package's __path__) under their real path
+    try:
+        import importlib.machinery
+
+        class _WorkdirPathFinder:
+            @classmethod
+            def find_spec(cls, name, path=None, target=None):
+                search = sys.path if path is None else path
+                if not any(isinstance(p, str) and to_real(p) is not p for p in search):
+                    return None
+                real_search = [to_real(p) if isinstance(p, str) else p for p in search]
+                return importlib.machinery.PathFinder.find_spec(name, real_search, target)
+
+            @classmethod
+            def invalidate_caches(cls):
+                pass
+
+        pos = len(sys.meta_path)
+        for i, finder in enumerate(sys.meta_path):
+            if finder is importlib.machinery.PathFinder:
+                pos = i
+                break
+        sys.meta_path.insert(pos, _WorkdirPathFinder)
+    except Exception:
+        pass
 
     for key in ("HOME", "PWD"):
         v = os.environ.get(key)

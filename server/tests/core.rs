@@ -199,6 +199,8 @@ os.chdir('/home/work/sub'); print(os.getcwd()); os.chdir('/home/work')
 os.rename('/home/work/sub/copy.txt', '/home/work/moved.txt'); os.remove('/home/work/moved.txt')
 shutil.rmtree('/home/work/sub')
 print(os.path.exists('/home/work/sub'), os.path.expanduser('~/y'))
+os.makedirs('/home/work/lib'); open('/home/work/lib/wdmod.py', 'w').write('V = 7')
+import sys; sys.path.insert(0, '/home/work/lib'); import wdmod; print(wdmod.V)
 "#;
     let r = s.run("wd-1", "query", code, json!({})).await;
     assert_eq!(console_of(&r, "stderr"), "");
@@ -212,6 +214,7 @@ print(os.path.exists('/home/work/sub'), os.path.expanduser('~/y'))
     assert_eq!(lines[5], "/home/work written");
     assert_eq!(lines[6], "/home/work/sub");
     assert_eq!(lines[7], "False /home/work/y");
+    assert_eq!(lines[8], "7");
     // the file written through /home/work is where the files API finds it
     let (st, v) = s.call("GET", "/session/wd-1/files", Some(json!({"path": "/home/work"}))).await;
     assert_eq!(st, 200);
