@@ -8,6 +8,7 @@
 #   BACKENDAI_LIB_DIR      directory of libbackendai.so/.a (default: <repo>/target/debug, built)
 #   BACKENDAI_INCLUDE_DIR  directory of backendai.h (default: <repo>/include)
 #   BACKENDAI_STATIC=1     link the static library instead of the shared one
+#   BACKENDAI_SANITIZE=1   build the tests with AddressSanitizer, UBSan and LeakSanitizer
 #   BUILD_DIR              CMake build directory (default: bindings/cpp/build)
 #   Extra arguments are passed to the test binary (e.g. --gtest_filter=Scenario.*).
 set -euo pipefail
@@ -29,10 +30,15 @@ BACKENDAI_INCLUDE_DIR="${BACKENDAI_INCLUDE_DIR:-$REPO/include}"
 BUILD_DIR="${BUILD_DIR:-$HERE/build}"
 STATIC=OFF
 if [[ "${BACKENDAI_STATIC:-0}" == 1 ]]; then STATIC=ON; fi
+CXXFLAGS_EXTRA=""
+if [[ "${BACKENDAI_SANITIZE:-0}" == 1 ]]; then
+    CXXFLAGS_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+    BUILD_DIR="${BUILD_DIR}-sanitize"
+fi
 
 cmake -S "$HERE" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug \
     -DBACKENDAI_LIB_DIR="$BACKENDAI_LIB_DIR" -DBACKENDAI_INCLUDE_DIR="$BACKENDAI_INCLUDE_DIR" \
-    -DBACKENDAI_STATIC="$STATIC" >/dev/null
+    -DBACKENDAI_STATIC="$STATIC" -DCMAKE_CXX_FLAGS="$CXXFLAGS_EXTRA" >/dev/null
 cmake --build "$BUILD_DIR" -j 2
 
 SERVER_PID=""
