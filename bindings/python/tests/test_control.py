@@ -199,3 +199,39 @@ def test_op_failure_keeps_http_detail_on_every_poll(api, unique):
         assert all(e.status == 404 and e.code_name == "BAI_E_SESSION_GONE" for e in errors)
         assert errors[0].server_type.endswith("object-not-found")
     cs.close()
+
+
+def test_concurrent_runs_from_threads_each_get_their_own_callbacks(api, unique):
+    handles = [api.ComputeSession.get_or_create("python:3.9-ubuntu20.04", name=unique(f"thr{i}"))
+               for i in range(3)]
+    results, errors = {}, []
+
+    def worker(i, cs):
+        try:
+            me = threading.get_ident()
+            seen = []
+
+            def on_stdout(text):
+                assert threading.get_ident() == me
+                seen.append(text)
+
+            cs.run(f'import time\nfor k in range(3):\n    print("w{i}", k, flush=True); time.sleep(0.1)',
+                   on_stdout=on_stdout)
+            results[i] = "".join(seen)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=worker, args=(i, cs)) for i, cs in enumerate(handles)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert results == {i: "".join(f"w{i} {k}\n" for k in range(3)) for i in range(3)}
+        assert time.monotonic() - t0 < 10
+    finally:
+        for cs in handles:
+            cs.destroy()
+            cs.close()
