@@ -235,3 +235,38 @@ def test_concurrent_runs_from_threads_each_get_their_own_callbacks(api, unique):
         for cs in handles:
             cs.destroy()
             cs.close()
+
+
+def test_blocking_call_inside_callback_is_refused(cs):
+    seen = []
+
+    def on_stdout(text):
+        try:
+            cs.get_info()
+        except bai.BackendClientError as e:
+            seen.append(e.code_name)
+
+    cs.run('print("x")', on_stdout=on_stdout)
+    assert seen == ["BAI_E_REENTRANT"]
+
+
+def test_closing_the_handle_inside_its_callback(api, unique):
+    from backendai_native import _dispatch
+
+    before = _dispatch.registered_keys()
+    cs = api.ComputeSession.get_or_create("python:3.9-ubuntu20.04", name=unique("selfclose"))
+    name = cs.name
+    got = []
+
+    def on_stdout(text):
+        got.append(text)
+        cs.close()  # the library defers the release until the run returns
+
+    res = cs.run('print("a")\nprint("b")', on_stdout=on_stdout)
+    assert res["exitCode"] == 0 and "".join(got).startswith("a")
+    with pytest.raises(bai.BackendClientError):
+        cs.get_info()
+    assert _dispatch.registered_keys() == before
+    other = api.ComputeSession(name)
+    other.destroy()
+    other.close()
