@@ -223,7 +223,8 @@ def _candidates() -> list[str]:
         out.append(str(Path(env_dir) / name))
     # bindings/python/backendai_native/_lib.py -> repository root is three levels up.
     here = Path(__file__).resolve()
-    for root in (here.parents[3], Path.cwd()):
+    roots = [here.parents[3]] if len(here.parents) > 3 else []
+    for root in roots + [Path.cwd()]:
         for profile in ("debug", "release"):
             p = root / "target" / profile / name
             if p.is_file():

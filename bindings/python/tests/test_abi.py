@@ -61,3 +61,20 @@ def test_struct_layouts_match_the_c_compiler(tmp_path):
         st = getattr(_lib, s)
         got = ctypes.sizeof(st) if field == "<sizeof>" else getattr(st, field).offset
         assert got == int(value), f"{s}.{field}: ctypes {got}, C {value}"
+
+
+def test_library_location_from_environment(tmp_path):
+    import sys
+
+    pkg_dir = str(Path(__file__).resolve().parents[1])
+    code = "import backendai_native as b; print(b.library_version())"
+    env = dict(os.environ, PYTHONPATH=pkg_dir)
+    # An explicit BACKENDAI_LIB that cannot be loaded is an error, never a silent fallback.
+    env["BACKENDAI_LIB"] = str(tmp_path / "missing" / "libbackendai.so")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode != 0 and "BACKENDAI_LIB" in r.stderr
+    # BACKENDAI_LIB_DIR alone is enough.
+    env.pop("BACKENDAI_LIB")
+    env["BACKENDAI_LIB_DIR"] = str(Path(_lib.lib._name).parent)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("libbackendai/"), r.stderr
