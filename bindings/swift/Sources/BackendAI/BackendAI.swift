@@ -320,10 +320,87 @@ public final class ComputeSession {
         }
     }
 
+    /// One execute step (the SDK's `execute`): records go to the callbacks.
+    public func execute(runId: String?, code: String, mode: ExecMode = .query) throws
+        -> (runId: String, status: String, exitCode: Int64?, optionsJSON: String) {
+        var out: OpaquePointer?
+        let bytes = Array(code.utf8) + [0]
+        let rc = bytes.withUnsafeBufferPointer {
+            bai_compute_execute(handle, runId, $0.baseAddress, bytes.count - 1, mode.rawValue, nil, &out)
+        }
+        defer { bai_exec_result_free(out) }
+        try finish(rc)
+        var exit: Int64 = 0
+        let has = bai_exec_result_exit_code(out, &exit)
+        return (String(cString: bai_exec_result_run_id(out)), String(cString: bai_exec_result_status(out)),
+                has ? exit : nil, String(cString: bai_exec_result_options_json(out)))
+    }
+
+    /// Starts a non-blocking run; drive it with `Operation.poll`, e.g. once per frame or from
+    /// a timer on the main actor (callbacks run on the polling thread).
+    public func startRun(_ code: String, mode: ExecMode = .query) throws -> Operation {
+        var op: OpaquePointer?
+        let bytes = Array(code.utf8) + [0]
+        let rc = bytes.withUnsafeBufferPointer {
+            bai_compute_run_start(handle, $0.baseAddress, bytes.count - 1, mode.rawValue, nil, &op)
+        }
+        try check(rc)
+        return Operation(handle: op!, sink: sink, compute: self)
+    }
+
     /// Cancels a blocking call running on this handle in another thread.
     public func cancel() throws { try check(bai_compute_cancel(handle)) }
 
     public func destroy(forced: Bool = false) throws {
         try check(bai_compute_destroy(handle, forced ? 1 : 0, nil))
+    }
+}
+
+// MARK: - Non-blocking operations
+
+public enum PollState { case pending, waitingInput, done }
+
+public final class Operation {
+    let handle: OpaquePointer
+    let sink: ErrorSink
+    let compute: ComputeSession  // keeps the handle's callbacks alive
+
+    init(handle: OpaquePointer, sink: ErrorSink, compute: ComputeSession) {
+        self.handle = handle
+        self.sink = sink
+        self.compute = compute
+    }
+
+    deinit { bai_op_free(handle) }
+
+    /// Waits up to `timeoutMs` (0: never blocks) and delivers ready records on this thread.
+    public func poll(timeoutMs: Int64 = 0) throws -> PollState {
+        let rc = bai_op_poll(handle, timeoutMs)
+        if let e = sink.error { sink.error = nil; throw e }
+        try check(rc)
+        switch rc {
+        case Code.pending.rawValue: return .pending
+        case Code.waitingInput.rawValue: return .waitingInput
+        default: return .done
+        }
+    }
+
+    public func sendInput(_ line: String) throws {
+        let bytes = Array(line.utf8) + [0]
+        let rc = bytes.withUnsafeBufferPointer { bai_op_send_input(handle, $0.baseAddress, bytes.count - 1) }
+        try check(rc)
+    }
+
+    /// Any thread; idempotent.
+    public func cancel() throws { try check(bai_op_cancel(handle)) }
+
+    /// (status, exit code) of a finished run.
+    public func result() throws -> (status: String, exitCode: Int64?) {
+        var out: OpaquePointer?
+        try check(bai_op_result(handle, &out))
+        defer { bai_exec_result_free(out) }
+        var exit: Int64 = 0
+        let has = bai_exec_result_exit_code(out, &exit)
+        return (String(cString: bai_exec_result_status(out)), has ? exit : nil)
     }
 }
