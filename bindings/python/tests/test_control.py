@@ -12,7 +12,7 @@ import backendai_native as bai
 
 # Prints, then a pause, then writes a marker file: reaching the marker proves the run was
 # not stopped.
-SLOW = ('import time\nprint("first", flush=True)\ntime.sleep(2.5)\n'
+SLOW = ('import time\nprint("first", flush=True)\ntime.sleep(4)\n'
         'open("marker.txt", "w").write("reached")\nprint("second")\n')
 
 
@@ -30,9 +30,9 @@ def test_exception_in_callback_stops_run_and_propagates(cs):
     t0 = time.monotonic()
     with pytest.raises(Boom) as ei:
         cs.run(SLOW, on_stdout=on_stdout)
-    assert time.monotonic() - t0 < 2.4
+    assert time.monotonic() - t0 < 3.5
     assert isinstance(ei.value.__cause__, bai.CallbackAbortedError)
-    time.sleep(3)
+    time.sleep(4.5)
     assert not marker_exists(cs)
     # The session still serves runs afterwards.
     out = []
@@ -53,9 +53,9 @@ def test_cancel_blocking_run_from_another_thread(cs):
     with pytest.raises(bai.CancelledError) as ei:
         cs.run(SLOW)
     timer.join()
-    assert time.monotonic() - t0 < 2.4
+    assert time.monotonic() - t0 < 3.5
     assert ei.value.code_name == "BAI_E_CANCELLED"
-    time.sleep(3)
+    time.sleep(4.5)
     assert not marker_exists(cs)
 
 
@@ -111,7 +111,7 @@ def test_async_task_cancellation(cs):
             await task
 
     asyncio.run(main())
-    time.sleep(3)
+    time.sleep(4.5)
     assert not marker_exists(cs)
 
 
