@@ -8,6 +8,7 @@ times only curl moving the bytes to or from that storage endpoint.
 Prints one JSON line like the other benchmark programs. CPU is curl's (its child rusage).
 """
 
+import asyncio
 import json
 import os
 import resource
@@ -16,19 +17,24 @@ import sys
 import time
 
 from ai.backend.client.request import Request
-from ai.backend.client.session import Session
+from ai.backend.client.session import AsyncSession
+
+
+async def a_ticket(folder, what, body):
+    async with AsyncSession():
+        rqst = Request("POST", f"/folders/{folder}/request-{what}")
+        rqst.set_json(body)
+        async with rqst.fetch() as resp:
+            return await resp.json()
 
 
 def ticket(folder, what, body):
-    rqst = Request("POST", f"/folders/{folder}/request-{what}")
-    rqst.set_json(body)
-    with rqst.fetch() as resp:
-        return resp.json()
+    return asyncio.run(a_ticket(folder, what, body))
 
 
 def main(argv):
     op, folder = argv[1], argv[2]
-    with Session():
+    if True:
         if op == "up":
             local, remote = argv[3], argv[4]
             t = ticket(folder, "upload", {"path": remote, "size": os.path.getsize(local)})

@@ -14,6 +14,7 @@ environment (BACKEND_ENDPOINT, BACKEND_ACCESS_KEY, BACKEND_SECRET_KEY) as the SD
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -136,7 +137,9 @@ def w_vup(folder, base, path):
 def w_vdown(folder, file, dest):
     with Session() as s:
         c0, t0 = cpu(), time.perf_counter()
-        s.VFolder(folder).download([file], dst_dir=dest)
+        # 23.09's download writes to basedir/<remote path> (its dst_dir is a server-side option)
+        os.makedirs(os.path.join(dest, os.path.dirname(file)), exist_ok=True)
+        s.VFolder(folder).download([file], basedir=dest)
         report(1, time.perf_counter() - t0, cpu() - c0)
 
 
