@@ -28,7 +28,8 @@ def test_versions_with_explicit_config():
         access_key=os.environ["BACKEND_ACCESS_KEY"],
         secret_key=os.environ["BACKEND_SECRET_KEY"],
     )
-    assert os.environ["BACKEND_SECRET_KEY"] not in repr(cfg)
+    leaked = os.environ["BACKEND_SECRET_KEY"] in repr(cfg)
+    assert not leaked, "the secret key appears in repr(APIConfig)"
     with bai.Session(config=cfg) as s:
         assert s.api_version.startswith("v")
         assert "version" in s.System.get_versions()
