@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import aiohttp
 import pytest
 from yarl import URL
@@ -10,7 +13,10 @@ from ai.backend.client.request import Request
 from ai.backend.client.session import AsyncSession, Session
 
 IMAGE = "python:3.9-ubuntu20.04"
-APP_NAME = "ttyd"
+# "ttyd" is the example's app ("available for all Backend.AI sessions"); "filebrowser" is
+# an app of the local server that serves the session directory, so its page can be checked.
+APPS = ["ttyd", "filebrowser"]
+MARKER = "conformance-marker.txt"
 
 
 def check_service_info(service_info) -> None:
@@ -21,7 +27,8 @@ def check_service_info(service_info) -> None:
 
 
 async def open_app(app_proxy_url: str) -> str:
-    """AppProxy v2: ``add`` answers the URL to open; that URL must serve the app."""
+    """Returns the page the app serves."""
+    # AppProxy v2: ``add`` answers the URL to open; that URL must serve the app.
     async with aiohttp.ClientSession() as client:
         async with client.get(app_proxy_url) as resp:
             assert resp.status == 200, await resp.text()
@@ -33,44 +40,59 @@ async def open_app(app_proxy_url: str) -> str:
             assert resp.status == 200, await resp.text()
             page = await resp.text()
         assert page, "the app answered an empty page"
-        return auth_url
+        return page
 
 
-def test_start_service_and_app_proxy(server, unique):
-    import asyncio
+def prepare(sess, app_name) -> None:
+    if app_name == "filebrowser":
+        Path(MARKER).write_text("x")
+        sess.upload([MARKER])
 
+
+def check_page(app_name, page) -> None:
+    if app_name == "filebrowser":
+        assert MARKER in page, page[:500]
+
+
+@pytest.mark.parametrize("app_name", APPS)
+def test_start_service_and_app_proxy(server, unique, app_name):
     with Session() as api_session:
         sess = api_session.ComputeSession.get_or_create(IMAGE, name=unique("apps"))
         try:
-            service_info = sess.start_service(APP_NAME, login_session_token="dummy")
+            prepare(sess, app_name)
+            service_info = sess.start_service(app_name, login_session_token="dummy")
             check_service_info(service_info)
             app_proxy_url = (
                 f"{service_info['wsproxy_addr']}/v2/proxy/{service_info['token']}"
-                f"/{sess.id}/add?app={APP_NAME}"
+                f"/{sess.id}/add?app={app_name}"
             )
-            asyncio.run(open_app(app_proxy_url))
+            check_page(app_name, asyncio.run(open_app(app_proxy_url)))
         finally:
             sess.destroy()
 
 
-async def test_start_service_with_raw_request(server, unique):
+@pytest.mark.parametrize("app_name", APPS)
+async def test_start_service_with_raw_request(server, unique, app_name):
     async with AsyncSession() as api_session:
         # The example forgets the await on get_or_create in async code.
         sess = await api_session.ComputeSession.get_or_create(IMAGE, name=unique("rawapp"))
         try:
+            if app_name == "filebrowser":
+                Path(MARKER).write_text("x")
+                await sess.upload([MARKER])
             rqst = Request(
                 "POST",
                 f"/session/{sess.id}/start-service",
             )
-            rqst.set_json({"app": APP_NAME, "login_session_token": "dummy"})
+            rqst.set_json({"app": app_name, "login_session_token": "dummy"})
             async with rqst.fetch() as resp:
                 assert resp.status == 200
                 body = await resp.json()
             check_service_info(body)
             app_proxy_url = (
-                f"{body['wsproxy_addr']}/v2/proxy/{body['token']}/{sess.id}/add?app={APP_NAME}"
+                f"{body['wsproxy_addr']}/v2/proxy/{body['token']}/{sess.id}/add?app={app_name}"
             )
-            await open_app(app_proxy_url)
+            check_page(app_name, await open_app(app_proxy_url))
         finally:
             await sess.destroy()
 

@@ -10,7 +10,6 @@ the URL is ``service_endpoint`` (there is no ``url`` key); ``domain_name``, ``gr
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
@@ -20,8 +19,11 @@ from ai.backend.client.session import Session
 
 IMAGE = "python:3.6-ubuntu18.04"
 
+# A model server takes its port on the command line, like real inference servers
+# (`--port 8000`); the model definition names that port.
 SERVE_PY = '''\
 import json
+import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,7 +41,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-HTTPServer(("0.0.0.0", {port}), Handler).serve_forever()
+port = int(sys.argv[sys.argv.index("--port") + 1])
+HTTPServer(("0.0.0.0", port), Handler).serve_forever()
 '''
 
 MODEL_DEFINITION = '''\
@@ -47,17 +50,11 @@ models:
   - name: "conformance-echo"
     model_path: "/models"
     service:
-      start_command: ["python", "/models/serve.py"]
-      port: {port}
+      start_command: ["python", "/models/serve.py", "--port", "8000"]
+      port: 8000
       health_check:
         path: /health
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def get(url: str, headers=None) -> tuple[int, str]:
@@ -67,10 +64,9 @@ async def get(url: str, headers=None) -> tuple[int, str]:
 
 
 def test_model_service_create_info_token_and_call(server, unique):
-    port = free_port()
     folder = unique("model")
-    Path("serve.py").write_text(SERVE_PY.replace("{port}", str(port)))
-    Path("model-definition.yml").write_text(MODEL_DEFINITION.replace("{port}", str(port)))
+    Path("serve.py").write_text(SERVE_PY)
+    Path("model-definition.yml").write_text(MODEL_DEFINITION)
     with Session() as api_session:
         api_session.VFolder.create(folder, usage_mode="model")
         api_session.VFolder(folder).upload(["serve.py", "model-definition.yml"])
