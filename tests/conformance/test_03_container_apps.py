@@ -109,3 +109,18 @@ def test_start_unknown_app_is_404(server, unique):
             assert excinfo.value.data["type"] == "https://api.backend.ai/probs/object-not-found"
         finally:
             sess.destroy()
+
+
+def test_service_ports_name_the_startable_apps(server, unique):
+    # The real manager starts only apps listed in the session's service ports
+    # (start_service scans main_kernel.service_ports), so an app that starts is listed there.
+    with Session() as api_session:
+        sess = api_session.ComputeSession.get_or_create(IMAGE, name=unique("ports"))
+        try:
+            check_service_info(sess.start_service("filebrowser", login_session_token="dummy"))
+            names = [port["name"] for port in sess.service_ports]
+            assert "filebrowser" in names, sess.service_ports
+            for port in sess.service_ports:
+                assert {"name", "protocol", "ports"} <= port.keys(), port
+        finally:
+            sess.destroy()
