@@ -77,3 +77,29 @@ def test_mount_unknown_folder_is_404(server, unique):
             )
     assert excinfo.value.status == 404
     assert excinfo.value.data["type"] == "https://api.backend.ai/probs/object-not-found"
+
+
+def test_example_verbatim_resources(server):
+    # The example's exact call; the real manager accepted it (201, RUNNING) and reports
+    # the requested slots, GPUs included, in the session info.
+    with Session() as api_session:
+        for name in ("mydata", "mymodel"):
+            try:
+                api_session.VFolder.create(name)
+            except BackendAPIError as e:
+                assert e.data["type"].endswith("/vfolder-already-exists"), e.data
+        my_session = api_session.ComputeSession.get_or_create(
+            "python:3.9-ubuntu20.04",      # registered container image name
+            mounts=["mydata", "mymodel"],  # vfolder names
+            resources={"cpu": 8, "mem": "32g", "cuda.device": 2},
+        )
+        try:
+            assert my_session.status == "RUNNING"
+            print_id = str(my_session.id)
+            assert len(print_id) == 36
+            slots = my_session.get_info()["requestedSlots"]
+            assert "'cpu': Decimal('8')" in slots, slots
+            assert "'mem': Decimal('34359738368')" in slots, slots
+            assert "'cuda.device': Decimal('2')" in slots, slots
+        finally:
+            my_session.destroy()
