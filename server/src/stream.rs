@@ -28,21 +28,36 @@ async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
             _ => return,
         }
     };
-    let params: Value = match serde_json::from_str(&first) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = send(&mut socket, json!({"status": "error", "msg": format!("Invalid API parameters: {e}")})).await;
+    // 23.09: `ws.receive_json()`, then `assert params.get("mode")` and `assert mode in
+    // {"query", "batch"}`; a JSONDecodeError or AssertionError is sent back as
+    // "Invalid API parameters: {e!r}" and the socket closes.
+    let invalid = |repr: String| json!({"status": "error", "msg": format!("Invalid API parameters: {repr}")});
+    let checked: Result<(Value, String), Value> = match serde_json::from_str::<Value>(&first) {
+        Err(e) => Err(invalid(format!(
+            "JSONDecodeError('Expecting value: line {} column {} (char {})')",
+            e.line(), e.column(), e.column().saturating_sub(1)))),
+        Ok(params) => match params.get("mode") {
+            Some(Value::String(m)) if m == "query" || m == "batch" => {
+                let m = m.clone();
+                Ok((params, m))
+            }
+            Some(Value::String(m)) if !m.is_empty() => {
+                Err(invalid("AssertionError('mode has an invalid value.')".into()))
+            }
+            Some(v) if !(v.is_null() || v == &json!("") || v == &json!(false) || v == &json!(0) || v == &json!([]) || v == &json!({})) => {
+                Err(invalid("AssertionError('mode has an invalid value.')".into()))
+            }
+            _ => Err(invalid("AssertionError('mode is missing or empty!')".into())),
+        },
+    };
+    let (params, mode) = match checked {
+        Ok(x) => x,
+        Err(frame) => {
+            let _ = send(&mut socket, frame).await;
             let _ = socket.send(Message::Close(None)).await;
             return;
         }
     };
-    let mode = params.get("mode").and_then(|v| v.as_str()).unwrap_or("query").to_string();
-    if mode != "query" && mode != "batch" {
-        let _ = send(&mut socket, json!({"status": "error",
-            "msg": format!("Invalid API parameters: unsupported mode: {mode}")})).await;
-        let _ = socket.send(Message::Close(None)).await;
-        return;
-    }
     let code = params.get("code").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let opts = params.get("options").cloned().filter(|v| !v.is_null()).unwrap_or(json!({}));
     sess.touch();

@@ -533,6 +533,19 @@ async fn robustness_bad_input_answers_like_the_manager() {
     let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
     let f: Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
     assert_eq!(f["status"], "error");
+    assert!(f["msg"].as_str().unwrap().starts_with("Invalid API parameters: JSONDecodeError("), "{f}");
+    // first frames the manager's asserts refuse
+    for (frame, msg) in [
+        (json!({"code": "print(1)"}), "Invalid API parameters: AssertionError('mode is missing or empty!')"),
+        (json!({"code": "print(1)", "mode": ""}), "Invalid API parameters: AssertionError('mode is missing or empty!')"),
+        (json!({"code": "print(1)", "mode": "continue"}), "Invalid API parameters: AssertionError('mode has an invalid value.')"),
+    ] {
+        let mut ws = s.ws(&format!("/stream/session/{id}/execute")).await;
+        ws.send(Message::Text(frame.to_string())).await.unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let f: Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+        assert_eq!((f["status"].as_str().unwrap(), f["msg"].as_str().unwrap()), ("error", msg), "{frame}");
+    }
     // garbage PTY frames are ignored
     let mut ws = s.ws(&format!("/stream/session/{id}/pty")).await;
     for junk in ["", "{", "[]", "{\"type\": \"stdin\", \"chars\": \"%%%\"}", "{\"type\": \"resize\", \"rows\": -1}"] {
