@@ -65,9 +65,19 @@ int main(int argc, char **argv)
                                            (const char *)wsproxy_addr.data, &url)) != BAI_OK) {
         status = fail("bai_compute_app_url", code);
     } else {
-        /* opening this link from a browser navigates the user to the terminal session */
+        /* opening this link from a browser navigates the user to the app */
         printf("%s\n", (const char *)url.data);
-        status = 0;
+        /* Load the page once, as a browser would. */
+        bai_response_t *page = NULL;
+        if ((code = bai_service_call(api_session, (const char *)url.data, "GET", NULL, NULL, 0, NULL, &page)) != BAI_OK) {
+            status = fail("loading the app page", code);
+        } else {
+            size_t len = 0;
+            bai_response_body(page, &len);
+            printf("page: HTTP %u, %zu bytes\n", (unsigned)bai_response_status(page), len);
+            status = bai_response_status(page) == 200 ? 0 : 1;
+        }
+        bai_response_free(page);
     }
     if ((code = bai_compute_destroy(sess, 0, NULL)) != BAI_OK) {
         status = fail("bai_compute_destroy", code);

@@ -52,34 +52,9 @@
 
 
 /**
- * The server's limits on one upload.
+ * Longest piece of server-sent text quoted in a message.
  */
-#define MAX_UPLOAD_FILES 20
-
-/**
- * Each uploaded file must be smaller than this.
- */
-#define MAX_UPLOAD_SIZE (1 << 20)
-
-/**
- * The server's limit on paths per download.
- */
-#define MAX_DOWNLOAD_FILES 5
-
-/**
- * How many events may wait for the caller before the work pauses.
- */
-#define QUEUE_DEPTH 256
-
-/**
- * Bytes sent per tus PATCH request.
- */
-#define UPLOAD_CHUNK (8 << 20)
-
-/**
- * Attempts per file before a transfer gives up.
- */
-#define MAX_ATTEMPTS 20
+#define MAX_QUOTE 300
 
 /**
  * Return value of a callback: go on.
@@ -1647,6 +1622,45 @@ bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
                                  struct bai_op_t **out);
 
 /**
+ * Starts creating (or reusing) a compute session without blocking: the non-blocking form of
+ * bai_compute_create(). When bai_op_poll() returns `BAI_OK`, take the handle with
+ * bai_op_take_compute().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** argument errors as
+ * bai_compute_create(); the server's answer comes from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_create_start(const struct bai_session_t *session,
+                                    const char *image,
+                                    const struct bai_create_opts_t *opts,
+                                    struct bai_op_t **out);
+
+/**
+ * Takes the compute handle made by a finished bai_compute_create_start() operation (once).
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
+ * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
+ * already taken, or not a create operation).
+ */
+BAI_API bai_code_t bai_op_take_compute(struct bai_op_t *op, struct bai_compute_t **out);
+
+/**
+ * Starts a download without blocking: the non-blocking form of bai_compute_download().
+ * The written names are not reported; check the destination.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** argument errors here; transfer errors
+ * from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_download_start(const struct bai_compute_t *compute,
+                                      const char *const *files,
+                                      size_t n_files,
+                                      const char *dest_dir,
+                                      struct bai_op_t **out);
+
+/**
  * Starts an upload without blocking: the non-blocking form of bai_compute_upload() (the
  * limits and paths are checked here, before anything is sent). Progress goes to the progress
  * callback inside bai_op_poll().
@@ -1802,11 +1816,20 @@ bai_code_t bai_session_poll(const struct bai_session_t *session,
 BAI_API int32_t bai_session_event_fd(const struct bai_session_t *session);
 
 /**
- * Ends a wait in bai_session_poll() (and makes the event fd readable).
+ * Ends a wait in bai_session_poll() now, or makes the next one return at once if none is
+ * waiting (and makes the event fd readable).
  *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
  */
 BAI_API bai_code_t bai_session_wakeup(const struct bai_session_t *session);
+
+/**
+ * Whether the input an operation waits for (after bai_op_poll() returned
+ * `BAI_WAITING_INPUT`) is a password (getpass()): do not echo it. False otherwise.
+ *
+ * **Thread:** the op's thread. NULL gives false.
+ */
+BAI_API bool bai_op_input_is_password(const struct bai_op_t *op);
 
 /**
  * Answers the input request of an operation that reported `BAI_WAITING_INPUT` with one line

@@ -198,7 +198,7 @@ fn is_tls_error(e: &reqwest::Error) -> bool {
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
         let t = s.to_string().to_ascii_lowercase();
-        if t.contains("certificate") || t.contains("tls") || t.contains("handshake") {
+        if t.contains("certificate") || t.contains("tls") || t.contains("handshake") || t.contains("corrupt message") || t.contains("invalidcontenttype") {
             return true;
         }
         src = s.source();

@@ -299,7 +299,7 @@ pub fn parse_page(v: &Value) -> Result<Page> {
     if let Some(errs) = v.get("errors").and_then(Value::as_array) {
         if !errs.is_empty() {
             let msg = errs.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect::<Vec<_>>().join("; ");
-            let mut e = Error::new(super::error::ErrorKind::HttpStatus, format!("GraphQL error: {msg}"));
+            let mut e = Error::new(super::error::ErrorKind::HttpStatus, format!("GraphQL error: {}", super::error::clip(&msg)));
             e.server_type = Some("https://api.backend.ai/probs/graphql-error".into());
             return Err(e);
         }

@@ -192,11 +192,18 @@ pub fn parse_bool(field: &str, s: &str) -> Result<bool> {
     }
 }
 
-/// A non-negative number of seconds (float).
+/// The longest timeout accepted (about 31 years): anything longer means "no limit" in practice
+/// and would overflow durations.
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// A non-negative number of seconds (float), at most `MAX_SECONDS`.
 pub fn parse_seconds(field: &str, s: &str) -> Result<f64> {
     let v: f64 = s.trim().parse().map_err(|_| Error::invalid(format!("{field}: '{s}' is not a number of seconds")))?;
     if !v.is_finite() || v < 0.0 {
         return Err(Error::invalid(format!("{field}: '{s}' must be a non-negative number of seconds")));
+    }
+    if v > MAX_SECONDS {
+        return Err(Error::invalid(format!("{field}: '{s}' is more than {MAX_SECONDS} seconds")));
     }
     Ok(v)
 }
@@ -364,6 +371,8 @@ mod tests {
             ("SORNA_CONNECTION_TIMEOUT", "-1"),
             ("BACKEND_READ_TIMEOUT", "soon"),
             ("BACKEND_ENDPOINT_TYPE", "web"),
+            ("BACKEND_READ_TIMEOUT", "1e300"),
+            ("BACKEND_CONNECTION_TIMEOUT", "18446744073709551616"),
         ] {
             let e = Config::from_env_source(&env(&[(k, v)])).unwrap_err();
             assert!(e.message.contains(k), "{k}: {}", e.message);

@@ -48,6 +48,21 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Longest piece of server-sent text quoted in a message.
+pub const MAX_QUOTE: usize = 300;
+
+/// `s` cut to at most `MAX_QUOTE` bytes (on a character boundary), with "..." when cut.
+pub fn clip(s: &str) -> String {
+    if s.len() <= MAX_QUOTE {
+        return s.to_string();
+    }
+    let mut end = MAX_QUOTE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None }
@@ -80,7 +95,7 @@ impl Error {
         let kind = kind_for_status(status);
         let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         let obj = parsed.as_ref().and_then(|v| v.as_object());
-        let get = |k: &str| obj.and_then(|o| o.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+        let get = |k: &str| obj.and_then(|o| o.get(k)).and_then(|v| v.as_str()).map(clip);
         let server_type = get("type");
         let server_title = get("title");
         let detail = get("msg").or_else(|| get("details"));
@@ -90,7 +105,7 @@ impl Error {
             (Some(t), None) => message.push_str(&format!(": {t}")),
             (None, Some(d)) => message.push_str(&format!(": {d}")),
             (None, None) if obj.is_none() && !body.is_empty() => {
-                let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                let text = String::from_utf8_lossy(&body[..body.len().min(MAX_QUOTE)]).into_owned();
                 message.push_str(&format!(": {}", text.trim()));
             }
             _ => {}
@@ -145,11 +160,20 @@ mod tests {
     }
 
     #[test]
+    fn server_text_is_quoted_short() {
+        let long = "x".repeat(100_000);
+        let body = serde_json::json!({"type": long, "title": long, "msg": long}).to_string();
+        let e = Error::from_http(400, body.as_bytes());
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        assert!(e.server_title.unwrap().len() < 400);
+    }
+
+    #[test]
     fn non_json_body_is_kept_short() {
         let body = vec![b'x'; 10_000];
         let e = Error::from_http(502, &body);
         assert_eq!(e.kind, ErrorKind::Server);
-        assert!(e.message.len() < 300);
+        assert!(e.message.len() < 400);
         assert!(e.server_type.is_none());
     }
 }

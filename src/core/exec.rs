@@ -218,7 +218,7 @@ pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: 
             "exec-timeout" => {
                 return Err(Error::new(ErrorKind::ExecFailed, "the kernel's execution timeout expired (the server destroys the session)"));
             }
-            other => return Err(Error::bad_response(format!("execute answered an unknown status '{other}'"))),
+            other => return Err(Error::bad_response(format!("execute answered an unknown status '{}'", super::error::clip(other)))),
         }
         if run_id.is_none() {
             return Err(Error::bad_response("the server did not give a run id to continue"));

@@ -133,7 +133,7 @@ pub fn split_multipart(content_type: &str, body: &[u8]) -> Result<Vec<(Vec<(Stri
         .map(str::trim)
         .find_map(|p| p.strip_prefix("boundary="))
         .map(|b| b.trim_matches('"').to_string())
-        .ok_or_else(|| Error::bad_response(format!("download: answer of type '{content_type}' has no multipart boundary")))?;
+        .ok_or_else(|| Error::bad_response(format!("download: answer of type '{}' has no multipart boundary", super::error::clip(content_type))))?;
     let delim = format!("--{boundary}").into_bytes();
     let find = |hay: &[u8], from: usize| -> Option<usize> {
         if from > hay.len() {
@@ -183,7 +183,7 @@ fn safe_relative(path: &Path) -> Result<PathBuf> {
         match c {
             Component::Normal(p) => out.push(p),
             Component::CurDir => {}
-            _ => return Err(Error::bad_response(format!("download: refusing archive entry '{}': it would land outside the destination", path.display()))),
+            _ => return Err(Error::bad_response(format!("download: refusing archive entry '{}': it would land outside the destination", super::error::clip(&path.display().to_string())))),
         }
     }
     Ok(out)
@@ -205,7 +205,7 @@ fn read_tar(data: &[u8]) -> Result<Vec<Member>> {
             }
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName => {}
             other => {
-                return Err(Error::bad_response(format!("download: refusing archive entry '{}' of type {other:?} (only files and directories are extracted)", path.display())));
+                return Err(Error::bad_response(format!("download: refusing archive entry '{}' of type {other:?} (only files and directories are extracted)", super::error::clip(&path.display().to_string()))));
             }
         }
     }
@@ -270,7 +270,7 @@ fn members_of(content_type: &str, body: &[u8]) -> Result<Vec<Member>> {
     for (headers, content) in &parts {
         if let Some((_, enc)) = headers.iter().find(|(k, _)| k == "content-encoding") {
             if !enc.eq_ignore_ascii_case("identity") {
-                return Err(Error::bad_response(format!("download: unsupported part encoding '{enc}'")));
+                return Err(Error::bad_response(format!("download: unsupported part encoding '{}'", super::error::clip(enc))));
             }
         }
         members.extend(read_tar(content)?);

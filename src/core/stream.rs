@@ -130,7 +130,7 @@ async fn stream_frames(ws: &mut Ws, ctx: &mut OpCtx) -> Result<RunSummary> {
         if status == "error" || status == "server-restarting" {
             let msg = v.get("msg").and_then(Value::as_str).unwrap_or("stream error");
             let kind = if status == "error" && msg.starts_with("Invalid API parameters") { ErrorKind::InvalidArg } else { ErrorKind::ExecFailed };
-            return Err(Error::new(kind, format!("server: {msg}")));
+            return Err(Error::new(kind, format!("server: {}", super::error::clip(msg))));
         }
         let step = parse_step(&v)?;
         for r in &step.records {

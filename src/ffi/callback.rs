@@ -256,6 +256,8 @@ pub struct DriveState {
     pub stopped: bool,
     /// Events taken from the queue so far.
     pub delivered: u64,
+    /// Whether the unanswered input request is for a password.
+    pub input_is_password: bool,
 }
 
 /// Where a drive ended.
@@ -301,6 +303,7 @@ fn deliver<T>(op: &Op<T>, cbs: &Callbacks, st: &mut DriveState, ev: Event) -> bo
             delivering(|| unsafe { (r.cb)(r.data.ptr, &rec) }) == BAI_CB_CONTINUE
         }
         Event::WaitingInput { is_password, run_id } => {
+            st.input_is_password = is_password;
             let Some(r) = &cbs.input else {
                 st.waiting_input = true;
                 return true;
@@ -362,7 +365,11 @@ pub fn drive<T>(op: &mut Op<T>, cbs: &Callbacks, st: &mut DriveState, timeout: O
     let mut delivered = false;
     loop {
         if st.waiting_input {
-            return Ok(Drive::WaitingInput);
+            if !op.shared().is_cancelled() {
+                return Ok(Drive::WaitingInput);
+            }
+            // Cancelled while waiting for input: the task ends; collect its end.
+            st.waiting_input = false;
         }
         let wait = if delivered { Some(Duration::ZERO) } else { deadline.map(|d| d.saturating_duration_since(Instant::now())) };
         match op.next(wait)? {

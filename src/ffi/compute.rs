@@ -53,6 +53,13 @@ pub enum bai_exec_mode_t {
     BAI_EXEC_INPUT = 3,
 }
 
+/// The most files one bai_compute_upload() takes (the server's limit).
+pub const BAI_MAX_UPLOAD_FILES: u32 = crate::core::files::MAX_UPLOAD_FILES as u32;
+/// Each file of bai_compute_upload() must be smaller than this many bytes (1 MiB).
+pub const BAI_MAX_UPLOAD_SIZE: u64 = crate::core::files::MAX_UPLOAD_SIZE;
+/// The most paths one bai_compute_download() takes (the server's limit).
+pub const BAI_MAX_DOWNLOAD_FILES: u32 = crate::core::files::MAX_DOWNLOAD_FILES as u32;
+
 /// Flags of bai_compute_destroy().
 pub const BAI_DESTROY_FORCED: u32 = 1;
 /// Also destroy sessions that depend on this one.
@@ -248,7 +255,7 @@ pub(crate) fn exec_mode(mode: i32) -> Result<Mode> {
     }
 }
 
-fn new_handle(session: Arc<SessionInner>, c: ComputeSession) -> bai_compute_t {
+pub(crate) fn new_handle(session: Arc<SessionInner>, c: ComputeSession) -> bai_compute_t {
     let cs = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
     bai_compute_t {
         id_c: cs(&c.id),

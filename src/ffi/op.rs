@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::error::{Error, Result};
 use crate::core::exec::RunSummary;
 use crate::core::op::{CancelReason, Op, OpCtx, OpShared};
 use crate::core::stream::TermCommand;
@@ -23,6 +23,7 @@ use super::session::{bai_session_t, SessionInner};
 pub(crate) enum Output {
     Nothing,
     Run(RunSummary),
+    Compute(crate::core::compute::ComputeSession),
 }
 
 /// The state of an operation, shared by its handle and its session's poll.
@@ -32,6 +33,8 @@ pub(crate) struct OpState {
     drive: DriveState,
     /// Final code (BAI_OK or an error) and error message, once done.
     outcome: Option<(bai_code_t, CString)>,
+    /// The error the operation ended with, reported again (with its HTTP detail) on each poll.
+    error: Option<Error>,
     output: Option<Output>,
 }
 
@@ -46,15 +49,14 @@ impl OpState {
                 }
                 Err(e) => {
                     self.outcome = Some((code_for(e.kind), CString::new(e.message.replace('\0', " ")).unwrap_or_default()));
-                    return Err(e);
+                    self.error = Some(e);
                 }
             }
         }
-        let (code, msg) = self.outcome.as_ref().expect("set above");
-        if *code == bai_code_t::BAI_OK {
-            return Ok(bai_code_t::BAI_OK);
+        match &self.error {
+            None => Ok(bai_code_t::BAI_OK),
+            Some(e) => Err(e.clone()),
         }
-        Err(Error::new(kind_of(*code), msg.to_string_lossy().into_owned()))
     }
 
     /// Drives once; returns the drive result and whether anything happened.
@@ -65,38 +67,6 @@ impl OpState {
         let d = drive(&mut self.op, &cbs, &mut self.drive, timeout)?;
         let news = self.drive.delivered != before || (d == Drive::WaitingInput && !was_waiting) || d == Drive::Done;
         Ok((d, news))
-    }
-}
-
-fn kind_of(code: bai_code_t) -> ErrorKind {
-    use bai_code_t::*;
-    use ErrorKind as K;
-    match code {
-        BAI_E_NULL_ARG => K::NullArg,
-        BAI_E_INVALID_ARG => K::InvalidArg,
-        BAI_E_INVALID_UTF8 => K::InvalidUtf8,
-        BAI_E_BAD_STATE => K::BadState,
-        BAI_E_REENTRANT => K::Reentrant,
-        BAI_E_BUFFER_TOO_SMALL => K::BufferTooSmall,
-        BAI_E_NETWORK => K::Network,
-        BAI_E_TLS => K::Tls,
-        BAI_E_TIMEOUT => K::Timeout,
-        BAI_E_CANCELLED => K::Cancelled,
-        BAI_E_WEBSOCKET => K::WebSocket,
-        BAI_E_HTTP_STATUS => K::HttpStatus,
-        BAI_E_AUTH => K::Auth,
-        BAI_E_NOT_FOUND => K::NotFound,
-        BAI_E_CONFLICT => K::Conflict,
-        BAI_E_RATE_LIMITED => K::RateLimited,
-        BAI_E_SERVER => K::Server,
-        BAI_E_BAD_RESPONSE => K::BadResponse,
-        BAI_E_SESSION_GONE => K::SessionGone,
-        BAI_E_EXEC_FAILED => K::ExecFailed,
-        BAI_E_ABORTED_BY_CALLBACK => K::AbortedByCallback,
-        BAI_E_IO => K::Io,
-        BAI_E_PANIC => K::Panic,
-        BAI_E_POISONED => K::Poisoned,
-        _ => K::Internal,
     }
 }
 
@@ -122,7 +92,7 @@ impl SessionInner {
         let notifier = self.notifier.clone();
         op.set_waker(Some(Arc::new(move || notifier.notify())));
         let shared = op.shared().clone();
-        let state = Arc::new(Mutex::new(OpState { op, callbacks, drive: DriveState::default(), outcome: None, output: None }));
+        let state = Arc::new(Mutex::new(OpState { op, callbacks, drive: DriveState::default(), outcome: None, error: None, output: None }));
         let mut ops = self.ops.lock().unwrap_or_else(|p| p.into_inner());
         ops.retain(|w| w.strong_count() > 0);
         ops.push(Arc::downgrade(&state));
@@ -162,6 +132,83 @@ pub extern "C" fn bai_compute_run_start(
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
         let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { crate::core::exec::run(cs, ctx, code, mode, opts).await.map(Output::Run) });
+        boxed(op, out);
+        Ok(())
+    })
+}
+
+/// Starts creating (or reusing) a compute session without blocking: the non-blocking form of
+/// bai_compute_create(). When bai_op_poll() returns `BAI_OK`, take the handle with
+/// bai_op_take_compute().
+///
+/// **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+/// **Thread:** returns at once; any thread. **Errors:** argument errors as
+/// bai_compute_create(); the server's answer comes from bai_op_poll().
+#[no_mangle]
+pub extern "C" fn bai_compute_create_start(session: *const bai_session_t, image: *const c_char, opts: *const super::compute::bai_create_opts_t, out: *mut *mut bai_op_t) -> bai_code_t {
+    fallible(|| {
+        let out = unsafe { out_ptr(out, "out") }?;
+        let s = unsafe { handle(session, "session") }?;
+        let image = unsafe { super::args::str_arg(image, "image") }?.to_string();
+        let options = if opts.is_null() {
+            crate::core::compute::CreateOptions::default()
+        } else {
+            super::compute::create_options(&unsafe { super::session::read_sized(opts, "opts") }?)?
+        };
+        let client = s.inner.client.clone();
+        let op = s.inner.start_op(Callbacks::default(), move |ctx| async move {
+            ctx.guard(crate::core::compute::ComputeSession::create(client, &image, &options)).await.map(Output::Compute)
+        });
+        boxed(op, out);
+        Ok(())
+    })
+}
+
+/// Takes the compute handle made by a finished bai_compute_create_start() operation (once).
+///
+/// **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
+/// op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
+/// already taken, or not a create operation).
+#[no_mangle]
+pub extern "C" fn bai_op_take_compute(op: *mut bai_op_t, out: *mut *mut bai_compute_t) -> bai_code_t {
+    fallible(|| {
+        let out = unsafe { out_ptr(out, "out") }?;
+        let o = unsafe { handle_mut(op, "op") }?;
+        let mut st = lock(&o.state);
+        match st.output.take() {
+            Some(Output::Compute(c)) => {
+                *out = Box::into_raw(Box::new(super::compute::new_handle(o.session.clone(), c)));
+                Ok(())
+            }
+            other => {
+                st.output = other;
+                Err(Error::bad_state("no compute session to take: the operation is not a finished create, or it was taken"))
+            }
+        }
+    })
+}
+
+/// Starts a download without blocking: the non-blocking form of bai_compute_download().
+/// The written names are not reported; check the destination.
+///
+/// **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+/// **Thread:** returns at once; any thread. **Errors:** argument errors here; transfer errors
+/// from bai_op_poll().
+#[no_mangle]
+pub extern "C" fn bai_compute_download_start(
+    compute: *const bai_compute_t,
+    files: *const *const c_char,
+    n_files: usize,
+    dest_dir: *const c_char,
+    out: *mut *mut bai_op_t,
+) -> bai_code_t {
+    fallible(|| {
+        let out = unsafe { out_ptr(out, "out") }?;
+        let c = unsafe { handle(compute, "compute") }?;
+        let files = path_list(files, n_files, "files")?;
+        let dest = std::path::PathBuf::from(unsafe { super::args::str_arg(dest_dir, "dest_dir") }?);
+        let cs = c.compute.clone();
+        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { cs.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) });
         boxed(op, out);
         Ok(())
     })
@@ -447,7 +494,8 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
                 *n = done;
             }
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if news || remaining == Some(Duration::ZERO) {
+            let woken = inner.woken.swap(false, std::sync::atomic::Ordering::AcqRel);
+            if news || woken || remaining == Some(Duration::ZERO) {
                 return Ok(());
             }
             inner.notifier.wait(remaining);
@@ -469,14 +517,30 @@ pub extern "C" fn bai_session_event_fd(session: *const bai_session_t) -> i32 {
     getter(-1, || unsafe { session.as_ref() }.map(|s| s.inner.notifier.fd()))
 }
 
-/// Ends a wait in bai_session_poll() (and makes the event fd readable).
+/// Ends a wait in bai_session_poll() now, or makes the next one return at once if none is
+/// waiting (and makes the event fd readable).
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
 pub extern "C" fn bai_session_wakeup(session: *const bai_session_t) -> bai_code_t {
     fallible(|| {
-        unsafe { handle(session, "session") }?.inner.notifier.notify();
+        let s = unsafe { handle(session, "session") }?;
+        s.inner.woken.store(true, std::sync::atomic::Ordering::Release);
+        s.inner.notifier.notify();
         Ok(())
+    })
+}
+
+/// Whether the input an operation waits for (after bai_op_poll() returned
+/// `BAI_WAITING_INPUT`) is a password (getpass()): do not echo it. False otherwise.
+///
+/// **Thread:** the op's thread. NULL gives false.
+#[no_mangle]
+pub extern "C" fn bai_op_input_is_password(op: *const bai_op_t) -> bool {
+    getter(false, || {
+        let o = unsafe { op.as_ref() }?;
+        let st = o.state.lock().ok()?;
+        Some(st.drive.waiting_input && st.drive.input_is_password)
     })
 }
 
@@ -528,7 +592,7 @@ pub extern "C" fn bai_op_result(op: *const bai_op_t, out: *mut *mut bai_exec_res
                 *out = Box::into_raw(Box::new(bai_exec_result_t::new(s)));
                 Ok(())
             }
-            Some(Output::Nothing) => Err(Error::bad_state("this operation has no execution result")),
+            Some(_) => Err(Error::bad_state("this operation has no execution result")),
             None => Err(Error::bad_state("the operation has not finished successfully")),
         }
     })

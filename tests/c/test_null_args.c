@@ -271,6 +271,22 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK(buf.data == NULL);
     CHECK_CODE(bai_compute_cancel(NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_compute_set_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
+    CHECK(bai_op_input_is_password(NULL) == false);
+    {
+        bai_op_t *o = SENTINEL;
+        CHECK_CODE(bai_compute_create_start(NULL, "python:3.9-ubuntu20.04", NULL, &o), BAI_E_NULL_ARG);
+        CHECK(o == NULL);
+        CHECK_CODE(bai_compute_create_start(session, NULL, NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_create_start(session, "python:3.9-ubuntu20.04", NULL, NULL), BAI_E_NULL_ARG);
+        bai_compute_t *c = SENTINEL;
+        CHECK_CODE(bai_op_take_compute(NULL, &c), BAI_E_NULL_ARG);
+        CHECK(c == NULL);
+        const char *files[] = {"a.txt"};
+        CHECK_CODE(bai_compute_download_start(NULL, files, 1, ".", &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, NULL, 1, ".", &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, files, 1, NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, files, 1, ".", NULL), BAI_E_NULL_ARG);
+    }
 
     /* A NULL handle still releases the userdata it was given (documented). */
     freed = 0;

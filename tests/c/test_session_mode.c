@@ -37,7 +37,9 @@ int main(void)
     session = (bai_session_t *)&test_checks;
     CHECK_CODE(open_session(user, "wrong-password-for-the-test", &session), BAI_E_AUTH);
     CHECK(session == NULL);
-    CHECK(bai_last_error_http_status() == 401);
+    /* The web server answers a refused login with HTTP 200 and authenticated: false. */
+    CHECK(bai_last_error_http_status() == 200);
+    CHECK(strstr(bai_last_error_server_type(), "auth-failed") != NULL);
     printf("wrong password: %s\n", bai_last_error_message());
     CHECK(strstr(bai_last_error_message(), "wrong-password-for-the-test") == NULL);
     CHECK(strstr(bai_last_error_message(), password) == NULL);
