@@ -141,3 +141,13 @@ async def test_stream_pty_command_output(unique):
             await asyncio.wait_for(collect(), 30)
             # The shell evaluated the arithmetic: the result, not only the echoed input line.
             assert b"pty-42-ok" in seen
+
+
+async def test_stream_execute_getpass(unique):
+    code = 'import getpass\npw = getpass.getpass()\nprint("got", len(pw))'
+    async with compute_session(unique) as compute_sess:
+        async with compute_sess.stream_execute(code, mode="query") as stream:
+            trace, frames = await drive_stream(stream, answers=["hunter2"])
+    assert [f["status"] for f in frames] == ["waiting-input", "finished"]
+    assert trace.prompts == [{"is_password": True}]
+    assert "got 7\n" in trace.stdout and "hunter2" not in trace.stdout
