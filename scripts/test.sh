@@ -38,6 +38,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq "${pkgs[@]}" >/dev/null || die "apt-get install ${pkgs[*]}"
 fi
+# GoogleTest for the C++ binding's tests, Go and Node for theirs.
+if [ ! -d /usr/include/gtest ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev >/dev/null ||
+        die "apt-get install libgtest-dev"
+fi
+for tool in go node npm; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (needed by the bindings' tests)"
+done
 echo "cargo $(cargo --version | cut -d' ' -f2), $(cc --version | head -1), cmake $(cmake --version | head -1 | cut -d' ' -f3), $(valgrind --version)"
 
 step "cargo test --workspace"
@@ -124,7 +132,29 @@ if [ "${BAI_SKIP_VALGRIND:-0}" = 1 ] && [ "${CI:-}" != true ]; then
 else
     run_ctest "C tests and examples under valgrind" "$build_dir/c-shared" -L valgrind
 fi
+
+# Each binding runs its own tests against the running local server.
+export BACKENDAI_LIB_DIR="$target_dir/debug" BACKENDAI_INCLUDE_DIR="$repo/include"
+for lang in python cpp go node; do
+    [ -x "bindings/$lang/test.sh" ] || continue
+    step "Binding: $lang (bindings/$lang/test.sh)"
+    "bindings/$lang/test.sh" || die "bindings/$lang/test.sh"
+    results+=("binding $lang: passed")
+done
 stop_server
+
+step "Packaging: install, then build against the installed tree (pkg-config and CMake)"
+packaging/test/run.sh || die "packaging/test/run.sh"
+results+=("packaging: passed")
+
+step "Stress: one session shared by many threads, many runs driven by one poll loop (ASan+UBSan)"
+STRESS_OPS="${STRESS_OPS:-200}" STRESS_RUNS="${STRESS_RUNS:-50}" STRESS_SANITIZERS="${STRESS_SANITIZERS-asan}" \
+    tests/stress/run.sh || die "tests/stress/run.sh"
+results+=("stress: passed")
+
+step "Fuzzing: every decoder of server data for ${BAI_FUZZ_SECONDS:-10} s each"
+fuzz/run.sh "${BAI_FUZZ_SECONDS:-10}" || die "fuzz/run.sh"
+results+=("fuzz: passed")
 
 if [ -x tests/conformance/run.sh ]; then
     step "Conformance suite (tests/conformance/run.sh)"
