@@ -148,7 +148,7 @@ packaging/test/run.sh || die "packaging/test/run.sh"
 results+=("packaging: passed")
 
 step "Stress: one session shared by many threads, many runs driven by one poll loop (ASan+UBSan)"
-STRESS_OPS="${STRESS_OPS:-200}" STRESS_RUNS="${STRESS_RUNS:-50}" STRESS_SANITIZERS="${STRESS_SANITIZERS-asan}" \
+STRESS_OPS="${STRESS_OPS:-200}" STRESS_RUNS="${STRESS_RUNS:-200}" STRESS_SANITIZERS="${STRESS_SANITIZERS-asan}" \
     tests/stress/run.sh || die "tests/stress/run.sh"
 results+=("stress: passed")
 
