@@ -287,7 +287,7 @@ impl VFolder {
                 }
                 let resp = ctx.guard(async { rb.send().await.map_err(|e| net_err("download", e)) }).await?;
                 let status = resp.status().as_u16();
-                let mut file = match status {
+                let file = match status {
                     200 => {
                         start = 0;
                         tokio::fs::File::create(&partial).await.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?
@@ -298,6 +298,8 @@ impl VFolder {
                         return Err(Error::from_http(status, &body));
                     }
                 };
+                // Batch the writes: each write of a tokio file is a hop to a blocking thread.
+                let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
                 validator = resp.headers().get("last-modified").or_else(|| resp.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned).or(validator.clone());
                 let mut body = resp.bytes_stream();
                 loop {
@@ -316,7 +318,7 @@ impl VFolder {
                     }
                 }
                 file.flush().await.map_err(|e| Error::io("flush", e))?;
-                file.sync_all().await.map_err(|e| Error::io("sync", e))?;
+                file.get_ref().sync_all().await.map_err(|e| Error::io("sync", e))?;
                 Ok(start)
             }
             .await;
