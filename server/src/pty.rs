@@ -102,27 +102,10 @@ async fn run(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
             return;
         }
     };
-    let rfd = unsafe { libc::dup(pty.master) };
-    let wfd = unsafe { libc::dup(pty.master) };
-    if rfd < 0 || wfd < 0 {
-        return;
-    }
-    let mut reader = unsafe { File::from_raw_fd(rfd) };
-    let writer = Arc::new(std::sync::Mutex::new(unsafe { File::from_raw_fd(wfd) }));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 8192];
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
+    // the channel closes when the shell's output ends (the shell exited): the socket closes
+    let Some(mut writer) = attach(&pty, tx) else { return };
+    let mut pty = pty;
     let b64 = base64::engine::general_purpose::STANDARD;
     loop {
         tokio::select! {
@@ -154,6 +137,23 @@ async fn run(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
                             unsafe { libc::ioctl(pty.master, libc::TIOCSWINSZ as _, &ws); }
                         }
                         Some("ping") => sess.touch(),
+                        Some("restart") => {
+                            // 23.09 restarts the session's kernel and reconnects the terminal
+                            sess.touch();
+                            let _ = crate::session::restart_kernel(&st, &sess).await;
+                            let (tx2, rx2) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+                            match open_pty(&st, &sess) {
+                                Ok(p) => match attach(&p, tx2) {
+                                    Some(w) => {
+                                        writer = w;
+                                        rx = rx2;
+                                        pty = p; // drops (kills) the old shell
+                                    }
+                                    None => break,
+                                },
+                                Err(_) => break,
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -165,4 +165,41 @@ async fn run(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
     drop(writer);
     drop(pty);
     let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Starts forwarding the terminal's output into `tx`; answers the writer for its input.
+fn attach(pty: &Pty, tx: tokio::sync::mpsc::Sender<Vec<u8>>) -> Option<Arc<std::sync::Mutex<File>>> {
+    let rfd = unsafe { libc::dup(pty.master) };
+    let wfd = unsafe { libc::dup(pty.master) };
+    if rfd < 0 || wfd < 0 {
+        unsafe {
+            if rfd >= 0 {
+                libc::close(rfd);
+            }
+            if wfd >= 0 {
+                libc::close(wfd);
+            }
+        }
+        return None;
+    }
+    unsafe {
+        libc::fcntl(rfd, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(wfd, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    let mut reader = unsafe { File::from_raw_fd(rfd) };
+    let writer = Arc::new(std::sync::Mutex::new(unsafe { File::from_raw_fd(wfd) }));
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    Some(writer)
 }

@@ -566,15 +566,33 @@ pub async fn destroy(st: &Shared, ctx: &Ctx, reference: &str, q: &[(String, Stri
 pub async fn restart(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
     let s = resolve(st, ctx, reference)?;
     s.touch();
+    restart_kernel(st, &s).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Replaces the session's kernel process with a new one (restart, the PTY's "restart").
+pub async fn restart_kernel(st: &Shared, s: &Arc<Session>) -> ApiResult<()> {
     let old = s.m.lock().unwrap().kernel.take();
     if let Some(k) = old {
         k.kill().await;
     }
-    let k = spawn_kernel(st, &s).await.map_err(|e| {
+    let k = spawn_kernel(st, s).await.map_err(|e| {
         ApiError::new(500, "kernel-restart-failed", "Restarting kernel has failed.").msg(e.msg.unwrap_or_default())
     })?;
-    s.m.lock().unwrap().kernel = Some(k);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let stale = {
+        let mut m = s.m.lock().unwrap();
+        if m.status == Status::Running {
+            // a concurrent restart may have installed one meanwhile
+            m.kernel.replace(k)
+        } else {
+            // destroyed while the new kernel was starting: it must not outlive the session
+            Some(k)
+        }
+    };
+    if let Some(k) = stale {
+        k.kill().await;
+    }
+    Ok(())
 }
 
 pub fn interrupt(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {

@@ -44,7 +44,7 @@ fn start() -> Server {
         .args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit()) // quiet unless something goes wrong
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -88,7 +88,8 @@ impl Server {
         if ct == "multipart/form-data" { rq } else { rq.header("Content-Type", ct) }
     }
     async fn raw(&self, method: &str, path: &str, ct: &str, body: Vec<u8>) -> (u16, String, Value) {
-        let r = self.request(method, path, ct).body(body).send().await.unwrap();
+        let r = self.request(method, path, ct).body(body).send().await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
         let st = r.status().as_u16();
         let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
         let text = r.text().await.unwrap();
@@ -322,6 +323,17 @@ async fn pty_websocket_echo_resize_close() {
     read_until(&mut ws, &mut seen, "py=/home/work").await;
     let pid = s.pid();
     assert!(children(pid).iter().any(|(_, c)| c == "bash" || c == "sh"), "{:?}", children(pid));
+    // "restart" (as 23.09: the session's kernel restarts) gives a fresh shell on the same socket
+    let kernel_before = children(pid).into_iter().find(|(_, c)| c.starts_with("python")).map(|(p, _)| p);
+    ws.send(stdin("export MARK=old\n")).await.unwrap();
+    ws.send(Message::Text(json!({"type": "restart"}).to_string())).await.unwrap();
+    ws.send(stdin("echo \"mark=${MARK:-fresh}\"\n")).await.unwrap();
+    read_until(&mut ws, &mut seen, "mark=fresh").await;
+    let kernel_after = children(pid).into_iter().find(|(_, c)| c.starts_with("python")).map(|(p, _)| p);
+    assert!(kernel_after.is_some() && kernel_after != kernel_before, "{kernel_before:?} {kernel_after:?}");
+    assert_eq!(children(pid).iter().filter(|(_, c)| c == "bash" || c == "sh").count(), 1, "{:?}", children(pid));
+    let r = s.run("pty-1", "query", "print('kernel ok')", json!({})).await;
+    assert_eq!(console_of(&r, "stdout"), "kernel ok\n");
     ws.send(Message::Close(None)).await.unwrap();
     // the server closes too
     let end = tokio::time::timeout(Duration::from_secs(10), async {
@@ -341,6 +353,19 @@ async fn pty_websocket_echo_resize_close() {
     let mut seen = vec![];
     read_until(&mut ws, &mut seen, "again").await;
     drop(ws);
+    assert!(settle(|| !children(pid).iter().any(|(_, c)| c == "bash" || c == "sh")).await, "{:?}", children(pid));
+    // the shell exiting closes the socket
+    let mut ws = s.ws(&format!("/stream/session/{id}/pty")).await;
+    ws.send(stdin("exit\n")).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                _ => {}
+            }
+        }
+    }).await;
+    assert!(closed.is_ok(), "the socket stayed open after the shell exited");
     assert!(settle(|| !children(pid).iter().any(|(_, c)| c == "bash" || c == "sh")).await, "{:?}", children(pid));
     let (st, _) = s.call("DELETE", "/session/pty-1", None).await;
     assert_eq!(st, 200);
