@@ -403,7 +403,6 @@ fn compute_handle_outlives_its_session() {
 // Out-of-range configuration values (found by the `config` fuzz target)
 
 #[test]
-#[ignore = "library bug, reported: Config::from_env_source panics on a huge timeout (Duration::from_secs_f64); run with --ignored"]
 fn huge_timeouts_from_the_environment_are_invalid_not_a_panic() {
     use backendai::core::config::EnvSource;
     use backendai::core::{Config, ErrorKind};
