@@ -20,7 +20,16 @@ use crate::state::Shared;
 use crate::validate::{check, Key, Kind};
 
 /// The apps this server can run, each a command for (port, session directory).
-pub const APPS: &[&str] = &["filebrowser", "http"];
+pub const APPS: &[&str] = &["ttyd", "filebrowser", "http"];
+
+/// The apps every session offers, as the create answer's service ports list them
+/// (name, protocol, container port).
+pub fn service_ports() -> serde_json::Value {
+    serde_json::json!([
+        {"name": "ttyd", "protocol": "http", "ports": [7681]},
+        {"name": "filebrowser", "protocol": "http", "ports": [8090]},
+    ])
+}
 
 struct App {
     session_id: String,
@@ -71,6 +80,11 @@ fn app_command(st: &Shared, app: &str, port: u16, workdir: &std::path::Path, arg
                     }
                 }
             }
+            Some(c)
+        }
+        "ttyd" => {
+            let mut c = tokio::process::Command::new(&st.python);
+            c.arg(st.kernel_dir.join("webterm.py")).args(["--port", &port.to_string(), "--directory"]).arg(workdir);
             Some(c)
         }
         _ => None,

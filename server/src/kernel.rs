@@ -16,6 +16,8 @@ pub const RUNNER_PY: &str = include_str!("../kernel/runner.py");
 pub const HELPER_PY: &str = include_str!("../kernel/backendai_kernel.py");
 pub const WORKDIR_PY: &str = include_str!("../kernel/backendai_workdir.py");
 pub const SITECUSTOMIZE_PY: &str = include_str!("../kernel/sitecustomize.py");
+/// The "ttyd" app: a web terminal (page + WebSocket on a real PTY).
+pub const WEBTERM_PY: &str = include_str!("../kernel/webterm.py");
 
 /// One event of a run, in order.
 #[derive(Debug, Clone)]

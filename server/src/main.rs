@@ -51,6 +51,7 @@ fn prepare_dirs(data_dir: &Path, python: &str) -> std::io::Result<(PathBuf, Path
     std::fs::write(kernel_dir.join("backendai_kernel.py"), kernel::HELPER_PY)?;
     std::fs::write(kernel_dir.join("backendai_workdir.py"), kernel::WORKDIR_PY)?;
     std::fs::write(kernel_dir.join("sitecustomize.py"), kernel::SITECUSTOMIZE_PY)?;
+    std::fs::write(kernel_dir.join("webterm.py"), kernel::WEBTERM_PY)?;
     let bin_dir = kernel_dir.join("bin");
     std::fs::create_dir_all(&bin_dir)?;
     if let Some(py) = find_in_path(python) {

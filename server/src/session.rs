@@ -260,7 +260,7 @@ pub async fn create(st: &Shared, ctx: &Ctx, body: &[u8]) -> ApiResult<Response> 
             "sessionId": existing.id,
             "sessionName": existing.name,
             "status": existing.status().name(),
-            "service_ports": [],
+            "service_ports": crate::apps::service_ports(),
             "created": false,
         })));
     }
@@ -367,7 +367,7 @@ pub async fn create(st: &Shared, ctx: &Ctx, body: &[u8]) -> ApiResult<Response> 
         "sessionId": sess.id,
         "sessionName": sess.name,
         "status": sess.status().name(),
-        "servicePorts": [],
+        "servicePorts": crate::apps::service_ports(),
         "created": true,
     })))
 }
