@@ -50,6 +50,9 @@ def prepare(sess, app_name) -> None:
 
 
 def check_page(app_name, page) -> None:
+    if app_name == "ttyd":
+        # A web terminal: the browser gets an HTML page.
+        assert "<html" in page.lower(), page[:500]
     if app_name == "filebrowser":
         assert MARKER in page, page[:500]
 
@@ -120,6 +123,8 @@ def test_service_ports_name_the_startable_apps(server, unique):
             check_service_info(sess.start_service("filebrowser", login_session_token="dummy"))
             names = [port["name"] for port in sess.service_ports]
             assert "filebrowser" in names, sess.service_ports
+            # The example's app is "available for all Backend.AI sessions".
+            assert "ttyd" in names, sess.service_ports
             for port in sess.service_ports:
                 assert {"name", "protocol", "ports"} <= port.keys(), port
         finally:
