@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ai.backend.client.session import Session
 
@@ -63,7 +64,8 @@ async def get(url: str, headers=None) -> tuple[int, str]:
             return resp.status, await resp.text()
 
 
-def test_model_service_create_info_token_and_call(server, unique):
+@pytest.mark.parametrize("public", [False, True], ids=["private", "public"])
+def test_model_service_create_info_token_and_call(server, unique, public):
     folder = unique("model")
     Path("serve.py").write_text(SERVE_PY)
     Path("model-definition.yml").write_text(MODEL_DEFINITION)
@@ -77,7 +79,7 @@ def test_model_service_create_info_token_and_call(server, unique):
             1,
             service_name=unique("svc")[:24],
             resources={"cpu": 1, "mem": "1g"},
-            expose_to_public=False,
+            expose_to_public=public,
             domain_name="default",
             group_name="default",
             model_mount_destination="/models",
@@ -96,7 +98,7 @@ def test_model_service_create_info_token_and_call(server, unique):
                 assert time.monotonic() < deadline, f"no service_endpoint: {service_info}"
                 time.sleep(1)
             assert service_info["endpoint_id"] == str(endpoint_id)
-            assert service_info["is_public"] is False
+            assert service_info["is_public"] is public
             assert service_info["desired_session_count"] == 1
             assert len(service_info["active_routes"]) == 1
             endpoint = service_info["service_endpoint"]
@@ -109,8 +111,16 @@ def test_model_service_create_info_token_and_call(server, unique):
             status, body = asyncio.run(get(f"{endpoint}/v1/models", headers))
             assert status == 200, body
             assert '"conformance-echo"' in body
-            # Not public: without the token the endpoint refuses.
-            status, _ = asyncio.run(get(f"{endpoint}/v1/models"))
-            assert status in (401, 403)
+            status, body = asyncio.run(get(f"{endpoint}/v1/models"))
+            if public:
+                # "the endpoint accepts anonymous traffic without the authentication token"
+                assert status == 200 and '"conformance-echo"' in body, (status, body)
+            else:
+                assert status in (401, 403), (status, body)
+                forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+                status, _ = asyncio.run(
+                    get(f"{endpoint}/v1/models", {"Authorization": f"BackendAI {forged}"})
+                )
+                assert status in (401, 403)
         finally:
             service.delete()
