@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -131,16 +132,14 @@ def test_home_directory_is_home_work(my_session):
 
 
 def test_interrupt_ends_a_long_run(my_session):
-    import time as _time
-
     first = my_session.execute(None, 'import time\nprint("start", flush=True)\ntime.sleep(60)')
     assert first["status"] == "continued"
-    started = _time.monotonic()
+    started = time.monotonic()
     my_session.interrupt()
     run_id, result = first["runId"], first
     stderr = ""
     while result["status"] != "finished":
-        assert _time.monotonic() - started < 20, "the interrupted run did not finish"
+        assert time.monotonic() - started < 20, "the interrupted run did not finish"
         result = my_session.execute(run_id, "", mode="continue")
         stderr += "".join(r[1] for r in result["console"] if r[0] == "stderr")
     # As in IPython, the interrupted code raises KeyboardInterrupt.
