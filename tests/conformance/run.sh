@@ -33,6 +33,9 @@ if [ ! -x "$BAI_LOCAL_SERVER" ]; then
     echo "run.sh: server binary not found or not executable: $BAI_LOCAL_SERVER" >&2
     exit 2
 fi
+# pytest runs from this directory: make a relative path absolute first.
+BAI_LOCAL_SERVER="$(cd "$(dirname "$BAI_LOCAL_SERVER")" && pwd)/$(basename "$BAI_LOCAL_SERVER")"
+export BAI_LOCAL_SERVER
 
 cd "$here"
 set +e
