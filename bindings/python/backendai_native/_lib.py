@@ -386,6 +386,10 @@ bai_op_result = _fn("bai_op_result", CODE, P, PP)
 bai_op_code = _fn("bai_op_code", CODE, P)
 bai_op_error_message = _fn("bai_op_error_message", CODE, P, BUF)
 bai_op_free = _fn("bai_op_free", None, P)
+bai_op_input_is_password = _opt("bai_op_input_is_password", c_bool, P)
+bai_compute_create_start = _opt("bai_compute_create_start", CODE, P, c_char_p, POINTER(bai_create_opts_t), PP)
+bai_op_take_compute = _opt("bai_op_take_compute", CODE, P, PP)
+bai_compute_download_start = _opt("bai_compute_download_start", CODE, P, PSTR, c_size_t, c_char_p, PP)
 
 
 # ---- small helpers -------------------------------------------------------------------------

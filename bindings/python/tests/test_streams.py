@@ -130,8 +130,6 @@ def test_session_poll_drives_many_ops_and_event_fd(api, unique):
             c.close()
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: bai_session_wakeup() does not end a "
-                   "bai_session_poll() wait (the poll loop drains the wakeup and waits again)")
 def test_session_wakeup_ends_poll_wait(api):
     timer = threading.Timer(0.3, api.wakeup)
     timer.start()
