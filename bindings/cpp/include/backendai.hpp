@@ -620,6 +620,10 @@ public:
     }
     /// BAI_PENDING while running, then BAI_OK or the error code.
     int32_t code() const noexcept { return bai_op_code(h_.get()); }
+    /// After PollState::WaitingInput: whether the prompt is a password (do not echo).
+    bool input_is_password() const noexcept { return bai_op_input_is_password(h_.get()); }
+    /// The compute session made by a finished Session::create_start() (once).
+    Compute take_compute();
     bai_op_t *get() const noexcept { return h_.get(); }
 
 protected:
@@ -818,6 +822,13 @@ public:
     void upload(std::initializer_list<std::string_view> paths, const std::optional<std::string> &base_dir = std::nullopt) {
         upload(std::vector<std::string>(paths.begin(), paths.end()), base_dir);
     }
+    /// Starts a download into the existing directory `dest_dir` without blocking.
+    Operation download_start(const std::vector<std::string> &files, const std::string &dest_dir) const {
+        detail::CStrings c(files.begin(), files.end());
+        bai_op_t *op = nullptr;
+        detail::check(bai_compute_download_start(h_.get(), c.data(), c.size(), dest_dir.c_str(), &op));
+        return Operation(op);
+    }
     Operation upload_start(const std::vector<std::string> &paths,
                            const std::optional<std::string> &base_dir = std::nullopt) const {
         detail::CStrings c(paths.begin(), paths.end());
@@ -851,6 +862,7 @@ public:
 
 private:
     friend class Session;
+    friend class Operation;
     explicit Compute(bai_compute_t *p) : h_(p) {}
 
     void guard_result(int32_t rc, bai_exec_result_t *&r) {
@@ -908,6 +920,12 @@ private:
 };
 
 /// An API session (bai_session_t): thread-safe.
+inline Compute Operation::take_compute() {
+    bai_compute_t *c = nullptr;
+    detail::check(bai_op_take_compute(h_.get(), &c));
+    return Compute(c);
+}
+
 class Session {
 public:
     explicit Session(const Config &config) {
@@ -929,6 +947,14 @@ public:
         detail::Buf b;
         detail::check(bai_system_get_versions(h_.get(), b.get()));
         return b.str();
+    }
+
+    /// Starts creating (or reusing) a compute session with default options without blocking;
+    /// poll the operation, then take the handle with Operation::take_compute().
+    Operation create_start(const std::string &image) const {
+        bai_op_t *op = nullptr;
+        detail::check(bai_compute_create_start(h_.get(), image.c_str(), nullptr, &op));
+        return Operation(op);
     }
 
     /// Creates a compute session, or reuses the running one of the same name.
