@@ -109,7 +109,10 @@ fi
 
 step "Start the local server"
 cargo build --quiet -p backendai-local-server || die "cargo build -p backendai-local-server"
-start_server
+# Cut the first storage upload (after 3 MB of a request) and download (after 300 MB) once, so
+# that the large-file test proves the library resumes without re-sending what was stored.
+BAI_LOCAL_FAULT_CUT_UPLOAD_AFTER=3000000 BAI_LOCAL_FAULT_CUT_DOWNLOAD_AFTER=300000000 start_server
+export BAI_LARGE_MB="${BAI_LARGE_MB:-1024}"
 
 run_ctest() { # name, build dir, ctest args...
     local name="$1" dir="$2"
@@ -125,7 +128,7 @@ run_ctest() { # name, build dir, ctest args...
     fi
 }
 results=()
-run_ctest "C tests and examples, shared library" "$build_dir/c-shared" -LE valgrind
+BAI_EXPECT_RESUME=1 run_ctest "C tests and examples, shared library" "$build_dir/c-shared" -LE valgrind
 run_ctest "C tests and examples, static library" "$build_dir/c-static" -LE valgrind
 if [ "${BAI_SKIP_VALGRIND:-0}" = 1 ] && [ "${CI:-}" != true ]; then
     results+=("valgrind: skipped (BAI_SKIP_VALGRIND=1)")

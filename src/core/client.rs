@@ -168,8 +168,10 @@ fn build_http(config: &Config, tls: &Arc<rustls::ClientConfig>, jar: &Arc<reqwes
     b.build().map_err(|e| Error::new(ErrorKind::Tls, format!("cannot build the HTTP client: {e}")))
 }
 
-/// Maps a transport error to our kinds, without URLs' user info or any header.
-fn transport_error(e: reqwest::Error, what: &str) -> Error {
+/// Maps a transport error to our kinds. The URL is left out of the message: storage and
+/// app-proxy URLs carry tokens.
+pub fn transport_error(e: reqwest::Error, what: &str) -> Error {
+    let e = e.without_url();
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
     } else if is_tls_error(&e) {

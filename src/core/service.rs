@@ -6,9 +6,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::client::{encode_segment, Client, Request, Response};
+use super::client::{encode_segment, transport_error, Client, Request, Response};
 use super::compute::ComputeSession;
-use super::error::{Error, ErrorKind, Result};
+use super::error::{Error, Result};
 
 /// What `start_service` answers: where the app proxy is and the token to use there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +51,9 @@ impl ComputeSession {
         let mut url = reqwest::Url::parse(&format!("{base}/v2/proxy/{}/{}/add", encode_segment(&svc.token), encode_segment(&self.id)))
             .map_err(|e| Error::bad_response(format!("app proxy address '{base}': {e}")))?;
         url.query_pairs_mut().append_pair("app", app);
-        let resp = self.client().http().get(url).send().await.map_err(|e| Error::new(ErrorKind::Network, format!("app proxy: {e}")))?;
+        let resp = self.client().http().get(url).send().await.map_err(|e| transport_error(e, "app proxy"))?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| Error::new(ErrorKind::Network, format!("app proxy: {e}")))?;
+        let body = resp.bytes().await.map_err(|e| transport_error(e, "app proxy"))?;
         if !(200..300).contains(&status) {
             return Err(Error::from_http(status, &body));
         }
@@ -224,9 +224,9 @@ pub async fn call_endpoint(client: &Client, url: &str, method: Method, token: Op
     if let Some(t) = client.config().request_timeout {
         rb = rb.timeout(t);
     }
-    let resp = rb.send().await.map_err(|e| Error::new(if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network }, format!("model endpoint: {e}")))?;
+    let resp = rb.send().await.map_err(|e| transport_error(e, "model endpoint"))?;
     let status = resp.status().as_u16();
     let headers = resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = resp.bytes().await.map_err(|e| Error::new(ErrorKind::Network, format!("model endpoint: {e}")))?;
+    let body = resp.bytes().await.map_err(|e| transport_error(e, "model endpoint"))?;
     Ok(Response { status, headers, body })
 }

@@ -293,7 +293,7 @@ pub async fn session_events(client: &Client, ctx: &OpCtx, session_id: Option<&st
     let url = client.url_for(&req.path, &req.query)?;
     let headers = client.sign_headers(&Method::GET, &url, "application/octet-stream", false)?;
     let resp = ctx
-        .guard(async { client.http().get(url).headers(headers).send().await.map_err(|e| Error::new(ErrorKind::Network, format!("event stream: {e}"))) })
+        .guard(async { client.http().get(url).headers(headers).send().await.map_err(|e| super::client::transport_error(e, "event stream")) })
         .await?;
     if !resp.status().is_success() {
         let status = resp.status().as_u16();
@@ -306,7 +306,7 @@ pub async fn session_events(client: &Client, ctx: &OpCtx, session_id: Option<&st
         let chunk = ctx.guard(async { Ok(body.next().await) }).await?;
         match chunk {
             None => return Ok(()),
-            Some(Err(e)) => return Err(Error::new(ErrorKind::Network, format!("event stream: {e}"))),
+            Some(Err(e)) => return Err(super::client::transport_error(e, "event stream")),
             Some(Ok(bytes)) => {
                 for ev in parser.feed(&bytes) {
                     ctx.emit(Event::Server { event: ev.event, data: ev.data }).await?;

@@ -73,8 +73,7 @@ fn is_transient(e: &Error) -> bool {
 }
 
 fn net_err(what: &str, e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
-    Error::new(kind, format!("{what}: {e}"))
+    super::client::transport_error(e, what)
 }
 
 impl VFolder {
@@ -134,6 +133,7 @@ impl VFolder {
         };
         let mut u = reqwest::Url::parse(base).map_err(|e| Error::bad_response(format!("storage proxy url '{base}': {e}")))?;
         u.query_pairs_mut().append_pair("token", token);
+        self.client.log.add_secret(token);
         Ok(u)
     }
 
