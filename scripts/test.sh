@@ -48,11 +48,12 @@ for tool in go node npm; do
 done
 echo "cargo $(cargo --version | cut -d' ' -f2), $(cc --version | head -1), cmake $(cmake --version | head -1 | cut -d' ' -f3), $(valgrind --version)"
 
-step "cargo test --workspace"
-cargo test --workspace || die "cargo test --workspace"
-
+# Built first: the integration tests drive the shared library and the local server binary.
 step "cargo build --workspace (library, header, local server)"
 cargo build --workspace || die "cargo build --workspace"
+
+step "cargo test --workspace"
+cargo test --workspace || die "cargo test --workspace"
 lib_so="$target_dir/debug/libbackendai.so"
 lib_a="$target_dir/debug/libbackendai.a"
 [ -f "$lib_so" ] && [ -f "$lib_a" ] || die "the build left no $lib_so / $lib_a"
