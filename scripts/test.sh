@@ -131,6 +131,14 @@ run_ctest() { # name, build dir, ctest args...
 results=()
 BAI_EXPECT_RESUME=1 run_ctest "C tests and examples, shared library" "$build_dir/c-shared" -LE valgrind
 run_ctest "C tests and examples, static library" "$build_dir/c-static" -LE valgrind
+# Every C test and example once more, built with AddressSanitizer + UBSan (leak detection on).
+step "Build the C tests and examples with AddressSanitizer + UBSan"
+san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake -S tests/c -B "$build_dir/c-asan" -DBAI_LINK=shared -DBAI_LIB_DIR="$target_dir/debug" -DBAI_VALGRIND=OFF \
+    -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null || die "cmake configure (sanitizers)"
+cmake --build "$build_dir/c-asan" -j 2 || die "build of the C tests and examples (sanitizers)"
+ASAN_OPTIONS=detect_leaks=1 run_ctest "C tests and examples, ASan+UBSan" "$build_dir/c-asan" -E test_vfolder_large
 if [ "${BAI_SKIP_VALGRIND:-0}" = 1 ] && [ "${CI:-}" != true ]; then
     results+=("valgrind: skipped (BAI_SKIP_VALGRIND=1)")
 else
