@@ -86,9 +86,32 @@ int main(int argc, char **argv)
         status = fail("bai_service_generate_token", code);
         goto delete;
     }
-    /* Send it as "Authorization: BackendAI <token>" (bai_service_call() does). */
     printf("token: %zu characters\n", token.len);
-    status = token.len > 0 ? 0 : 1;
+
+    /* service_info["url"] in the examples is "service_endpoint": null until a replica is
+     * healthy, so wait for it, then call the model with the token. */
+    bai_buf_t endpoint = {NULL, 0};
+    if ((code = bai_service_wait_ready(api_session, (const char *)endpoint_id.data, 120000, &endpoint)) != BAI_OK) {
+        status = fail("bai_service_wait_ready", code);
+        goto delete;
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v1/models", (const char *)endpoint.data);
+    bai_buf_dispose(&endpoint);
+    bai_response_t *resp = NULL;
+    /* Sent as "Authorization: BackendAI <token>"; public services need no token. */
+    if ((code = bai_service_call(api_session, url, "GET", (const char *)token.data, NULL, 0, NULL, &resp)) != BAI_OK) {
+        status = fail("bai_service_call", code);
+        goto delete;
+    }
+    printf("GET /v1/models: HTTP %u %s\n", (unsigned)bai_response_status(resp), (const char *)bai_response_body(resp, NULL));
+    status = bai_response_status(resp) == 200 ? 0 : 1;
+    bai_response_free(resp);
+    /* Without the token a private service refuses the call. */
+    if ((code = bai_service_call(api_session, url, "GET", NULL, NULL, 0, NULL, &resp)) == BAI_OK) {
+        printf("without a token: HTTP %u\n", (unsigned)bai_response_status(resp));
+        bai_response_free(resp);
+    }
 
 delete:
     if ((code = bai_service_delete(api_session, (const char *)endpoint_id.data)) != BAI_OK) {

@@ -1,6 +1,6 @@
 /*
  * Test fixture for examples/model_service.c: creates the storage folder NAME of the model
- * kind with a model-definition.yaml, unless it exists.  Usage: make_model_folder NAME
+ * kind with a model-definition.yaml and a small model server (serve.py), unless it exists.  Usage: make_model_folder NAME
  */
 #include "common.h"
 
@@ -9,8 +9,33 @@ static const char DEFINITION[] =
     "  - name: \"test-model\"\n"
     "    model_path: \"/models\"\n"
     "    service:\n"
-    "      start_command: [\"python\", \"-m\", \"http.server\", \"8000\"]\n"
-    "      port: 8000\n";
+    "      start_command: [\"python\", \"/models/serve.py\", \"--port\", \"8000\"]\n"
+    "      port: 8000\n"
+    "      health_check:\n"
+    "        path: /health\n";
+
+/* A small model server: /health, and /v1/models naming the model. */
+static const char SERVE_PY[] =
+    "import json, sys\n"
+    "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
+    "class H(BaseHTTPRequestHandler):\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "    def do_GET(self):\n"
+    "        if self.path == '/health':\n"
+    "            body = b'ok'\n"
+    "        elif self.path == '/v1/models':\n"
+    "            body = json.dumps({'object': 'list', 'data': [{'id': 'test-model'}]}).encode()\n"
+    "        else:\n"
+    "            self.send_error(404)\n"
+    "            return\n"
+    "        self.send_response(200)\n"
+    "        self.send_header('Content-Type', 'application/json')\n"
+    "        self.send_header('Content-Length', str(len(body)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(body)\n"
+    "port = int(sys.argv[sys.argv.index('--port') + 1])\n"
+    "HTTPServer(('0.0.0.0', port), H).serve_forever()\n";
 
 int main(int argc, char **argv)
 {
@@ -37,8 +62,14 @@ int main(int argc, char **argv)
             fputs(DEFINITION, f);
             fclose(f);
         }
-        const char *files[] = {"model-definition.yaml"};
-        CHECK_CODE(bai_vfolder_upload(session, name, files, 1, NULL, false, NULL, NULL), BAI_OK);
+        f = fopen("serve.py", "w");
+        CHECK(f != NULL);
+        if (f != NULL) {
+            fputs(SERVE_PY, f);
+            fclose(f);
+        }
+        const char *files[] = {"model-definition.yaml", "serve.py"};
+        CHECK_CODE(bai_vfolder_upload(session, name, files, 2, NULL, false, NULL, NULL), BAI_OK);
     } else {
         CHECK_CODE(code, BAI_OK);
     }
