@@ -69,6 +69,21 @@
 #define BAI_CB_STOP 1
 
 /**
+ * The most files one bai_compute_upload() takes (the server's limit).
+ */
+#define BAI_MAX_UPLOAD_FILES 20
+
+/**
+ * Each file of bai_compute_upload() must be smaller than this many bytes (1 MiB).
+ */
+#define BAI_MAX_UPLOAD_SIZE 1048576
+
+/**
+ * The most paths one bai_compute_download() takes (the server's limit).
+ */
+#define BAI_MAX_DOWNLOAD_FILES 5
+
+/**
  * Flags of bai_compute_destroy().
  */
 #define BAI_DESTROY_FORCED 1

@@ -15,9 +15,9 @@ import (
 
 // Limits of the server on file transfers.
 const (
-	MaxUploadFiles   = int(C.MAX_UPLOAD_FILES)   // files per upload
-	MaxUploadSize    = int(C.MAX_UPLOAD_SIZE)    // each uploaded file must be smaller
-	MaxDownloadFiles = int(C.MAX_DOWNLOAD_FILES) // paths per download
+	MaxUploadFiles   = int(C.BAI_MAX_UPLOAD_FILES)   // files per upload
+	MaxUploadSize    = int(C.BAI_MAX_UPLOAD_SIZE)    // each uploaded file must be smaller
+	MaxDownloadFiles = int(C.BAI_MAX_DOWNLOAD_FILES) // paths per download
 )
 
 // UploadOptions are the options of Upload.

@@ -54,11 +54,16 @@ pub enum bai_exec_mode_t {
 }
 
 /// The most files one bai_compute_upload() takes (the server's limit).
-pub const BAI_MAX_UPLOAD_FILES: u32 = crate::core::files::MAX_UPLOAD_FILES as u32;
+pub const BAI_MAX_UPLOAD_FILES: u32 = 20;
 /// Each file of bai_compute_upload() must be smaller than this many bytes (1 MiB).
-pub const BAI_MAX_UPLOAD_SIZE: u64 = crate::core::files::MAX_UPLOAD_SIZE;
+pub const BAI_MAX_UPLOAD_SIZE: u64 = 1048576;
 /// The most paths one bai_compute_download() takes (the server's limit).
-pub const BAI_MAX_DOWNLOAD_FILES: u32 = crate::core::files::MAX_DOWNLOAD_FILES as u32;
+pub const BAI_MAX_DOWNLOAD_FILES: u32 = 5;
+
+// Literal above so that cbindgen can write them; they must equal the core's.
+const _: () = assert!(BAI_MAX_UPLOAD_FILES as usize == crate::core::files::MAX_UPLOAD_FILES);
+const _: () = assert!(BAI_MAX_UPLOAD_SIZE == crate::core::files::MAX_UPLOAD_SIZE);
+const _: () = assert!(BAI_MAX_DOWNLOAD_FILES as usize == crate::core::files::MAX_DOWNLOAD_FILES);
 
 /// Flags of bai_compute_destroy().
 pub const BAI_DESTROY_FORCED: u32 = 1;
