@@ -466,7 +466,7 @@ def main():
     lines.append("")
     lines.append(f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     lines.append(f"- Machine: {cores} cores ({cpu_model or platform.machine()}), {mem:.1f} GiB memory, "
-                 f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+                 f"{platform.system()}, Python {platform.python_version()}")
     lines.append(f"- Mode: {'--quick (every workload shrunk)' if args.quick else 'full'}; "
                  f"{cfg['rounds']} alternating rounds per workload ({cfg['stream_rounds']} for streaming, "
                  f"{cfg['startup']} for process start); medians shown; run took {elapsed / 60:.1f} min")
