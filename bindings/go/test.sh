@@ -19,43 +19,13 @@ if [ ! -e "$lib_dir/libbackendai.so" ] && [ ! -e "$lib_dir/libbackendai.a" ]; th
   (cd "$repo" && cargo build -p backendai)
 fi
 
-server_pid=""
-work=""
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [ -n "$work" ]; then rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
+# Without a server named in the environment, start the project's local server (the same
+# helper the project's test command uses).
 if [ -z "${BACKEND_ENDPOINT:-}" ]; then
-  echo "test.sh: starting the local server" >&2
+  source "$repo/scripts/lib.sh"
   (cd "$repo" && cargo build -p backendai-local-server)
-  work="$(mktemp -d)"
-  : >"$work/server.out"
-  "$target/debug/backendai-local-server" --port 0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.err" &
-  server_pid=$!
-  url=""
-  for _ in $(seq 1 600); do
-    url="$(sed -n 's/^backendai-local-server listening on \(http[^ ]*\).*$/\1/p' "$work/server.out" 2>/dev/null | head -n1)"
-    [ -n "$url" ] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "test.sh: the local server exited:" >&2
-      cat "$work/server.err" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  if [ -z "$url" ]; then
-    echo "test.sh: the local server did not report its address" >&2
-    exit 1
-  fi
-  export BACKEND_ENDPOINT="$url"
-  # The local server's default keypair (documented example values, not a secret).
-  export BACKEND_ACCESS_KEY="${BACKEND_ACCESS_KEY:-AKIAIOSFODNN7EXAMPLE}"
-  export BACKEND_SECRET_KEY="${BACKEND_SECRET_KEY:-wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY}"
+  trap stop_server EXIT
+  start_server
 fi
 
 export CGO_ENABLED=1

@@ -32,50 +32,13 @@ if [[ ! -f "$BACKENDAI_LIB" ]]; then
     exit 2
 fi
 
-SERVER_PID=""
-SERVER_DIR=""
-cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$SERVER_DIR" ]]; then
-        rm -rf "$SERVER_DIR"
-    fi
-}
-trap cleanup EXIT
-
+# Without a server named in the environment, start the project's local server (the same
+# helper the project's test command uses).
 if [[ -z "${BACKEND_ENDPOINT:-}" ]]; then
-    if ! (cd "$REPO" && cargo build -p backendai-local-server); then
-        if [[ -x "$REPO/target/debug/backendai-local-server" ]]; then
-            echo "test.sh: cargo build failed; using the existing local server binary" >&2
-        else
-            exit 2
-        fi
-    fi
-    SERVER_DIR="$(mktemp -d)"
-    mkfifo "$SERVER_DIR/out"
-    "$REPO/target/debug/backendai-local-server" --port 0 --data-dir "$SERVER_DIR/data" \
-        >"$SERVER_DIR/out" 2>"$SERVER_DIR/stderr.log" &
-    SERVER_PID=$!
-    exec 3<"$SERVER_DIR/out"
-    line=""
-    if ! read -r -t 60 line <&3; then
-        echo "test.sh: the local server did not report its address; its stderr:" >&2
-        tail -n 40 "$SERVER_DIR/stderr.log" >&2 || true
-        exit 2
-    fi
-    # Keep draining its stdout so it never blocks on a full pipe.
-    cat <&3 >/dev/null &
-    exec 3<&-
-    if [[ "$line" =~ listening\ on\ (http://[^[:space:]]+) ]]; then
-        export BACKEND_ENDPOINT="${BASH_REMATCH[1]}"
-    else
-        echo "test.sh: unexpected first line from the local server: $line" >&2
-        exit 2
-    fi
-    export BACKEND_ACCESS_KEY="${BACKEND_ACCESS_KEY:-AKIAIOSFODNN7EXAMPLE}"
-    export BACKEND_SECRET_KEY="${BACKEND_SECRET_KEY:-wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY}"
+    source "$REPO/scripts/lib.sh"
+    (cd "$REPO" && cargo build -p backendai-local-server)
+    trap stop_server EXIT
+    start_server
 fi
 
 if ! "$PYTHON" -c "import pytest" 2>/dev/null; then
