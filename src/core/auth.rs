@@ -150,17 +150,14 @@ pub fn request_date(skew_micros: i64) -> String {
 /// port that is not the scheme's default. We send exactly this string as `Host` and sign it,
 /// so an explicit default port (`https://host:443`) cannot cause a signature mismatch.
 pub fn host_header(url: &Url) -> String {
-    let host = match url.host() {
-        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
-        Some(h) => h.to_string().to_ascii_lowercase(),
-        None => String::new(),
-    };
+    // `host_str` is the serialized host: lower-case for domains, `[..]` around IPv6.
+    let mut s = url.host_str().unwrap_or("").to_ascii_lowercase();
     // User info is not part of the Host header (it becomes an Authorization header, if
     // anything), so it is not signed either.
-    let mut s = host;
     if let Some(port) = url.port() {
         // `Url::port` is None for the scheme's default port, as aiohttp's Host header.
-        s.push_str(&format!(":{port}"));
+        s.push(':');
+        s.push_str(&port.to_string());
     }
     s
 }

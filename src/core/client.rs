@@ -125,6 +125,8 @@ pub fn encode_segment(s: &str) -> String {
 pub struct Client {
     config: Config,
     http: reqwest::Client,
+    /// The caller-thread path of blocking calls.
+    direct: super::direct::DirectHttp,
     /// Index into `config.endpoints` of the endpoint in use.
     endpoint: AtomicUsize,
     api_version: RwLock<String>,
@@ -217,6 +219,7 @@ impl Client {
         let tls = super::tls::client_config(&config)?;
         let cookies = Arc::new(reqwest::cookie::Jar::default());
         let http = build_http(&config, &tls, &cookies)?;
+        let direct = super::direct::DirectHttp::new(tls.clone(), config.connect_timeout, config.read_timeout, config.user_agent.clone());
         let log = Arc::new(Logger::from_env());
         log.add_secret(config.secret_key.expose());
         log.add_secret(config.password.expose());
@@ -227,6 +230,7 @@ impl Client {
             api_version: RwLock::new(config.api_version.clone()),
             config,
             http,
+            direct,
             endpoint: AtomicUsize::new(0),
             server_version: RwLock::new(None),
             skew_micros: AtomicI64::new(0),
@@ -393,15 +397,48 @@ impl Client {
     }
 
     async fn send_to(&self, idx: usize, req: &Request, may_retry_skew: bool) -> Result<Response> {
-        let (body, content_type): (Option<reqwest::Body>, String) = match &req.body {
+        let (body, content_type): (Option<Bytes>, String) = match &req.body {
             Body::Empty => (None, "text/plain".into()),
-            Body::Bytes { data, content_type } => (Some(data.clone().into()), content_type.clone()),
+            Body::Bytes { data, content_type } => (Some(data.clone()), content_type.clone()),
             Body::Json(v) => (Some(serde_json::to_vec(v)?.into()), "application/json".into()),
         };
+        if super::direct::on_caller() && self.config.http_proxy.is_none() {
+            let resp = self.exchange_direct(idx, req, body.as_deref().unwrap_or_default(), &content_type)?;
+            if may_retry_skew && self.learn_skew(&resp) {
+                return Box::pin(self.send_to(idx, req, false)).await;
+            }
+            return Ok(resp);
+        }
+        let body = body.map(reqwest::Body::from);
         let resp = self.exchange(idx, req, body, &content_type).await?;
         if may_retry_skew && self.learn_skew(&resp) {
             return Box::pin(self.send_to(idx, req, false)).await;
         }
+        Ok(resp)
+    }
+
+    /// One signed exchange with endpoint `idx` on the calling thread (core::direct).
+    fn exchange_direct(&self, idx: usize, req: &Request, body: &[u8], content_type: &str) -> Result<Response> {
+        let endpoint = &self.config.endpoints[idx];
+        let url = self.url_on(endpoint, &req.path, &req.query)?;
+        let mut headers = self.sign_headers(&req.method, &url, content_type, req.anonymous)?;
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
+        );
+        let what = format!("{} {}", req.method, req.path);
+        let started = std::time::Instant::now();
+        let out = super::direct::Outgoing {
+            method: &req.method,
+            url: &url,
+            headers: &headers,
+            body,
+            timeout: req.timeout.or(self.config.request_timeout),
+            cookies: (self.config.endpoint_type == EndpointType::Session).then_some(&*self.cookies),
+            what: &what,
+        };
+        let resp = self.direct.exchange(&out).inspect_err(|e| self.log.log(Level::Debug, "http", || format!("{what} failed: {e}")))?;
+        self.log.log(Level::Debug, "http", || format!("{what} -> {} in {} ms", resp.status, started.elapsed().as_millis()));
         Ok(resp)
     }
 

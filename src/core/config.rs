@@ -60,6 +60,8 @@ pub struct Config {
     /// Limit for a whole request/response exchange; `None` = no limit.
     pub request_timeout: Option<Duration>,
     pub skip_tls_verify: bool,
+    /// Flush every downloaded file to stable storage (fsync) before it takes its final name.
+    pub sync_downloads: bool,
     pub ca_file: Option<PathBuf>,
     pub http_proxy: Option<Url>,
     pub user_agent: String,
@@ -89,6 +91,7 @@ impl Default for Config {
             read_timeout: None,
             request_timeout: None,
             skip_tls_verify: false,
+            sync_downloads: false,
             ca_file: None,
             http_proxy: None,
             user_agent: version::user_agent(),

@@ -47,6 +47,8 @@ impl Runtime {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::new(ErrorKind::Reentrant, "a blocking call was made from a runtime thread; use the non-blocking form"));
         }
+        // Requests made by `f` on this thread take the caller-thread path (core::direct).
+        let _scope = super::direct::CallerScope::enter();
         Ok(self.handle().block_on(f))
     }
 

@@ -6,10 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Body chunks queued between the network and the disk writer of a download.
+const WRITE_QUEUE: usize = 64;
+/// Largest single write of a download's writer.
+const WRITE_BATCH: usize = 1 << 20;
+
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncSeekExt;
 
 use super::client::{encode_segment, Client, Request};
 use super::error::{Error, ErrorKind, Result};
@@ -287,38 +292,78 @@ impl VFolder {
                 }
                 let resp = ctx.guard(async { rb.send().await.map_err(|e| net_err("download", e)) }).await?;
                 let status = resp.status().as_u16();
-                let file = match status {
-                    200 => {
-                        start = 0;
-                        tokio::fs::File::create(&partial).await.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?
-                    }
-                    206 => tokio::fs::OpenOptions::new().append(true).open(&partial).await.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?,
+                let (file, offset) = match status {
+                    200 => (std::fs::File::create(&partial), 0),
+                    206 => (std::fs::OpenOptions::new().append(true).open(&partial), start),
                     _ => {
                         let body = resp.bytes().await.unwrap_or_default();
                         return Err(Error::from_http(status, &body));
                     }
                 };
-                // Batch the writes: each write of a tokio file is a hop to a blocking thread.
-                let mut file = tokio::io::BufWriter::with_capacity(1 << 20, file);
+                let file = file.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?;
+                start = offset;
                 validator = resp.headers().get("last-modified").or_else(|| resp.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned).or(validator.clone());
+                // The body's chunks go as they are (no copy) to a blocking writer thread through
+                // a bounded queue: the network keeps flowing while the disk writes, and memory
+                // stays bounded (WRITE_QUEUE chunks).
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+                let sync = self.client.config().sync_downloads;
+                let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    use std::io::Write;
+                    let mut file = file;
+                    let mut batch = Vec::new();
+                    while let Some(b) = rx.blocking_recv() {
+                        // Gather what else is queued into one write, up to WRITE_BATCH bytes.
+                        let mut more = rx.try_recv().ok();
+                        if more.is_none() {
+                            file.write_all(&b)?;
+                            continue;
+                        }
+                        batch.clear();
+                        batch.extend_from_slice(&b);
+                        while let Some(m) = more {
+                            batch.extend_from_slice(&m);
+                            more = if batch.len() < WRITE_BATCH { rx.try_recv().ok() } else { None };
+                        }
+                        file.write_all(&batch)?;
+                    }
+                    if sync {
+                        file.sync_all()?;
+                    }
+                    Ok(())
+                });
                 let mut body = resp.bytes_stream();
+                let mut failed = None;
                 loop {
-                    let chunk = ctx.guard(async { Ok(body.next().await) }).await?;
+                    let chunk = match ctx.guard(async { Ok(body.next().await) }).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    };
                     match chunk {
                         None => break,
                         Some(Err(e)) => {
-                            file.flush().await.map_err(|e| Error::io("flush", e))?;
-                            return Err(net_err("download", e));
+                            failed = Some(net_err("download", e));
+                            break;
                         }
                         Some(Ok(b)) => {
-                            file.write_all(&b).await.map_err(|e| Error::io(&format!("writing '{}'", partial.display()), e))?;
-                            start += b.len() as u64;
-                            sink.add(b.len() as u64);
+                            let n = b.len() as u64;
+                            if tx.send(b).await.is_err() {
+                                break; // the writer failed: its error is reported below
+                            }
+                            start += n;
+                            sink.add(n);
                         }
                     }
                 }
-                file.flush().await.map_err(|e| Error::io("flush", e))?;
-                file.get_ref().sync_all().await.map_err(|e| Error::io("sync", e))?;
+                drop(tx);
+                let written = writer.await.map_err(|e| Error::internal(format!("the download writer stopped: {e}")))?;
+                written.map_err(|e| Error::io(&format!("writing '{}'", partial.display()), e))?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 Ok(start)
             }
             .await;

@@ -12,6 +12,7 @@ pub mod list;
 pub mod log;
 pub mod notify;
 pub mod op;
+pub mod ready;
 pub mod service;
 pub mod session;
 pub mod version;

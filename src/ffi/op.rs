@@ -17,6 +17,7 @@ use super::boundary::{fallible, getter, refuse_reentry, status};
 use super::callback::{drive, input_text, Callbacks, Drive, DriveState};
 use super::compute::{bai_batch_opts_t, bai_compute_t, bai_exec_result_t, path_list, run_args};
 use super::error::{bai_code_t, code_for};
+use super::ready::OpSlot;
 use super::session::{bai_session_t, SessionInner};
 
 /// What an operation produces.
@@ -89,13 +90,13 @@ impl SessionInner {
         Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
     {
         let op = Op::spawn(self.client.runtime().clone(), work);
-        let notifier = self.notifier.clone();
-        op.set_waker(Some(Arc::new(move || notifier.notify())));
         let shared = op.shared().clone();
         let state = Arc::new(Mutex::new(OpState { op, callbacks, drive: DriveState::default(), outcome: None, error: None, output: None }));
-        let mut ops = self.ops.lock().unwrap_or_else(|p| p.into_inner());
-        ops.retain(|w| w.strong_count() > 0);
-        ops.push(Arc::downgrade(&state));
+        let slot = OpSlot::new(&state);
+        let (ready, s) = (self.ready.clone(), slot.clone());
+        lock(&state).op.set_waker(Some(Arc::new(move || ready.push(&s))));
+        // Queued once now: news may have come before the waker was set.
+        self.ready.push(&slot);
         bai_op_t { state, shared, terminal: None, session: self.clone() }
     }
 }
@@ -471,15 +472,15 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
         let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
             inner.notifier.drain();
-            let ops: Vec<_> = {
-                let mut ops = inner.ops.lock().unwrap_or_else(|p| p.into_inner());
-                ops.retain(|w| w.strong_count() > 0);
-                ops.iter().filter_map(|w| w.upgrade()).collect()
-            };
             let mut news = false;
             let mut done = 0usize;
-            for state in ops {
-                let Ok(mut st) = state.try_lock() else { continue };
+            for slot in inner.ready.take() {
+                let Some(state) = slot.state.upgrade() else { continue };
+                let Ok(mut st) = state.try_lock() else {
+                    // Polled from another thread right now: look again next time.
+                    inner.ready.push(&slot);
+                    continue;
+                };
                 if st.outcome.is_some() {
                     continue;
                 }

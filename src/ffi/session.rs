@@ -25,8 +25,8 @@ pub(crate) struct SessionInner {
     pub(crate) notifier: Arc<super::notify::Notifier>,
     /// Set by bai_session_wakeup(); ends the current or next bai_session_poll() wait.
     pub(crate) woken: std::sync::atomic::AtomicBool,
-    /// The operations started from this session, for bai_session_poll().
-    pub(crate) ops: std::sync::Mutex<Vec<std::sync::Weak<std::sync::Mutex<super::op::OpState>>>>,
+    /// The operations of this session with news, for bai_session_poll().
+    pub(crate) ready: Arc<super::ready::ReadyQueue>,
 }
 
 impl SessionInner {
@@ -70,7 +70,7 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
         let server_version = client.server_version().and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
         let server_version_c = CString::new(server_version).unwrap_or_default();
         let notifier = Arc::new(super::notify::Notifier::new()?);
-        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c, notifier, woken: Default::default(), ops: Default::default() });
+        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c, notifier: notifier.clone(), woken: Default::default(), ready: Arc::new(super::ready::ReadyQueue::new(notifier)) });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
     })

@@ -299,7 +299,7 @@ pub extern "C" fn bai_vfolder_upload_start(
 /// Downloads files of a folder into the existing directory `dest_dir` (each to its base
 /// name; an existing file there is an error), streamed to disk in bounded memory and resumed
 /// with Range after a dropped connection. Each file lands atomically (written to
-/// `<name>.partial`, then renamed).
+/// `<name>.partial`, then renamed; flushed to disk first with bai_config_set_sync_downloads()).
 ///
 /// **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
 /// any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,

@@ -75,6 +75,9 @@ int main(void)
         check_describe(config, "http://127.0.0.1:1", true);
         check_describe(config, "config-test-domain", true);
         check_describe(config, "AKIAIOSFODNN7EXAMPLE", true);
+        check_describe(config, "\"sync_downloads\":false", true);
+        CHECK_CODE(bai_config_set_sync_downloads(config, true), BAI_OK);
+        check_describe(config, "\"sync_downloads\":true", true);
 
         /* Setters: bad values name the field and leave the config unchanged. */
         CHECK_CODE(bai_config_set_endpoint(config, "not a url"), BAI_E_INVALID_ARG);

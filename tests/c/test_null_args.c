@@ -53,6 +53,7 @@ static void config_functions(bai_config_t *config)
     CHECK_CODE(bai_config_set_http_proxy(NULL, "http://127.0.0.1:3128"), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_http_proxy(config, NULL), BAI_OK); /* NULL clears it */
     CHECK_CODE(bai_config_set_skip_tls_verify(NULL, true), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_config_set_sync_downloads(NULL, true), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_connect_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_read_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_request_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);

@@ -105,6 +105,8 @@ int main(void)
     bai_config_t *config = NULL;
     bai_session_t *session = NULL;
     CHECK_CODE(bai_config_from_env(&config), BAI_OK);
+    /* The durable path: each downloaded file is flushed to disk before its rename. */
+    CHECK_CODE(bai_config_set_sync_downloads(config, true), BAI_OK);
     CHECK_CODE(bai_session_new(config, &session), BAI_OK);
     CHECK_CODE(bai_session_set_log_cb(session, on_log, NULL, NULL, BAI_LOG_WARN), BAI_OK);
     CHECK_CODE(bai_vfolder_create(session, folder, NULL, NULL), BAI_OK);

@@ -423,6 +423,8 @@ public:
         return set(bai_config_set_http_proxy(get(), detail::c_or_null(url)));
     }
     Config &skip_tls_verify(bool skip) { return set(bai_config_set_skip_tls_verify(get(), skip)); }
+    /** Flush each downloaded file to disk (fsync) before its final rename. */
+    Config &sync_downloads(bool sync) { return set(bai_config_set_sync_downloads(get(), sync)); }
     Config &connect_timeout(std::chrono::milliseconds t) {
         return set(bai_config_set_connect_timeout_ms(get(), t.count()));
     }

@@ -54,6 +54,7 @@ function buildConfig(cfg) {
     set(cfg.caFile, (v) => C.bai_config_set_ca_file(c, v));
     set(cfg.httpProxy, (v) => C.bai_config_set_http_proxy(c, v));
     if (cfg.skipTlsVerify) check(C.bai_config_set_skip_tls_verify(c, true));
+    if (cfg.syncDownloads) check(C.bai_config_set_sync_downloads(c, true));
     set(cfg.connectTimeoutMs, (v) => C.bai_config_set_connect_timeout_ms(c, v));
     set(cfg.readTimeoutMs, (v) => C.bai_config_set_read_timeout_ms(c, v));
     set(cfg.requestTimeoutMs, (v) => C.bai_config_set_request_timeout_ms(c, v));

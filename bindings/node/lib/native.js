@@ -173,6 +173,7 @@ const decls = [
   'int32_t bai_config_set_ca_file(bai_config_t *config, const char *path)',
   'int32_t bai_config_set_http_proxy(bai_config_t *config, const char *proxy)',
   'int32_t bai_config_set_skip_tls_verify(bai_config_t *config, bool skip)',
+  'int32_t bai_config_set_sync_downloads(bai_config_t *config, bool sync)',
   'int32_t bai_config_set_connect_timeout_ms(bai_config_t *config, int64_t timeout_ms)',
   'int32_t bai_config_set_read_timeout_ms(bai_config_t *config, int64_t timeout_ms)',
   'int32_t bai_config_set_request_timeout_ms(bai_config_t *config, int64_t timeout_ms)',

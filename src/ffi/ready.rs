@@ -1,0 +1,68 @@
+//! The operations of a session that have news, for bai_session_poll(): each operation's
+//! waker queues it (once) and makes the session's event fd readable, so a poll touches only
+//! the operations that changed, not every live one.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use super::notify::Notifier;
+use super::op::OpState;
+
+/// One operation's place in its session's ready queue.
+pub(crate) struct OpSlot {
+    /// True while the slot is in the queue.
+    queued: AtomicBool,
+    pub(crate) state: Weak<Mutex<OpState>>,
+}
+
+impl OpSlot {
+    pub(crate) fn new(state: &Arc<Mutex<OpState>>) -> Arc<OpSlot> {
+        Arc::new(OpSlot { queued: AtomicBool::new(false), state: Arc::downgrade(state) })
+    }
+}
+
+pub(crate) struct ReadyQueue {
+    slots: Mutex<Vec<Arc<OpSlot>>>,
+    /// Queue length at which freed operations are pruned next (ops driven only by
+    /// bai_op_poll() are never taken by a session poll).
+    prune_at: std::sync::atomic::AtomicUsize,
+    pub(crate) notifier: Arc<Notifier>,
+}
+
+const PRUNE_FROM: usize = 64;
+
+impl ReadyQueue {
+    pub(crate) fn new(notifier: Arc<Notifier>) -> ReadyQueue {
+        ReadyQueue { slots: Mutex::new(Vec::new()), prune_at: PRUNE_FROM.into(), notifier }
+    }
+
+    /// Queues `slot` unless it already is; the event fd turns readable when the queue stops
+    /// being empty. Any thread; never blocks for long.
+    pub(crate) fn push(&self, slot: &Arc<OpSlot>) {
+        if slot.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let was_empty = {
+            let mut q = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = q.is_empty();
+            q.push(slot.clone());
+            if q.len() >= self.prune_at.load(Ordering::Relaxed) {
+                q.retain(|s| s.state.strong_count() > 0);
+                self.prune_at.store((q.len() * 2).max(PRUNE_FROM), Ordering::Relaxed);
+            }
+            was_empty
+        };
+        if was_empty {
+            self.notifier.notify();
+        }
+    }
+
+    /// Takes every queued slot; each can be queued again from now on.
+    pub(crate) fn take(&self) -> Vec<Arc<OpSlot>> {
+        let slots = std::mem::take(&mut *self.slots.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in &slots {
+            s.queued.store(false, Ordering::Release);
+        }
+        slots
+    }
+}
