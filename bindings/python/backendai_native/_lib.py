@@ -305,6 +305,7 @@ bai_config_set_vfolder_mounts = _fn("bai_config_set_vfolder_mounts", CODE, P, c_
 bai_config_set_ca_file = _fn("bai_config_set_ca_file", CODE, P, c_char_p)
 bai_config_set_http_proxy = _fn("bai_config_set_http_proxy", CODE, P, c_char_p)
 bai_config_set_skip_tls_verify = _fn("bai_config_set_skip_tls_verify", CODE, P, c_bool)
+bai_config_set_sync_downloads = _fn("bai_config_set_sync_downloads", CODE, P, c_bool)
 bai_config_set_connect_timeout_ms = _fn("bai_config_set_connect_timeout_ms", CODE, P, c_int64)
 bai_config_set_read_timeout_ms = _fn("bai_config_set_read_timeout_ms", CODE, P, c_int64)
 bai_config_set_request_timeout_ms = _fn("bai_config_set_request_timeout_ms", CODE, P, c_int64)

@@ -44,6 +44,7 @@ class APIConfig:
         http_proxy: Optional[str] = None,
         username: Optional[str] = None,
         password: Optional[str] = None,
+        sync_downloads: Optional[bool] = None,
     ) -> None:
         if endpoint is not None and not isinstance(endpoint, str):
             endpoint = ",".join(str(e) for e in endpoint)
@@ -59,7 +60,7 @@ class APIConfig:
             skip_sslcert_validation=skip_sslcert_validation,
             connection_timeout=connection_timeout, read_timeout=read_timeout,
             request_timeout=request_timeout, ca_file=ca_file, http_proxy=http_proxy,
-            username=username, password=password,
+            username=username, password=password, sync_downloads=sync_downloads,
         )
         # Validate now (as the SDK does at construction): build once and throw it away.
         _lib.bai_config_free(self._build())
@@ -132,6 +133,8 @@ class APIConfig:
                 check(_lib.bai_config_set_vfolder_mounts(cfg, ",".join(v["vfolder_mounts"]).encode()))
             if v["skip_sslcert_validation"] is not None:
                 check(_lib.bai_config_set_skip_tls_verify(cfg, bool(v["skip_sslcert_validation"])))
+            if v["sync_downloads"] is not None:
+                check(_lib.bai_config_set_sync_downloads(cfg, bool(v["sync_downloads"])))
             for key, fn in (
                 ("connection_timeout", _lib.bai_config_set_connect_timeout_ms),
                 ("read_timeout", _lib.bai_config_set_read_timeout_ms),
