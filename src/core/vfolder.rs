@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Body chunks queued between the network and the disk writer of a download.
-const WRITE_QUEUE: usize = 64;
+const WRITE_QUEUE: usize = 16;
 /// Largest single write of a download's writer.
 const WRITE_BATCH: usize = 1 << 20;
 
