@@ -241,8 +241,19 @@ def _complete(code, opts):
     return out
 
 
+# True only while user code runs: an interrupt (SIGINT) stops user code and nothing else. One
+# that arrives between runs (say a second interrupt right after the first ended the run) must
+# neither kill the runner nor leak into the next run.
+_in_user_code = [False]
+
+
+def _on_sigint(signum, frame):
+    if _in_user_code[0]:
+        raise KeyboardInterrupt
+
+
 def main():
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _on_sigint)
     send({"t": "ready", "rid": None})
     while True:
         try:
@@ -258,11 +269,14 @@ def main():
         op = msg.get("op")
         if op == "exec":
             _rid[0] = msg.get("rid")
+            code = 0
             try:
+                _in_user_code[0] = True
                 code = _run(msg.get("code") or "")
+                _in_user_code[0] = False
             except KeyboardInterrupt:
+                _in_user_code[0] = False
                 sys.stderr.write("KeyboardInterrupt\n")
-                code = 0
             try:
                 _drain()
             except KeyboardInterrupt:

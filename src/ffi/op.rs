@@ -20,6 +20,9 @@ use super::error::{bai_code_t, code_for};
 use super::ready::OpSlot;
 use super::session::{bai_session_t, SessionInner};
 
+/// How soon bai_session_poll() looks again at an operation another thread was using.
+const BUSY_RETRY: Duration = Duration::from_millis(5);
+
 /// What an operation produces.
 pub(crate) enum Output {
     Nothing,
@@ -474,17 +477,27 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
             inner.notifier.drain();
             let mut news = false;
             let mut done = 0usize;
-            for slot in inner.ready.take() {
+            let mut busy = false;
+            let slots = inner.ready.take();
+            for (i, slot) in slots.iter().enumerate() {
                 let Some(state) = slot.state.upgrade() else { continue };
                 let Ok(mut st) = state.try_lock() else {
-                    // Polled from another thread right now: look again next time.
-                    inner.ready.push(&slot);
+                    // In use by another thread right now: look again shortly.
+                    inner.ready.push_quiet(slot);
+                    busy = true;
                     continue;
                 };
                 if st.outcome.is_some() {
                     continue;
                 }
-                let (d, n) = st.step(Some(Duration::ZERO))?;
+                let (d, n) = match st.step(Some(Duration::ZERO)) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Keep this and the unvisited operations for the next poll.
+                        slots[i..].iter().for_each(|s| inner.ready.push(s));
+                        return Err(e);
+                    }
+                };
                 news |= n;
                 if d == Drive::Done {
                     let _ = st.finish();
@@ -499,7 +512,7 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
             if news || woken || remaining == Some(Duration::ZERO) {
                 return Ok(());
             }
-            inner.notifier.wait(remaining);
+            inner.notifier.wait(if busy { Some(remaining.map_or(BUSY_RETRY, |r| r.min(BUSY_RETRY))) } else { remaining });
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 // One last pass happens only if something arrived exactly now; return instead.
                 return Ok(());

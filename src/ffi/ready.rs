@@ -57,6 +57,13 @@ impl ReadyQueue {
         }
     }
 
+    /// Queues `slot` again without touching the event fd (the caller looks again soon).
+    pub(crate) fn push_quiet(&self, slot: &Arc<OpSlot>) {
+        if !slot.queued.swap(true, Ordering::AcqRel) {
+            self.slots.lock().unwrap_or_else(|p| p.into_inner()).push(slot.clone());
+        }
+    }
+
     /// Takes every queued slot; each can be queued again from now on.
     pub(crate) fn take(&self) -> Vec<Arc<OpSlot>> {
         let slots = std::mem::take(&mut *self.slots.lock().unwrap_or_else(|p| p.into_inner()));
