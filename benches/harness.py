@@ -221,9 +221,12 @@ class Bench:
 
         log("workload 7: bai_op_poll(op, 0) and library size")
         self.setup_sessions(["bench-w7"])
-        self.oppoll = [json.loads(subprocess.run([C_BENCH, "oppoll", str(c["oppoll"]), "bench-w7"], env=self.env,
-                                                 check=True, capture_output=True, text=True).stdout)
-                       for _ in range(3)]
+        self.oppoll = []
+        for _ in range(3):
+            p = subprocess.run([C_BENCH, "oppoll", str(c["oppoll"]), "bench-w7"], env=self.env, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(f"bench oppoll failed ({p.returncode}): {p.stdout.strip()} {p.stderr.strip()[-500:]}")
+            self.oppoll.append(json.loads(p.stdout))
         log("workload 4: folder transfers (last: the server's storage is the newest part)")
         self.transfers()
         if self.server.proc.poll() is not None:
