@@ -39,7 +39,9 @@ def main(argv):
             local, remote = argv[3], argv[4]
             t = ticket(folder, "upload", {"path": remote, "size": os.path.getsize(local)})
             cmd = ["curl", "-sS", "--fail", "-X", "PATCH", "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
-                   "-H", "Content-Type: application/offset+octet-stream", "--data-binary", f"@{local}",
+                   "-H", "Content-Type: application/offset+octet-stream", "-H", "Expect:",
+                   # -T streams the file (--data-binary would read all of it into memory first)
+                   "-T", local,
                    "-o", "/dev/null", f"{t['url']}?token={t['token']}"]
         else:
             remote, dest = argv[3], argv[4]
