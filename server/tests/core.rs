@@ -552,6 +552,15 @@ async fn robustness_bad_input_answers_like_the_manager() {
     let r = tokio::time::timeout(Duration::from_secs(30), s.run("rb-1", "query", "print('still here')", json!({})))
         .await.expect("the kernel is free again");
     assert!(console_of(&r, "stdout").ends_with("still here\n"), "{r:?}");
+    // interrupts racing short runs: whatever they hit, the runner survives and the next run is whole
+    for _ in 0..40 {
+        let raced = async { tokio::join!(s.run("rb-1", "query", "pass", json!({})), s.call("POST", "/session/rb-1/interrupt", None)) };
+        let (_, (st, _)) = tokio::time::timeout(Duration::from_secs(30), raced).await.expect("a run racing an interrupt ends");
+        assert_eq!(st, 204);
+    }
+    let r = tokio::time::timeout(Duration::from_secs(30), s.run("rb-1", "query", "import time; time.sleep(0.2); print('alive')", json!({})))
+        .await.expect("the kernel answers after the interrupts");
+    assert!(console_of(&r, "stdout").ends_with("alive\n"), "{r:?}");
     // garbage as the first stream frame
     let mut ws = s.ws(&format!("/stream/session/{id}/execute")).await;
     ws.send(Message::Text("not json".into())).await.unwrap();
