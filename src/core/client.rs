@@ -417,15 +417,20 @@ impl Client {
         Ok(resp)
     }
 
-    /// One signed exchange with endpoint `idx` on the calling thread (core::direct).
-    fn exchange_direct(&self, idx: usize, req: &Request, body: &[u8], content_type: &str) -> Result<Response> {
-        let endpoint = &self.config.endpoints[idx];
-        let url = self.url_on(endpoint, &req.path, &req.query)?;
+    /// The URL of `req` on endpoint `idx` and its signed headers, `Content-Type` included.
+    fn prepare(&self, idx: usize, req: &Request, content_type: &str) -> Result<(Url, HeaderMap)> {
+        let url = self.url_on(&self.config.endpoints[idx], &req.path, &req.query)?;
         let mut headers = self.sign_headers(&req.method, &url, content_type, req.anonymous)?;
         headers.insert(
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_str(content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
         );
+        Ok((url, headers))
+    }
+
+    /// One signed exchange with endpoint `idx` on the calling thread (core::direct).
+    fn exchange_direct(&self, idx: usize, req: &Request, body: &[u8], content_type: &str) -> Result<Response> {
+        let (url, headers) = self.prepare(idx, req, content_type)?;
         let what = format!("{} {}", req.method, req.path);
         let started = std::time::Instant::now();
         let out = super::direct::Outgoing {
@@ -444,13 +449,7 @@ impl Client {
 
     /// One signed exchange with endpoint `idx`.
     async fn exchange(&self, idx: usize, req: &Request, body: Option<reqwest::Body>, content_type: &str) -> Result<Response> {
-        let endpoint = &self.config.endpoints[idx];
-        let url = self.url_on(endpoint, &req.path, &req.query)?;
-        let mut headers = self.sign_headers(&req.method, &url, content_type, req.anonymous)?;
-        headers.insert(
-            reqwest::header::CONTENT_TYPE,
-            HeaderValue::from_str(content_type).map_err(|_| Error::invalid("content_type: not a valid header value"))?,
-        );
+        let (url, headers) = self.prepare(idx, req, content_type)?;
         let mut rb = self.http.request(req.method.clone(), url).headers(headers);
         rb = match body {
             Some(b) => rb.body(b),

@@ -92,10 +92,7 @@ impl Stream {
             return Ok(());
         }
         *last = Some(t);
-        let sock = match &self.io {
-            Io::Plain(s) => s,
-            Io::Tls(s) => &s.sock,
-        };
+        let sock = self.tcp();
         if write {
             sock.set_write_timeout(t)
         } else {
@@ -386,7 +383,8 @@ fn still_open(sock: &TcpStream) -> bool {
 
 #[derive(Default, Clone, Copy)]
 struct Retry {
-    /// The request could not be written: the server cannot have acted on it.
+    /// Writing the request failed: the server cannot have received all of it, so cannot have
+    /// acted on it.
     written_nothing: bool,
     /// The connection closed with no byte of answer.
     no_answer: bool,
