@@ -57,6 +57,11 @@
 #define MAX_QUOTE 300
 
 /**
+ * Largest answer read into memory.
+ */
+#define MAX_BODY (256 << 20)
+
+/**
  * Return value of a callback: go on.
  */
 #define BAI_CB_CONTINUE 0
@@ -1283,7 +1288,8 @@ BAI_API void bai_file_list_free(struct bai_file_list_t *list);
 /**
  * Creates a configuration with the official SDK's defaults (endpoint
  * `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, API version
- * v7.20230615, connect timeout 10 s, no read timeout), ignoring the environment.
+ * v7.20230615, connect timeout 10 s), except the read timeout: 60 s instead of none, so that a
+ * silent server cannot hang a call (0 asks for none). Ignores the environment.
  *
  * **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
  * **Errors:** `BAI_E_NULL_ARG`.
@@ -1294,7 +1300,9 @@ BAI_API bai_code_t bai_config_new(struct bai_config_t **out);
  * Creates a configuration from the environment exactly as the official SDK reads it:
  * `BACKEND_<X>` with `SORNA_<X>` as fallback, for ENDPOINT (comma-separated list),
  * ENDPOINT_TYPE, ACCESS_KEY, SECRET_KEY, DOMAIN, GROUP, VFOLDER_MOUNTS,
- * SKIP_SSLCERT_VALIDATION, CONNECTION_TIMEOUT, READ_TIMEOUT and OVERRIDE_STORAGE_PROXY. Values
+ * SKIP_SSLCERT_VALIDATION, CONNECTION_TIMEOUT, READ_TIMEOUT (unset: 60 s; 0: no limit) and
+ * OVERRIDE_STORAGE_PROXY, plus one of the library's own: `BACKEND_CA_FILE`, a PEM file of CA
+ * certificates trusted in addition to the system's (see bai_config_set_ca_file()). Values
  * from the nearest `.env` file above the current directory win over the process environment.
  *
  * **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
@@ -1407,7 +1415,11 @@ BAI_API bai_code_t bai_config_set_vfolder_mounts(struct bai_config_t *config, co
 
 /**
  * Sets a PEM file of CA certificates trusted in addition to the system's; NULL clears it.
- * The file is read when the session opens.
+ * The file is read when the session opens. The system's trust store is the platform's (on
+ * Linux the distribution's CA bundle), or the files named by the `SSL_CERT_FILE` and
+ * `SSL_CERT_DIR` environment variables when either is set, as OpenSSL (and so the official
+ * Python SDK) reads them. `BACKEND_CA_FILE` sets this from the environment
+ * (bai_config_from_env()).
  *
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`.
@@ -1442,7 +1454,19 @@ BAI_API bai_code_t bai_config_set_skip_tls_verify(struct bai_config_t *config, b
 BAI_API bai_code_t bai_config_set_sync_downloads(struct bai_config_t *config, bool sync);
 
 /**
- * Sets the TCP connect timeout in milliseconds (default 10000). Must be positive.
+ * Sets the retry budget of resumable transfers (storage-folder uploads and downloads) in
+ * milliseconds (default 30000): after a transient failure (connection dropped, read
+ * timeout, HTTP 502/503/504/429/408) a transfer resumes from what the server stored, with
+ * growing pauses, until it has gone this long without progress. Other failures (4xx, 500)
+ * are not retried. 0 disables retries.
+ *
+ * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
+ */
+BAI_API bai_code_t bai_config_set_retry_budget_ms(struct bai_config_t *config, int64_t budget_ms);
+
+/**
+ * Sets the connect timeout in milliseconds (default 10000): DNS resolution, TCP connect, the
+ * proxy tunnel and the TLS handshake together. Must be positive.
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`.
  */
@@ -1451,15 +1475,23 @@ bai_code_t bai_config_set_connect_timeout_ms(struct bai_config_t *config,
                                              int64_t timeout_ms);
 
 /**
- * Sets the per-read timeout in milliseconds; 0 (the default) waits without limit.
+ * Sets the read timeout in milliseconds (default 60000): a request fails with
+ * `BAI_E_TIMEOUT` when no byte moves in either direction for this long, counted from the
+ * start of the request (connecting counts). 0 waits without limit. Long runs are not cut by it: the server answers each step
+ * of an execution within seconds. Exchanges that are idle by nature follow their own rules:
+ * creating a compute session waits for it to start (bai_compute_create()), event streams
+ * wait for events, WebSocket streams ping the server every 30 s and end after 90 s of silence.
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
-BAI_API bai_code_t bai_config_set_read_timeout_ms(struct bai_config_t *config, int64_t timeout_ms);
+BAI_API
+bai_code_t bai_config_set_read_timeout_ms(struct bai_config_t *config,
+                                          int64_t timeout_ms);
 
 /**
- * Sets the limit for one whole request/response exchange in milliseconds; 0 (the default)
- * means no limit. Calls that take a `timeout_ms` override it.
+ * Sets the limit for one whole request/response exchange in milliseconds, from the start of
+ * the connection to the end of the answer; 0 (the default) means no limit. It also bounds
+ * the version probe of bai_session_new(). Calls that take a `timeout_ms` override it.
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
@@ -2075,6 +2107,17 @@ BAI_API bai_code_t bai_session_new(const struct bai_config_t *config, struct bai
  * `session` must be NULL or a live session, not used afterwards.
  */
 BAI_API void bai_session_free(struct bai_session_t *session);
+
+/**
+ * Cancels every blocking call in progress on this session, whatever thread runs it and
+ * whatever handle it is on (compute, folder, service or raw calls): each ends promptly with
+ * `BAI_E_CANCELLED` (a run is interrupted on the server first). Calls started afterwards are
+ * not affected; operations started with a `_start` function are not either (use
+ * bai_op_cancel()). For one compute handle's call, bai_compute_cancel() is narrower.
+ *
+ * **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_session_cancel(const struct bai_session_t *session);
 
 /**
  * The negotiated API version sent on every request, e.g. `"v7.20230615"`.

@@ -9,7 +9,7 @@ pub const MAX_MESSAGE: usize = 2048;
 
 /// Whether to hold every decoder to `MAX_MESSAGE`. Known gap (reported): messages of
 /// `Error::from_http` (problem+json title/msg), `parse_page` (GraphQL error messages) and
-/// `split_multipart` (content type) quote the server's text without a limit. Until that is
+/// `check_download` (content type) quote the server's text without a limit. Until that is
 /// fixed, the default only refuses messages that grow faster than the input (amplification);
 /// `FUZZ_STRICT_MESSAGES=1` enforces the fixed bound and reproduces the gap at once.
 fn strict() -> bool {

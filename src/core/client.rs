@@ -1,5 +1,5 @@
-//! The API session: one HTTP client (connections reused), signing, version negotiation,
-//! endpoint failover, session-mode login and clock-skew correction.
+//! The API session: signing, version negotiation, endpoint failover, session-mode login and
+//! clock-skew correction, over the session's transport (`transport.rs`).
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -16,7 +16,7 @@ use super::auth;
 use super::config::{Config, EndpointType};
 use super::error::{Error, ErrorKind, Result};
 use super::log::{Level, Logger};
-use super::runtime::Runtime;
+use super::transport::{self, Incoming, Limits, OutBody, Outgoing, Transport, Ws};
 use super::version;
 
 /// Body of a request.
@@ -41,11 +41,13 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// Send without `Authorization` (as `fetch(anonymous=True)`).
     pub anonymous: bool,
+    /// Overrides the session's read (idle) timeout for this call; `Some(None)`: no limit.
+    pub idle: Option<Option<Duration>>,
 }
 
 impl Request {
     pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Request { method, path: path.into(), query: Vec::new(), body: Body::Empty, timeout: None, anonymous: false }
+        Request { method, path: path.into(), query: Vec::new(), body: Body::Empty, timeout: None, anonymous: false, idle: None }
     }
     pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
         self.query.push((k.to_string(), v.into()));
@@ -66,8 +68,9 @@ pub struct Response {
 }
 
 impl Response {
+    /// 2xx only: redirects are not followed, so a 3xx means the request did not happen.
     pub fn is_success(&self) -> bool {
-        (200..400).contains(&self.status)
+        (200..300).contains(&self.status)
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -124,18 +127,13 @@ pub fn encode_segment(s: &str) -> String {
 /// The API session.
 pub struct Client {
     config: Config,
-    http: reqwest::Client,
-    /// The caller-thread path of blocking calls.
-    direct: super::direct::DirectHttp,
+    transport: Arc<Transport>,
     /// Index into `config.endpoints` of the endpoint in use.
     endpoint: AtomicUsize,
     api_version: RwLock<String>,
     server_version: RwLock<Option<Value>>,
     /// Server clock minus ours, in microseconds, learnt from a skew rejection.
     skew_micros: AtomicI64,
-    runtime: Arc<Runtime>,
-    tls: Arc<rustls::ClientConfig>,
-    cookies: Arc<reqwest::cookie::Jar>,
     /// The session's logger; secrets are registered with it.
     pub log: Arc<Logger>,
 }
@@ -146,111 +144,46 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn build_http(config: &Config, tls: &Arc<rustls::ClientConfig>, jar: &Arc<reqwest::cookie::Jar>) -> Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(config.user_agent.clone())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true);
-    if config.endpoint_type == EndpointType::Session {
-        b = b.cookie_provider(jar.clone());
-    }
-    if let Some(t) = config.read_timeout {
-        b = b.read_timeout(t);
-    }
-    b = b.use_preconfigured_tls((*tls.clone()).clone());
-    match &config.http_proxy {
-        Some(p) => {
-            let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| Error::invalid(format!("http_proxy: {e}")))?;
-            b = b.proxy(proxy);
-        }
-        None => b = b.no_proxy(),
-    }
-    b.build().map_err(|e| Error::new(ErrorKind::Tls, format!("cannot build the HTTP client: {e}")))
-}
-
-/// Maps a transport error to our kinds. The URL is left out of the message: storage and
-/// app-proxy URLs carry tokens.
-pub fn transport_error(e: reqwest::Error, what: &str) -> Error {
-    let e = e.without_url();
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if is_tls_error(&e) {
-        ErrorKind::Tls
-    } else {
-        ErrorKind::Network
-    };
-    let mut msg = format!("{what}: ");
-    let mut src: Option<&dyn std::error::Error> = Some(&e);
-    let mut first = true;
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !msg.ends_with(&text) {
-            if !first {
-                msg.push_str(": ");
-            }
-            msg.push_str(&text);
-        }
-        first = false;
-        src = s.source();
-    }
-    Error::new(kind, msg)
-}
-
-fn is_tls_error(e: &reqwest::Error) -> bool {
-    let mut src: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = src {
-        let t = s.to_string().to_ascii_lowercase();
-        if t.contains("certificate") || t.contains("tls") || t.contains("handshake") || t.contains("corrupt message") || t.contains("invalidcontenttype") {
-            return true;
-        }
-        src = s.source();
-    }
-    false
-}
-
 impl Client {
-    /// Opens a session: builds the HTTP client, negotiates the API version (GET / unsigned, the
-    /// lower of the server's and ours; on failure the configured version is kept, as the SDK
-    /// does) and, in session mode with credentials, logs in.
-    pub async fn open(config: Config, runtime: Arc<Runtime>) -> Result<Client> {
+    /// A session for `config`: checks it and builds the HTTP stack. Nothing is sent yet: see
+    /// [`Client::start`].
+    pub fn new(config: Config) -> Result<Client> {
         config.validate()?;
-        let tls = super::tls::client_config(&config)?;
         let cookies = Arc::new(reqwest::cookie::Jar::default());
-        let http = build_http(&config, &tls, &cookies)?;
-        let direct = super::direct::DirectHttp::new(tls.clone(), config.connect_timeout, config.read_timeout, config.user_agent.clone());
+        let transport = Arc::new(Transport::new(&config, cookies)?);
         let log = Arc::new(Logger::from_env());
         log.add_secret(config.secret_key.expose());
         log.add_secret(config.password.expose());
-        let client = Client {
-            tls,
-            cookies,
+        Ok(Client {
+            transport,
             log,
             api_version: RwLock::new(config.api_version.clone()),
             config,
-            http,
-            direct,
             endpoint: AtomicUsize::new(0),
             server_version: RwLock::new(None),
             skew_micros: AtomicI64::new(0),
-            runtime,
-        };
-        client.negotiate().await;
-        client.log.log(Level::Info, "session", || {
-            format!("opened {} (API {}, server {})", client.endpoint(), client.api_version(), client.server_version().map(|v| v.to_string()).unwrap_or_else(|| "unknown".into()))
+        })
+    }
+
+    /// Negotiates the API version (GET / unsigned, the lower of the server's and ours; on
+    /// failure the configured version is kept, as the SDK does) and, in session mode with
+    /// credentials, logs in.
+    pub async fn start(&self) -> Result<()> {
+        self.negotiate().await;
+        self.log.log(Level::Info, "session", || {
+            format!("opened {} (API {}, server {})", self.endpoint(), self.api_version(), self.server_version().map(|v| v.to_string()).unwrap_or_else(|| "unknown".into()))
         });
-        if client.config.endpoint_type == EndpointType::Session && client.config.username.is_some() {
-            client.login().await?;
+        if self.config.endpoint_type == EndpointType::Session && self.config.username.is_some() {
+            self.login().await?;
         }
-        Ok(client)
+        Ok(())
     }
 
     pub fn config(&self) -> &Config {
         &self.config
     }
-    pub fn runtime(&self) -> &Arc<Runtime> {
-        &self.runtime
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.transport
     }
     /// The negotiated API version, sent as `X-BackendAI-Version`.
     pub fn api_version(&self) -> String {
@@ -265,13 +198,36 @@ impl Client {
         &self.config.endpoints[self.endpoint.load(Ordering::Relaxed) % self.config.endpoints.len()]
     }
 
+    /// The limits of an exchange: its own timeout or the session's request timeout, and the
+    /// read timeout unless it sets its own.
+    pub fn limits(&self, timeout: Option<Duration>, idle: Option<Option<Duration>>) -> Limits {
+        Limits {
+            deadline: timeout.or(self.config.request_timeout).map(|t| std::time::Instant::now() + t),
+            idle: idle.unwrap_or(self.config.read_timeout),
+        }
+    }
+
     async fn negotiate(&self) {
-        let probe = Request { anonymous: true, ..Request::new(Method::GET, "/") };
-        let Ok(resp) = self.send_unsigned_probe(probe).await else { return };
-        if !resp.is_success() {
+        // The probe carries only User-Agent (and what the HTTP layer adds).
+        let probe = async {
+            let url = self.url_for("/", &[])?;
+            let out = Outgoing { method: Method::GET, url, headers: HeaderMap::new(), body: OutBody::Empty, limits: self.limits(None, None), what: "version probe".into() };
+            let inc = self.transport.exchange(out).await?;
+            let ok = inc.is_success();
+            let body = inc.bytes().await?;
+            Ok::<_, Error>((ok, body))
+        };
+        let (ok, body) = match probe.await {
+            Ok(r) => r,
+            Err(e) => {
+                self.log.log(Level::Warn, "session", || format!("version probe failed ({e}); keeping API {}", self.api_version()));
+                return;
+            }
+        };
+        if !ok {
             return;
         }
-        let Ok(v) = resp.json() else { return };
+        let Ok(v) = serde_json::from_slice::<Value>(&body) else { return };
         if let Some(server) = v.get("version").and_then(Value::as_str) {
             let chosen = version::negotiate(&self.config.api_version, server);
             if !version::at_least(&chosen, version::MIN_API_VERSION) {
@@ -280,13 +236,6 @@ impl Client {
             *self.api_version.write().unwrap_or_else(|p| p.into_inner()) = chosen;
         }
         *self.server_version.write().unwrap_or_else(|p| p.into_inner()) = Some(v);
-    }
-
-    async fn send_unsigned_probe(&self, req: Request) -> Result<Response> {
-        // The probe carries only User-Agent (and what the HTTP layer adds).
-        let url = self.url_for(&req.path, &req.query)?;
-        let resp = self.http.get(url).send().await.map_err(|e| transport_error(e, "version probe"))?;
-        read_response(resp).await
     }
 
     async fn login(&self) -> Result<()> {
@@ -373,20 +322,21 @@ impl Client {
         Ok(h)
     }
 
-    /// Sends a request and returns the answer whatever its status. Connection errors move on
-    /// to the next endpoint (one try each); a rejection for clock skew corrects the signing
-    /// clock from the server's `Date` and retries once.
+    /// Sends a request and returns the answer whatever its status. A request that could not
+    /// be sent moves on to the next endpoint (one try each); a rejection for clock skew
+    /// corrects the signing clock from the server's `Date` and retries once; a request that
+    /// may be sent twice is sent again once when its kept-alive connection turned out dead.
     pub async fn send(&self, req: Request) -> Result<Response> {
         let n = self.config.endpoints.len();
         let mut last_err = None;
         for attempt in 0..n {
             let idx = (self.endpoint.load(Ordering::Relaxed) + attempt) % n;
-            match self.send_to(idx, &req, true).await {
+            match self.send_to(idx, &req).await {
                 Ok(r) => {
                     self.endpoint.store(idx, Ordering::Relaxed);
                     return Ok(r);
                 }
-                Err(e) if e.kind == ErrorKind::Network && attempt + 1 < n => {
+                Err(e) if e.not_sent && attempt + 1 < n => {
                     self.log.log(Level::Warn, "transport", || format!("endpoint unreachable ({e}); trying the next one"));
                     last_err = Some(e);
                 }
@@ -396,25 +346,30 @@ impl Client {
         Err(last_err.unwrap_or_else(|| Error::internal("no endpoint")))
     }
 
-    async fn send_to(&self, idx: usize, req: &Request, may_retry_skew: bool) -> Result<Response> {
+    async fn send_to(&self, idx: usize, req: &Request) -> Result<Response> {
         let (body, content_type): (Option<Bytes>, String) = match &req.body {
             Body::Empty => (None, "text/plain".into()),
             Body::Bytes { data, content_type } => (Some(data.clone()), content_type.clone()),
             Body::Json(v) => (Some(serde_json::to_vec(v)?.into()), "application/json".into()),
         };
-        if super::direct::on_caller() && self.config.http_proxy.is_none() {
-            let resp = self.exchange_direct(idx, req, body.as_deref().unwrap_or_default(), &content_type)?;
-            if may_retry_skew && self.learn_skew(&resp) {
-                return Box::pin(self.send_to(idx, req, false)).await;
+        let mut skew_retry = true;
+        let mut stale_retry = transport::is_idempotent(&req.method);
+        loop {
+            let out_body = body.clone().map(OutBody::Bytes).unwrap_or(OutBody::Empty);
+            let resp = match self.exchange_on(idx, req, out_body, &content_type).await {
+                Err(e) if e.stale_connection && stale_retry => {
+                    stale_retry = false;
+                    self.log.log(Level::Debug, "transport", || format!("{e}; sending again on a new connection"));
+                    continue;
+                }
+                r => r?,
+            };
+            if skew_retry && self.learn_skew(&resp) {
+                skew_retry = false;
+                continue;
             }
             return Ok(resp);
         }
-        let body = body.map(reqwest::Body::from);
-        let resp = self.exchange(idx, req, body, &content_type).await?;
-        if may_retry_skew && self.learn_skew(&resp) {
-            return Box::pin(self.send_to(idx, req, false)).await;
-        }
-        Ok(resp)
     }
 
     /// The URL of `req` on endpoint `idx` and its signed headers, `Content-Type` included.
@@ -428,53 +383,63 @@ impl Client {
         Ok((url, headers))
     }
 
-    /// One signed exchange with endpoint `idx` on the calling thread (core::direct).
-    fn exchange_direct(&self, idx: usize, req: &Request, body: &[u8], content_type: &str) -> Result<Response> {
+    /// One signed exchange with endpoint `idx`, the answer read whole.
+    async fn exchange_on(&self, idx: usize, req: &Request, body: OutBody, content_type: &str) -> Result<Response> {
         let (url, headers) = self.prepare(idx, req, content_type)?;
         let what = format!("{} {}", req.method, req.path);
         let started = std::time::Instant::now();
-        let out = super::direct::Outgoing {
-            method: &req.method,
-            url: &url,
-            headers: &headers,
-            body,
-            timeout: req.timeout.or(self.config.request_timeout),
-            cookies: (self.config.endpoint_type == EndpointType::Session).then_some(&*self.cookies),
-            what: &what,
-        };
-        let resp = self.direct.exchange(&out).inspect_err(|e| self.log.log(Level::Debug, "http", || format!("{what} failed: {e}")))?;
-        self.log.log(Level::Debug, "http", || format!("{what} -> {} in {} ms", resp.status, started.elapsed().as_millis()));
-        Ok(resp)
-    }
-
-    /// One signed exchange with endpoint `idx`.
-    async fn exchange(&self, idx: usize, req: &Request, body: Option<reqwest::Body>, content_type: &str) -> Result<Response> {
-        let (url, headers) = self.prepare(idx, req, content_type)?;
-        let mut rb = self.http.request(req.method.clone(), url).headers(headers);
-        rb = match body {
-            Some(b) => rb.body(b),
-            None => rb.header(reqwest::header::CONTENT_LENGTH, "0"),
-        };
-        if let Some(t) = req.timeout.or(self.config.request_timeout) {
-            rb = rb.timeout(t);
+        let out = Outgoing { method: req.method.clone(), url, headers, body, limits: self.limits(req.timeout, req.idle), what: what.clone() };
+        let r = async {
+            let inc = self.transport.exchange(out).await?;
+            let status = inc.status;
+            let headers = inc.header_pairs();
+            let body = inc.bytes().await?;
+            Ok(Response { status, headers, body })
         }
-        let what = format!("{} {}", req.method, req.path);
-        let started = std::time::Instant::now();
-        let resp = rb.send().await.map_err(|e| {
-            let e = transport_error(e, &what);
-            self.log.log(Level::Debug, "http", || format!("{what} failed: {e}"));
-            e
-        })?;
-        let resp = read_response(resp).await?;
-        self.log.log(Level::Debug, "http", || format!("{what} -> {} in {} ms", resp.status, started.elapsed().as_millis()));
-        Ok(resp)
+        .await;
+        match &r {
+            Ok(resp) => self.log.log(Level::Debug, "http", || format!("{what} -> {} in {} ms", resp.status, started.elapsed().as_millis())),
+            Err(e) => self.log.log(Level::Debug, "http", || format!("{what} failed: {e}")),
+        }
+        r
     }
 
     /// Sends a streamed body (uploads) once, to the endpoint in use: a stream cannot be
     /// replayed on another endpoint.
-    pub async fn send_stream(&self, req: Request, body: reqwest::Body, content_type: &str) -> Result<Response> {
+    pub async fn send_stream(&self, req: Request, body: OutBody, content_type: &str) -> Result<Response> {
         let idx = self.endpoint.load(Ordering::Relaxed) % self.config.endpoints.len();
-        self.exchange(idx, &req, Some(body), content_type).await
+        self.exchange_on(idx, &req, body, content_type).await
+    }
+
+    /// A signed exchange whose answer the caller reads (streams, downloads): the head is
+    /// returned whatever its status.
+    pub async fn open(&self, req: Request, content_type: &str) -> Result<Incoming> {
+        let idx = self.endpoint.load(Ordering::Relaxed) % self.config.endpoints.len();
+        let body = match &req.body {
+            Body::Empty => OutBody::Empty,
+            Body::Bytes { data, .. } => OutBody::Bytes(data.clone()),
+            Body::Json(v) => OutBody::Bytes(serde_json::to_vec(v)?.into()),
+        };
+        let (url, headers) = self.prepare(idx, &req, content_type)?;
+        let out = Outgoing { method: req.method.clone(), url, headers, body, limits: self.limits(req.timeout, req.idle), what: format!("{} {}", req.method, req.path) };
+        self.transport.exchange(out).await
+    }
+
+    /// Opens a WebSocket to an API path: the handshake GET is signed like any request, with
+    /// content type `application/octet-stream` and no `Content-Type` header.
+    pub async fn websocket(&self, path: &str, query: &[(String, String)]) -> Result<Ws> {
+        let url = self.url_for(path, query)?;
+        let headers = self.sign_headers(&Method::GET, &url, "application/octet-stream", false)?;
+        let out = Outgoing { method: Method::GET, url, headers, body: OutBody::Empty, limits: self.limits(None, None), what: format!("WebSocket {path}") };
+        self.log.log(Level::Debug, "websocket", || format!("connecting {path}"));
+        self.transport.websocket(out).await
+    }
+
+    /// An unsigned exchange with a URL outside the API (storage proxy, app proxy, model
+    /// services), under the session's limits unless `limits` says otherwise.
+    pub async fn exchange_url(&self, method: Method, url: Url, headers: HeaderMap, body: OutBody, limits: Option<Limits>, what: &str) -> Result<Incoming> {
+        let out = Outgoing { method, url, headers, body, limits: limits.unwrap_or_else(|| self.limits(None, None)), what: what.to_string() };
+        self.transport.exchange(out).await
     }
 
     /// On "Date/time sync error", takes the server's clock from its `Date` header. Returns true
@@ -499,7 +464,7 @@ impl Client {
         (skew - old).abs() > 60_000_000
     }
 
-    /// Sends and fails on a non-2xx/3xx answer with the server's problem+json detail.
+    /// Sends and fails on an answer outside 2xx with the server's problem+json detail.
     pub async fn call(&self, req: Request) -> Result<Response> {
         self.send(req).await?.error_for_status()
     }
@@ -513,22 +478,6 @@ impl Client {
     pub async fn get_versions(&self) -> Result<Value> {
         self.call_json(Request::new(Method::GET, "/")).await
     }
-
-    /// The HTTP client (for streaming bodies built elsewhere in the core).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
-    /// The TLS settings, shared with WebSocket connections.
-    pub fn tls(&self) -> &Arc<rustls::ClientConfig> {
-        &self.tls
-    }
-
-    /// The `Cookie` header value for `url` in session mode.
-    pub fn cookie_header(&self, url: &Url) -> Option<HeaderValue> {
-        use reqwest::cookie::CookieStore;
-        self.cookies.cookies(url)
-    }
 }
 
 fn endpoint_authority(url: &Url) -> String {
@@ -541,17 +490,6 @@ fn endpoint_authority(url: &Url) -> String {
         Some(p) => format!("{host}:{p}"),
         None => host,
     }
-}
-
-async fn read_response(resp: reqwest::Response) -> Result<Response> {
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let body = resp.bytes().await.map_err(|e| transport_error(e, "reading the response"))?;
-    Ok(Response { status, headers, body })
 }
 
 /// Parses an RFC 1123 date (`Sun, 06 Nov 1994 08:49:37 GMT`).

@@ -54,11 +54,17 @@ pub struct Config {
     /// API version asked for; the session uses the lower of this and the server's.
     pub api_version: String,
     pub hash_type: HashType,
+    /// Limit of DNS, TCP connect, proxy tunnel and TLS handshake together.
     pub connect_timeout: Duration,
-    /// Per-read limit; `None` waits without limit (the SDK default).
+    /// Longest time without a byte moving on an exchange (`None`: no limit, as the SDK's
+    /// default). The library's default is finite so that a silent server cannot hang a call;
+    /// exchanges that are idle by nature (session creation waiting for the session to start,
+    /// event streams) have their own rules.
     pub read_timeout: Option<Duration>,
     /// Limit for a whole request/response exchange; `None` = no limit.
     pub request_timeout: Option<Duration>,
+    /// How long a resumable transfer keeps retrying transient failures without progress.
+    pub retry_budget: Duration,
     pub skip_tls_verify: bool,
     /// Flush every downloaded file to stable storage (fsync) before it takes its final name.
     pub sync_downloads: bool,
@@ -75,6 +81,12 @@ pub struct Config {
 }
 
 pub const DEFAULT_ENDPOINT: &str = "https://api.cloud.backend.ai";
+/// Default connect timeout (the SDK's).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default read (idle) timeout.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default retry budget of resumable transfers.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(30);
 
 impl Default for Config {
     fn default() -> Self {
@@ -87,9 +99,10 @@ impl Default for Config {
             group: "default".into(),
             api_version: version::API_VERSION.into(),
             hash_type: HashType::Sha256,
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: Some(DEFAULT_READ_TIMEOUT),
             request_timeout: None,
+            retry_budget: DEFAULT_RETRY_BUDGET,
             skip_tls_verify: false,
             sync_downloads: false,
             ca_file: None,
@@ -290,6 +303,15 @@ impl Config {
             let s = parse_seconds(&n, &v)?;
             c.read_timeout = if s == 0.0 { None } else { Some(seconds_to_duration(s)) };
         }
+        if let Some((n, v)) = env.get("CA_FILE") {
+            if !v.trim().is_empty() {
+                let p = PathBuf::from(v.trim());
+                if !p.is_file() {
+                    return Err(Error::invalid(format!("{n}: '{}' is not a readable file", p.display())));
+                }
+                c.ca_file = Some(p);
+            }
+        }
         if let Some((n, v)) = env.get("OVERRIDE_STORAGE_PROXY") {
             c.storage_proxy_overrides = parse_overrides(&n, &v)?;
         }
@@ -341,7 +363,10 @@ mod tests {
         assert_eq!(c.domain, "default");
         assert_eq!(c.group, "default");
         assert_eq!(c.connect_timeout, Duration::from_secs(10));
-        assert_eq!(c.read_timeout, None);
+        // Finite, unlike the SDK's: a silent server must not hang a call.
+        assert_eq!(c.read_timeout, Some(DEFAULT_READ_TIMEOUT));
+        let c = Config::from_env_source(&env(&[("BACKEND_READ_TIMEOUT", "0")])).unwrap();
+        assert_eq!(c.read_timeout, None, "0 asks for no limit, as in the SDK");
         assert!(!c.skip_tls_verify);
         assert_eq!(c.api_version, "v7.20230615");
     }
@@ -376,6 +401,7 @@ mod tests {
             ("BACKEND_ENDPOINT_TYPE", "web"),
             ("BACKEND_READ_TIMEOUT", "1e300"),
             ("BACKEND_CONNECTION_TIMEOUT", "18446744073709551616"),
+            ("BACKEND_CA_FILE", "/nonexistent/ca.pem"),
         ] {
             let e = Config::from_env_source(&env(&[(k, v)])).unwrap_err();
             assert!(e.message.contains(k), "{k}: {}", e.message);

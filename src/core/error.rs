@@ -44,6 +44,11 @@ pub struct Error {
     pub server_type: Option<String>,
     /// `title` of the server's problem+json body, if any.
     pub server_title: Option<String>,
+    /// The connection ended before any answer came (a kept-alive connection the server had
+    /// closed, or a dropped request): a request that may be sent twice can be retried.
+    pub stale_connection: bool,
+    /// No connection could be made: the request was never sent (another endpoint may take it).
+    pub not_sent: bool,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -65,7 +70,7 @@ pub fn clip(s: &str) -> String {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None }
+        Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None, stale_connection: false, not_sent: false }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArg, message)
@@ -110,7 +115,7 @@ impl Error {
             }
             _ => {}
         }
-        Error { kind, message, http_status: status, server_type, server_title }
+        Error { kind, message, http_status: status, server_type, server_title, stale_connection: false, not_sent: false }
     }
 
     /// The problem+json type name without its URI prefix (`auth-failed`), if any.

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::compute::ComputeSession;
 use super::error::{Error, ErrorKind, Result};
 use super::op::{OpCtx, ProgressSink};
+use super::transport::OutBody;
 
 /// The server's limits on one upload.
 pub const MAX_UPLOAD_FILES: usize = 20;
@@ -126,54 +127,45 @@ pub fn parse_listing(v: &Value) -> Result<Listing> {
     })
 }
 
-/// Splits a multipart body into (headers, content) parts.
-pub fn split_multipart(content_type: &str, body: &[u8]) -> Result<Vec<(Vec<(String, String)>, Vec<u8>)>> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"').to_string())
-        .ok_or_else(|| Error::bad_response(format!("download: answer of type '{}' has no multipart boundary", super::error::clip(content_type))))?;
-    let delim = format!("--{boundary}").into_bytes();
-    let find = |hay: &[u8], from: usize| -> Option<usize> {
-        if from > hay.len() {
-            return None;
-        }
-        hay[from..].windows(delim.len()).position(|w| w == delim.as_slice()).map(|p| p + from)
-    };
-    let mut parts = Vec::new();
-    let mut pos = find(body, 0).ok_or_else(|| Error::bad_response("download: multipart body without a boundary"))?;
-    loop {
-        let after = pos + delim.len();
-        if body[after..].starts_with(b"--") {
-            break;
-        }
-        let start = after + if body[after..].starts_with(b"\r\n") { 2 } else { 0 };
-        let next = find(body, start).ok_or_else(|| Error::bad_response("download: truncated multipart body"))?;
-        let mut part = &body[start..next];
-        if part.ends_with(b"\r\n") {
-            part = &part[..part.len() - 2];
-        }
-        let split = part.windows(4).position(|w| w == b"\r\n\r\n");
-        let (head, content) = match split {
-            Some(i) => (&part[..i], &part[i + 4..]),
-            None if part.starts_with(b"\r\n") => (&part[..0], &part[2..]),
-            None => return Err(Error::bad_response("download: a multipart part has no header end")),
-        };
-        let headers = String::from_utf8_lossy(head)
-            .lines()
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
-            .collect();
-        parts.push((headers, content.to_vec()));
-        pos = next;
+/// The boundary of a multipart answer.
+pub fn boundary_of(content_type: &str) -> Result<String> {
+    let mut parts = content_type.split(';').map(str::trim);
+    let kind = parts.next().unwrap_or("").to_ascii_lowercase();
+    let boundary = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("boundary").then(|| v.trim().trim_matches('"').to_string())
+    });
+    match boundary {
+        Some(b) if kind.starts_with("multipart/") && !b.is_empty() => Ok(b),
+        _ => Err(Error::bad_response(format!("download: answer of type '{}' is not multipart with a boundary", super::error::clip(content_type)))),
     }
-    Ok(parts)
 }
 
-/// A checked archive member, ready to write.
-enum Member {
-    Dir(PathBuf),
-    File(PathBuf, Vec<u8>),
+fn multipart_error(e: multer::Error) -> Error {
+    if let multer::Error::StreamReadFailed(inner) = &e {
+        if let Some(ours) = inner.downcast_ref::<Error>() {
+            return ours.clone();
+        }
+    }
+    Error::bad_response(format!("download: malformed multipart answer: {}", super::error::clip(&e.to_string())))
+}
+
+/// The next part of a multipart answer; parts with a content encoding other than identity
+/// are refused.
+async fn next_part(mp: &mut multer::Multipart<'static>) -> Result<Option<multer::Field<'static>>> {
+    let Some(field) = mp.next_field().await.map_err(multipart_error)? else { return Ok(None) };
+    if let Some(enc) = field.headers().get("content-encoding").and_then(|v| v.to_str().ok()) {
+        if !enc.eq_ignore_ascii_case("identity") {
+            return Err(Error::bad_response(format!("download: unsupported part encoding '{}'", super::error::clip(enc))));
+        }
+    }
+    Ok(Some(field))
+}
+
+/// What a checked archive member becomes.
+enum Kind {
+    Dir,
+    File,
 }
 
 /// Checks that an archive path is relative and stays inside the destination.
@@ -189,99 +181,169 @@ fn safe_relative(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn read_tar(data: &[u8]) -> Result<Vec<Member>> {
-    let mut ar = tar::Archive::new(data);
-    let mut out = Vec::new();
-    for entry in ar.entries().map_err(|e| Error::bad_response(format!("download: invalid tar archive: {e}")))? {
-        let mut entry = entry.map_err(|e| Error::bad_response(format!("download: invalid tar archive: {e}")))?;
-        let path = entry.path().map_err(|e| Error::bad_response(format!("download: invalid tar path: {e}")))?.into_owned();
+fn tar_error(what: &str, e: std::io::Error) -> Error {
+    Error::bad_response(format!("download: {what}: {}", super::error::clip(&e.to_string())))
+}
+
+/// Walks one tar archive: every member is checked (relative path inside the destination,
+/// only files and directories); `write` receives each file's contents as a reader.
+fn walk_tar<R: Read>(archive: R, mut each: impl FnMut(PathBuf, Kind, &mut dyn Read) -> Result<()>) -> Result<()> {
+    let mut ar = tar::Archive::new(archive);
+    for entry in ar.entries().map_err(|e| tar_error("invalid tar archive", e))? {
+        let mut entry = entry.map_err(|e| tar_error("invalid tar archive", e))?;
+        let path = entry.path().map_err(|e| tar_error("invalid tar path", e))?.into_owned();
         let rel = safe_relative(&path)?;
         match entry.header().entry_type() {
-            tar::EntryType::Directory => out.push(Member::Dir(rel)),
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let mut buf = Vec::new();
-                entry.read_to_end(&mut buf).map_err(|e| Error::bad_response(format!("download: truncated tar archive: {e}")))?;
-                out.push(Member::File(rel, buf));
-            }
+            tar::EntryType::Directory => each(rel, Kind::Dir, &mut std::io::empty())?,
+            tar::EntryType::Regular | tar::EntryType::Continuous => each(rel, Kind::File, &mut entry)?,
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName => {}
             other => {
                 return Err(Error::bad_response(format!("download: refusing archive entry '{}' of type {other:?} (only files and directories are extracted)", super::error::clip(&path.display().to_string()))));
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Writes checked members under `dest`. Files land atomically: written to a temporary name in
-/// the same directory, then renamed. Symbolic links already in `dest` are never followed out.
-fn write_members(dest: &Path, members: Vec<Member>) -> Result<Vec<String>> {
+/// The names an archive would write, after checking every member and reading it to its end
+/// (a truncated archive is an error).
+fn scan_archive<R: Read>(archive: R) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    walk_tar(archive, |rel, _, data| {
+        std::io::copy(data, &mut std::io::sink()).map_err(|e| tar_error("truncated tar archive", e))?;
+        names.push(rel.to_string_lossy().into_owned());
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+/// Creates the parents of `rel` under `dest` one by one (all of it when `rel` is a
+/// directory), refusing any that is a link leading elsewhere.
+fn make_parents(dest: &Path, rel: &Path, is_dir: bool) -> Result<()> {
+    let comps: Vec<_> = rel.components().collect();
+    let dirs = if is_dir { comps.len() } else { comps.len().saturating_sub(1) };
+    let mut cur = dest.to_path_buf();
+    for c in &comps[..dirs] {
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(md) if md.file_type().is_symlink() => {
+                return Err(Error::bad_response(format!("download: refusing '{}': '{}' is a symbolic link", rel.display(), cur.display())));
+            }
+            Ok(md) if md.is_dir() => {}
+            Ok(_) => return Err(Error::io(&format!("'{}'", cur.display()), std::io::Error::other("exists and is not a directory"))),
+            Err(_) => std::fs::create_dir(&cur).map_err(|e| Error::io(&format!("creating '{}'", cur.display()), e))?,
+        }
+    }
+    Ok(())
+}
+
+/// Extracts archives (files on disk) into `dest`, all or nothing as far as the archives go:
+/// every archive is checked before the first file is written. Files land atomically (a
+/// temporary name in the same directory, then a rename); links already in `dest` are never
+/// followed out.
+pub fn extract_archives(archives: &[PathBuf], dest: &Path) -> Result<Vec<String>> {
+    let open = |p: &PathBuf| std::fs::File::open(p).map(std::io::BufReader::new).map_err(|e| Error::io("download spool", e));
+    for a in archives {
+        scan_archive(open(a)?)?;
+    }
     let dest = std::fs::canonicalize(dest).map_err(|e| Error::io(&format!("destination '{}'", dest.display()), e))?;
     let mut names = Vec::new();
-    for m in members {
-        let (rel, data) = match m {
-            Member::Dir(rel) => (rel, None),
-            Member::File(rel, d) => (rel, Some(d)),
-        };
-        // Create parents one by one, refusing any that is a link leading elsewhere.
-        let mut cur = dest.clone();
-        let comps: Vec<_> = rel.components().collect();
-        let dirs = if data.is_some() { comps.len().saturating_sub(1) } else { comps.len() };
-        for c in &comps[..dirs] {
-            cur.push(c);
-            match std::fs::symlink_metadata(&cur) {
-                Ok(md) if md.file_type().is_symlink() => {
-                    return Err(Error::bad_response(format!("download: refusing '{}': '{}' is a symbolic link", rel.display(), cur.display())));
+    for a in archives {
+        walk_tar(open(a)?, |rel, kind, data| {
+            make_parents(&dest, &rel, matches!(kind, Kind::Dir))?;
+            if let Kind::File = kind {
+                let target = dest.join(&rel);
+                if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(Error::bad_response(format!("download: refusing '{}': the destination is a symbolic link", rel.display())));
                 }
-                Ok(md) if md.is_dir() => {}
-                Ok(_) => return Err(Error::io(&format!("'{}'", cur.display()), std::io::Error::other("exists and is not a directory"))),
-                Err(_) => std::fs::create_dir(&cur).map_err(|e| Error::io(&format!("creating '{}'", cur.display()), e))?,
+                let tmp = target.with_file_name(format!(".{}.bai-partial", target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+                let written = std::fs::File::create(&tmp).and_then(|mut f| std::io::copy(data, &mut f));
+                if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, &target)) {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Error::io(&format!("writing '{}'", target.display()), e));
+                }
             }
-        }
-        if let Some(data) = data {
-            let target = dest.join(&rel);
-            if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(Error::bad_response(format!("download: refusing '{}': the destination is a symbolic link", rel.display())));
-            }
-            let tmp = target.with_file_name(format!(".{}.bai-partial", target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-            std::fs::write(&tmp, &data).map_err(|e| Error::io(&format!("writing '{}'", tmp.display()), e))?;
-            std::fs::rename(&tmp, &target).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(&format!("renaming into '{}'", target.display()), e)
-            })?;
-        }
-        names.push(rel.to_string_lossy().into_owned());
+            names.push(rel.to_string_lossy().into_owned());
+            Ok(())
+        })?;
     }
     Ok(names)
 }
 
-/// Checks a download answer without writing anything: the names it would write.
-pub fn check_download(content_type: &str, body: &[u8]) -> Result<Vec<String>> {
-    Ok(members_of(content_type, body)?
-        .into_iter()
-        .map(|m| match m {
-            Member::Dir(p) | Member::File(p, _) => p.to_string_lossy().into_owned(),
-        })
-        .collect())
+/// A temporary directory removed when dropped.
+struct Spool(PathBuf);
+
+impl Spool {
+    fn new() -> Result<Spool> {
+        let dir = std::env::temp_dir().join(format!("bai-download-{}-{:016x}", std::process::id(), rand::random::<u64>()));
+        std::fs::create_dir(&dir).map_err(|e| Error::io(&format!("creating '{}'", dir.display()), e))?;
+        Ok(Spool(dir))
+    }
 }
 
-fn members_of(content_type: &str, body: &[u8]) -> Result<Vec<Member>> {
-    let parts = split_multipart(content_type, body)?;
-    let mut members = Vec::new();
-    for (headers, content) in &parts {
-        if let Some((_, enc)) = headers.iter().find(|(k, _)| k == "content-encoding") {
-            if !enc.eq_ignore_ascii_case("identity") {
-                return Err(Error::bad_response(format!("download: unsupported part encoding '{}'", super::error::clip(enc))));
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Spools the parts of a multipart answer to files in `spool`, one per part, as they arrive.
+async fn spool_parts<S>(stream: S, boundary: String, spool: &Path, progress: Option<&ProgressSink>) -> Result<Vec<PathBuf>>
+where
+    S: futures_util::Stream<Item = Result<Bytes>> + Send + 'static,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut mp = multer::Multipart::new(stream, boundary);
+    let mut out = Vec::new();
+    while let Some(mut field) = next_part(&mut mp).await? {
+        let path = spool.join(format!("part-{}.tar", out.len()));
+        let mut f = tokio::fs::File::create(&path).await.map_err(|e| Error::io("download spool", e))?;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            f.write_all(&chunk).await.map_err(|e| Error::io("download spool", e))?;
+            if let Some(p) = progress {
+                p.add(chunk.len() as u64);
             }
         }
-        members.extend(read_tar(content)?);
+        f.flush().await.map_err(|e| Error::io("download spool", e))?;
+        out.push(path);
     }
-    Ok(members)
+    Ok(out)
 }
 
-/// Extracts the tar parts of a download answer into `dest`, all or nothing: every archive is
-/// checked before the first file is written.
+/// Checks a download answer held in memory without writing anything: the names it would
+/// write (the same multipart and tar checks as a real download).
+pub fn check_download(content_type: &str, body: &[u8]) -> Result<Vec<String>> {
+    let boundary = boundary_of(content_type)?;
+    let stream = futures_util::stream::iter([Ok::<_, Error>(Bytes::copy_from_slice(body))]);
+    let rt = tokio::runtime::Builder::new_current_thread().build().map_err(|e| Error::internal(format!("runtime: {e}")))?;
+    let parts = rt.block_on(async {
+        let mut mp = multer::Multipart::new(stream, boundary);
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        while let Some(mut field) = next_part(&mut mp).await? {
+            let mut part = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                part.extend_from_slice(&chunk);
+            }
+            parts.push(part);
+        }
+        Ok::<_, Error>(parts)
+    })?;
+    let mut names = Vec::new();
+    for p in &parts {
+        names.extend(scan_archive(p.as_slice())?);
+    }
+    Ok(names)
+}
+
+/// Extracts a download answer held in memory into `dest` (tests): spooled and extracted as a
+/// real download is.
 pub fn extract_download(content_type: &str, body: &[u8], dest: &Path) -> Result<Vec<String>> {
-    write_members(dest, members_of(content_type, body)?)
+    let boundary = boundary_of(content_type)?;
+    let spool = Spool::new()?;
+    let stream = futures_util::stream::iter([Ok::<_, Error>(Bytes::copy_from_slice(body))]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::internal(format!("runtime: {e}")))?;
+    let parts = rt.block_on(spool_parts(stream, boundary, &spool.0, None))?;
+    extract_archives(&parts, dest)
 }
 
 impl ComputeSession {
@@ -298,14 +360,15 @@ impl ComputeSession {
             form = form.part("src", part);
         }
         let content_type = format!("multipart/form-data; boundary={}", form.boundary());
-        let body = reqwest::Body::wrap_stream(form.into_stream());
+        let stream = form.into_stream().map(|r| r.map_err(std::io::Error::other)).boxed();
         let req = self.request(Method::POST, "/upload");
-        let resp = ctx.guard(self.client().send_stream(req, body, &content_type)).await?;
+        let resp = ctx.guard(self.client().send_stream(req, OutBody::Stream { stream, len: None }, &content_type)).await?;
         resp.error_for_status().map(|_| ())
     }
 
     /// Downloads files or directories (paths relative to the session's working directory) into
-    /// `dest`, which must exist. Returns the names written.
+    /// `dest`, which must exist. The answer is spooled to temporary files as it arrives (never
+    /// held in memory), every archive is checked, then extracted. Returns the names written.
     pub async fn download(&self, ctx: &OpCtx, files: &[String], dest: &Path) -> Result<Vec<String>> {
         if files.is_empty() {
             return Err(Error::invalid("files: no file given"));
@@ -317,14 +380,25 @@ impl ComputeSession {
             return Err(Error::invalid(format!("dest: '{}' is not a directory", dest.display())));
         }
         let req = self.request(Method::GET, "/download").json(json!({"files": files}));
-        let resp = ctx.guard(self.client().call(req)).await?;
-        ctx.progress(resp.body.len() as u64, resp.body.len() as u64);
-        let ct = resp.header("content-type").unwrap_or("").to_string();
-        let body: Bytes = resp.body;
+        let resp = ctx.guard(self.client().open(req, "application/json")).await?;
+        if !resp.is_success() {
+            let status = resp.status;
+            let body = ctx.guard(resp.bytes()).await.unwrap_or_default();
+            return Err(Error::from_http(status, &body));
+        }
+        let boundary = boundary_of(resp.header("content-type").unwrap_or(""))?;
+        let total = resp.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let sink = ctx.progress_sink(total);
+        let spool = Spool::new()?;
+        let parts = ctx.guard(spool_parts(resp.into_stream(), boundary, &spool.0, Some(&sink))).await?;
         let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || extract_download(&ct, &body, &dest))
-            .await
-            .map_err(|_| Error::new(ErrorKind::Internal, "download: extraction task failed"))?
+        tokio::task::spawn_blocking(move || {
+            let r = extract_archives(&parts, &dest);
+            drop(spool);
+            r
+        })
+        .await
+        .map_err(|_| Error::new(ErrorKind::Internal, "download: extraction task failed"))?
     }
 
     /// Lists a directory of the session (relative to its working directory).
@@ -405,8 +479,13 @@ mod tests {
     fn truncated_multipart_is_an_error() {
         let (ct, body) = multipart(&[tar_of(&[("a.txt", b"alpha")])]);
         let cut = &body[..body.len() / 2];
-        assert!(extract_download(&ct, cut, &std::env::temp_dir()).is_err());
-        assert!(split_multipart("multipart/mixed", &body).is_err());
+        let d = tempdir("cut");
+        assert!(extract_download(&ct, cut, &d).is_err());
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0, "nothing written from a cut answer");
+        assert!(check_download("multipart/mixed", &body).is_err());
+        assert!(check_download("application/json; boundary=XyZ", &body).is_err());
+        assert_eq!(check_download(&ct, &body).unwrap(), vec!["a.txt"]);
+        std::fs::remove_dir_all(d).unwrap();
     }
 
     #[test]

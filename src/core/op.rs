@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Result};
 use super::exec::Record;
-use super::runtime::Runtime;
+use super::runtime::Exec;
 
 /// Events queued for the caller, in order.
 #[derive(Debug)]
@@ -187,7 +187,10 @@ pub enum Next {
 
 /// The caller's side of an operation.
 pub struct Op<T> {
-    rt: Arc<Runtime>,
+    exec: Exec,
+    /// The task, aborted if the operation is dropped unfinished on a local runtime (where it
+    /// would otherwise wait for the next blocking call on that lane).
+    task: tokio::task::JoinHandle<()>,
     events: mpsc::Receiver<Event>,
     input: mpsc::Sender<String>,
     /// The task's result; sent before the task wakes the caller for the last time.
@@ -207,8 +210,9 @@ enum Waited<T> {
 }
 
 impl<T: Send + 'static> Op<T> {
-    /// Starts `work` on the runtime.
-    pub fn spawn<F, Fut>(rt: Arc<Runtime>, work: F) -> Op<T>
+    /// Starts `work` on `exec`: at once on the shared runtime, or as soon as the caller
+    /// drives a local one.
+    pub fn spawn<F, Fut>(exec: Exec, work: F) -> Op<T>
     where
         F: FnOnce(OpCtx) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
@@ -220,7 +224,7 @@ impl<T: Send + 'static> Op<T> {
         let ctx = OpCtx { events: etx, input: irx, shared: shared.clone(), run_id: None };
         let fut = work(ctx);
         let task_shared = shared.clone();
-        rt.spawn(async move {
+        let task = exec.spawn(async move {
             let r = match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(r) => r,
                 Err(_) => Err(Error::new(ErrorKind::Panic, "the operation's task panicked")),
@@ -229,7 +233,7 @@ impl<T: Send + 'static> Op<T> {
             // Every event was queued before the result: wake the caller to collect both.
             task_shared.wake();
         });
-        Op { rt, events: erx, input: itx, done: rrx, shared, result: None, ended: false, finished: false }
+        Op { exec, task, events: erx, input: itx, done: rrx, shared, result: None, ended: false, finished: false }
     }
 }
 
@@ -286,11 +290,11 @@ impl<T> Op<T> {
         if timeout == Some(Duration::ZERO) {
             return Ok(Next::Idle);
         }
-        let rt = self.rt.clone();
+        let exec = self.exec.clone();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let events = &mut self.events;
         let done = &mut self.done;
-        let waited = rt.block_on(async move {
+        let waited = exec.block_on(async move {
             let mut events_open = true;
             loop {
                 tokio::select! {
@@ -349,6 +353,9 @@ impl<T> Drop for Op<T> {
         if !self.ended {
             self.shared.cancel(CancelReason::Caller);
         }
+        if self.exec.is_local() {
+            self.task.abort();
+        }
     }
 }
 
@@ -361,9 +368,22 @@ mod tests {
         Record::Console { stream: Stream::Stdout, text: s.into() }
     }
 
+    fn shared() -> Exec {
+        Exec::Shared(crate::core::runtime::Runtime::acquire().unwrap())
+    }
+
+    fn local() -> Exec {
+        Exec::Local(Arc::new(crate::core::runtime::LocalRuntime::new(Arc::new(())).unwrap()))
+    }
+
     #[test]
     fn events_in_order_then_result() {
-        let rt = Runtime::acquire().unwrap();
+        for exec in [shared(), local()] {
+            events_in_order_then_result_on(exec);
+        }
+    }
+
+    fn events_in_order_then_result_on(rt: Exec) {
         let mut op = Op::spawn(rt, |mut ctx| async move {
             for i in 0..1000 {
                 ctx.emit_record(rec(&i.to_string())).await?;
@@ -392,7 +412,7 @@ mod tests {
 
     #[test]
     fn cancel_from_another_thread() {
-        let rt = Runtime::acquire().unwrap();
+        for rt in [shared(), local()] {
         let mut op: Op<()> = Op::spawn(rt, |ctx| async move {
             ctx.guard(async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -408,11 +428,12 @@ mod tests {
         while !matches!(op.next(Some(Duration::from_secs(10))).unwrap(), Next::Done) {}
         t.join().unwrap();
         assert_eq!(op.take_result().unwrap().unwrap_err().kind, ErrorKind::Cancelled);
+        }
     }
 
     #[test]
     fn zero_timeout_never_blocks() {
-        let rt = Runtime::acquire().unwrap();
+        let rt = shared();
         let mut op: Op<()> = Op::spawn(rt, |ctx| async move { ctx.guard(std::future::pending()).await });
         assert!(matches!(op.next(Some(Duration::ZERO)).unwrap(), Next::Idle));
         op.cancel(CancelReason::Callback);

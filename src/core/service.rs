@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::client::{encode_segment, transport_error, Client, Request, Response};
+use super::client::{encode_segment, Client, Request, Response};
 use super::compute::ComputeSession;
 use super::error::{Error, Result};
+use super::transport::OutBody;
 
 /// What `start_service` answers: where the app proxy is and the token to use there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +53,9 @@ impl ComputeSession {
         let mut url = reqwest::Url::parse(&format!("{base}/v2/proxy/{}/{}/add", encode_segment(&svc.token), encode_segment(&self.id)))
             .map_err(|e| Error::bad_response(format!("app proxy address '{base}': {e}")))?;
         url.query_pairs_mut().append_pair("app", app);
-        let resp = self.client().http().get(url).send().await.map_err(|e| transport_error(e, "app proxy"))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| transport_error(e, "app proxy"))?;
+        let resp = self.client().exchange_url(Method::GET, url, HeaderMap::new(), OutBody::Empty, None, "app proxy").await?;
+        let status = resp.status;
+        let body = resp.bytes().await?;
         if !(200..300).contains(&status) {
             return Err(Error::from_http(status, &body));
         }
@@ -212,21 +214,22 @@ pub async fn list(client: &Client) -> Result<Value> {
 /// BackendAI <token>` when a token is given. Returns the answer whatever its status.
 pub async fn call_endpoint(client: &Client, url: &str, method: Method, token: Option<&str>, body: Option<(Vec<u8>, String)>) -> Result<Response> {
     let url = reqwest::Url::parse(url).map_err(|e| Error::invalid(format!("url: '{url}': {e}")))?;
-    let mut rb = client.http().request(method, url);
+    let mut headers = HeaderMap::new();
     if let Some(t) = token {
-        let mut v = reqwest::header::HeaderValue::from_str(&format!("BackendAI {t}")).map_err(|_| Error::invalid("token: not a valid header value"))?;
+        let mut v = HeaderValue::from_str(&format!("BackendAI {t}")).map_err(|_| Error::invalid("token: not a valid header value"))?;
         v.set_sensitive(true);
-        rb = rb.header(reqwest::header::AUTHORIZATION, v);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
     }
-    if let Some((b, ct)) = body {
-        rb = rb.header(reqwest::header::CONTENT_TYPE, ct).body(b);
-    }
-    if let Some(t) = client.config().request_timeout {
-        rb = rb.timeout(t);
-    }
-    let resp = rb.send().await.map_err(|e| transport_error(e, "model endpoint"))?;
-    let status = resp.status().as_u16();
-    let headers = resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = resp.bytes().await.map_err(|e| transport_error(e, "model endpoint"))?;
+    let out = match body {
+        Some((b, ct)) => {
+            headers.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_str(&ct).map_err(|_| Error::invalid("content_type: not a valid header value"))?);
+            OutBody::Bytes(b.into())
+        }
+        None => OutBody::Empty,
+    };
+    let resp = client.exchange_url(method, url, headers, out, None, "model endpoint").await?;
+    let status = resp.status;
+    let headers = resp.header_pairs();
+    let body = resp.bytes().await?;
     Ok(Response { status, headers, body })
 }

@@ -7,11 +7,7 @@ use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::client::{encode_segment, Client, Request};
 use super::compute::ComputeSession;
@@ -19,69 +15,41 @@ use super::error::{Error, ErrorKind, Result};
 use super::exec::{parse_step, BatchOptions, Mode, RunSummary};
 use super::op::{Event, OpCtx};
 
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub use super::transport::Ws;
 
 /// How often an idle stream is pinged, as the official SDK does.
 const PING_EVERY: Duration = Duration::from_secs(30);
-/// The largest frame accepted from the server.
-const MAX_FRAME: usize = 64 << 20;
+/// Pings left unanswered (nothing at all received) before the stream counts as dead.
+const MISSED_PINGS: u32 = 3;
 
 fn ws_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::WebSocket, format!("{what}: {e}"))
 }
 
-/// Opens a WebSocket to an API path: the handshake GET is signed like any request, with
-/// content type `application/octet-stream` and no `Content-Type` header.
+/// Opens a WebSocket to an API path (signed handshake, through the session's transport).
 pub async fn ws_connect(client: &Client, path: &str, query: &[(String, String)]) -> Result<Ws> {
-    let url = client.url_for(path, query)?;
-    let headers = client.sign_headers(&Method::GET, &url, "application/octet-stream", false)?;
-    let mut ws_url = url.clone();
-    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-    ws_url.set_scheme(scheme).map_err(|_| Error::internal("cannot make a WebSocket URL"))?;
-    let mut req = ws_url.as_str().into_client_request().map_err(|e| ws_error("WebSocket request", e))?;
-    let h = req.headers_mut();
-    for (k, v) in headers.iter() {
-        h.insert(k.clone(), v.clone());
-    }
-    if let Ok(ua) = reqwest::header::HeaderValue::from_str(&client.config().user_agent) {
-        h.insert(reqwest::header::USER_AGENT, ua);
-    }
-    if let Some(c) = client.cookie_header(&url) {
-        h.insert(reqwest::header::COOKIE, c);
-    }
-    let mut cfg = WebSocketConfig::default();
-    cfg.max_message_size = Some(MAX_FRAME);
-    cfg.max_frame_size = Some(MAX_FRAME);
-    let connector = tokio_tungstenite::Connector::Rustls(client.tls().clone());
-    let connect = tokio_tungstenite::connect_async_tls_with_config(req, Some(cfg), true, Some(connector));
-    client.log.log(super::log::Level::Debug, "websocket", || format!("connecting {path}"));
-    let (ws, _resp) = tokio::time::timeout(client.config().connect_timeout, connect)
-        .await
-        .map_err(|_| Error::timeout("WebSocket connect"))?
-        .map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(resp) => {
-                let body = resp.body().clone().unwrap_or_default();
-                Error::from_http(resp.status().as_u16(), &body)
-            }
-            tokio_tungstenite::tungstenite::Error::Io(io) => Error::new(ErrorKind::Network, format!("WebSocket connect: {io}")),
-            tokio_tungstenite::tungstenite::Error::Tls(t) => Error::new(ErrorKind::Tls, format!("WebSocket TLS: {t}")),
-            other => ws_error("WebSocket connect", other),
-        })?;
-    Ok(ws)
+    client.websocket(path, query).await
 }
 
 /// The next text frame, answering pings and sending our own every 30 s of silence.
 /// `Ok(None)` when the server closed the stream.
+/// A server that answers nothing (not even a pong) for `MISSED_PINGS` pings is gone.
 async fn next_text(ws: &mut Ws) -> Result<Option<String>> {
+    let mut missed = 0;
     loop {
         let msg = match tokio::time::timeout(PING_EVERY, ws.next()).await {
             Err(_) => {
+                missed += 1;
+                if missed >= MISSED_PINGS {
+                    return Err(Error::new(ErrorKind::Timeout, format!("WebSocket: nothing received for {} s", (PING_EVERY * MISSED_PINGS).as_secs())));
+                }
                 ws.send(Message::Ping(Vec::new())).await.map_err(|e| ws_error("WebSocket ping", e))?;
                 continue;
             }
             Ok(None) => return Ok(None),
             Ok(Some(m)) => m.map_err(|e| ws_error("WebSocket read", e))?,
         };
+        missed = 0;
         match msg {
             Message::Text(t) => return Ok(Some(t)),
             Message::Binary(b) => return Ok(Some(String::from_utf8(b).map_err(|_| Error::bad_response("binary WebSocket frame is not UTF-8"))?)),
@@ -290,23 +258,21 @@ pub async fn session_events(client: &Client, ctx: &OpCtx, session_id: Option<&st
     } else if let Some(n) = session_name {
         req = req.query("sessionName", n);
     }
-    let url = client.url_for(&req.path, &req.query)?;
-    let headers = client.sign_headers(&Method::GET, &url, "application/octet-stream", false)?;
-    let resp = ctx
-        .guard(async { client.http().get(url).headers(headers).send().await.map_err(|e| super::client::transport_error(e, "event stream")) })
-        .await?;
-    if !resp.status().is_success() {
-        let status = resp.status().as_u16();
+    // Events may be minutes apart: no read timeout (the caller cancels the stream).
+    req.idle = Some(None);
+    let resp = ctx.guard(client.open(req, "application/octet-stream")).await?;
+    if !resp.is_success() {
+        let status = resp.status;
         let body = resp.bytes().await.unwrap_or_default();
         return Err(Error::from_http(status, &body));
     }
-    let mut body = resp.bytes_stream();
+    let mut body = Box::pin(resp.into_stream());
     let mut parser = SseParser::default();
     loop {
         let chunk = ctx.guard(async { Ok(body.next().await) }).await?;
         match chunk {
             None => return Ok(()),
-            Some(Err(e)) => return Err(super::client::transport_error(e, "event stream")),
+            Some(Err(e)) => return Err(e),
             Some(Ok(bytes)) => {
                 for ev in parser.feed(&bytes) {
                     ctx.emit(Event::Server { event: ev.event, data: ev.data }).await?;

@@ -1,10 +1,10 @@
 //! Storage folders (vfolders): management through the manager, and file transfers through
 //! the storage proxy exactly as the official SDK does them — tus uploads resumed from the
-//! server's offset, downloads resumed with Range — streamed from and to disk in bounded memory.
+//! server's offset, downloads resumed with Range, within the retry budget (`retry.rs`) —
+//! streamed from and to disk in bounded memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Body chunks queued between the network and the disk writer of a download.
 const WRITE_QUEUE: usize = 16;
@@ -12,19 +12,20 @@ const WRITE_QUEUE: usize = 16;
 const WRITE_BATCH: usize = 1 << 20;
 
 use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::AsyncSeekExt;
 
 use super::client::{encode_segment, Client, Request};
-use super::error::{Error, ErrorKind, Result};
+use super::error::{Error, Result};
 use super::log::Level;
 use super::op::{OpCtx, ProgressSink};
+use super::retry::Retry;
+use super::transport::OutBody;
 
 /// Bytes sent per tus PATCH request.
 pub const UPLOAD_CHUNK: u64 = 8 << 20;
-/// Attempts per file before a transfer gives up.
-pub const MAX_ATTEMPTS: u32 = 20;
 
 /// Options of `create`.
 #[derive(Clone, Debug)]
@@ -67,18 +68,6 @@ pub async fn list(client: &Client, all: bool) -> Result<Value> {
 pub struct VFolder {
     pub client: Arc<Client>,
     pub name: String,
-}
-
-fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis((20u64 << attempt.min(8)).min(5000))
-}
-
-fn is_transient(e: &Error) -> bool {
-    matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server) || (e.kind == ErrorKind::Io && e.message.contains("connection"))
-}
-
-fn net_err(what: &str, e: reqwest::Error) -> Error {
-    super::client::transport_error(e, what)
 }
 
 impl VFolder {
@@ -144,19 +133,45 @@ impl VFolder {
 
     /// The current tus offset of an upload session.
     async fn tus_offset(&self, url: &reqwest::Url) -> Result<u64> {
-        let resp = self.client.http().head(url.clone()).header("Tus-Resumable", "1.0.0").send().await.map_err(|e| net_err("upload offset", e))?;
-        if !resp.status().is_success() {
-            return Err(Error::from_http(resp.status().as_u16(), b""));
+        let mut h = HeaderMap::new();
+        h.insert("tus-resumable", HeaderValue::from_static("1.0.0"));
+        let resp = self.client.exchange_url(Method::HEAD, url.clone(), h, OutBody::Empty, None, "upload offset").await?;
+        if !resp.is_success() {
+            return Err(Error::from_http(resp.status, b""));
         }
-        resp.headers()
-            .get("upload-offset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| Error::bad_response("upload session answered without Upload-Offset"))
+        resp.header("upload-offset").and_then(|v| v.parse().ok()).ok_or_else(|| Error::bad_response("upload session answered without Upload-Offset"))
+    }
+
+    /// Sends `len` bytes of `local` from `offset` in one tus PATCH; the server's new offset.
+    async fn tus_patch(&self, url: &reqwest::Url, local: &Path, offset: u64, len: u64, sink: &ProgressSink) -> Result<u64> {
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| Error::io("seek", e))?;
+        let sink = sink.clone();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 << 10)
+            .map(move |chunk| {
+                if let Ok(c) = &chunk {
+                    sink.add(c.len() as u64);
+                }
+                chunk
+            })
+            .boxed();
+        let mut h = HeaderMap::new();
+        h.insert("tus-resumable", HeaderValue::from_static("1.0.0"));
+        h.insert("upload-offset", HeaderValue::from(offset));
+        h.insert(reqwest::header::CONTENT_TYPE, HeaderValue::from_static("application/offset+octet-stream"));
+        let resp = self.client.exchange_url(Method::PATCH, url.clone(), h, OutBody::Stream { stream, len: Some(len) }, None, "upload").await?;
+        let status = resp.status;
+        let new_offset = resp.header("upload-offset").and_then(|v| v.parse::<u64>().ok());
+        if !resp.is_success() {
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(Error::from_http(status, &body));
+        }
+        Ok(new_offset.unwrap_or(offset + len))
     }
 
     /// Uploads one local file to `remote` (a path inside the folder) with tus, resuming from
-    /// the storage proxy's offset after a dropped connection.
+    /// the storage proxy's offset after a transient failure, within the retry budget.
     /// Progress is counted on `sink` (bytes sent, including any re-sent after a resume).
     pub async fn upload_file(&self, ctx: &OpCtx, local: &Path, remote: &str, sink: &ProgressSink) -> Result<u64> {
         let size = tokio::fs::metadata(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?.len();
@@ -164,48 +179,20 @@ impl VFolder {
         let info = ctx.guard(self.client.call_json(req)).await?;
         let url = self.transfer_url(&info)?;
         let mut offset = 0u64;
-        let mut attempt = 0u32;
-        let mut first = true;
+        let mut retry = Retry::new(self.client.config().retry_budget);
+        let mut resume = false;
         loop {
             let r: Result<u64> = async {
-                if !first {
+                if resume {
                     offset = ctx.guard(self.tus_offset(&url)).await?;
                 }
-                first = false;
                 loop {
                     let len = (size - offset).min(UPLOAD_CHUNK);
-                    let mut file = tokio::fs::File::open(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?;
-                    file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| Error::io("seek", e))?;
-                    use tokio::io::AsyncReadExt;
-                    let sink = sink.clone();
-                    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 << 10).map(move |chunk| {
-                        if let Ok(c) = &chunk {
-                            sink.add(c.len() as u64);
-                        }
-                        chunk
-                    });
-                    let resp = ctx
-                        .guard(async {
-                            self.client
-                                .http()
-                                .patch(url.clone())
-                                .header("Tus-Resumable", "1.0.0")
-                                .header("Upload-Offset", offset.to_string())
-                                .header("Content-Type", "application/offset+octet-stream")
-                                .header("Content-Length", len.to_string())
-                                .body(reqwest::Body::wrap_stream(stream))
-                                .send()
-                                .await
-                                .map_err(|e| net_err("upload", e))
-                        })
-                        .await?;
-                    let status = resp.status().as_u16();
-                    let new_offset = resp.headers().get("upload-offset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-                    if !(200..300).contains(&status) {
-                        let body = resp.bytes().await.unwrap_or_default();
-                        return Err(Error::from_http(status, &body));
+                    let next = ctx.guard(self.tus_patch(&url, local, offset, len, sink)).await?;
+                    if next > offset {
+                        retry.progressed();
                     }
-                    offset = new_offset.unwrap_or(offset + len);
+                    offset = next;
                     if offset >= size {
                         return Ok(size);
                     }
@@ -214,14 +201,9 @@ impl VFolder {
             .await;
             match r {
                 Ok(n) => return Ok(n),
-                Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
-                    attempt += 1;
-                    self.client.log.log(Level::Warn, "vfolder", || format!("upload of '{remote}' interrupted (attempt {attempt}: {e}); resuming from the server's offset"));
-                    ctx.guard(async {
-                        tokio::time::sleep(retry_delay(attempt)).await;
-                        Ok(())
-                    })
-                    .await?;
+                Err(e) if retry.again(&e, ctx).await? => {
+                    resume = true;
+                    self.client.log.log(Level::Warn, "vfolder", || format!("upload of '{remote}' interrupted (attempt {}: {e}); resuming from the server's offset", retry.attempts()));
                 }
                 Err(e) => return Err(e),
             }
@@ -279,19 +261,19 @@ impl VFolder {
         let partial = PathBuf::from(format!("{}.partial", dest.display()));
         let mut start = 0u64;
         let mut validator: Option<String> = None;
-        let mut attempt = 0u32;
+        let mut retry = Retry::new(self.client.config().retry_budget);
         let sink = ctx.progress_sink(0);
         loop {
             let r: Result<u64> = async {
-                let mut rb = self.client.http().get(url.clone());
+                let mut h = HeaderMap::new();
                 if start > 0 {
-                    rb = rb.header("Range", format!("bytes={start}-"));
-                    if let Some(v) = &validator {
-                        rb = rb.header("If-Range", v.clone());
+                    h.insert(reqwest::header::RANGE, HeaderValue::from_str(&format!("bytes={start}-")).map_err(|_| Error::internal("range"))?);
+                    if let Some(v) = validator.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                        h.insert(reqwest::header::IF_RANGE, v);
                     }
                 }
-                let resp = ctx.guard(async { rb.send().await.map_err(|e| net_err("download", e)) }).await?;
-                let status = resp.status().as_u16();
+                let resp = ctx.guard(self.client.exchange_url(Method::GET, url.clone(), h, OutBody::Empty, None, "download")).await?;
+                let status = resp.status;
                 let (file, offset) = match status {
                     200 => (std::fs::File::create(&partial), 0),
                     206 => (std::fs::OpenOptions::new().append(true).open(&partial), start),
@@ -302,7 +284,7 @@ impl VFolder {
                 };
                 let file = file.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?;
                 start = offset;
-                validator = resp.headers().get("last-modified").or_else(|| resp.headers().get("etag")).and_then(|v| v.to_str().ok()).map(str::to_owned).or(validator.clone());
+                validator = resp.header("last-modified").or_else(|| resp.header("etag")).map(str::to_owned).or(validator.clone());
                 // The body's chunks go as they are (no copy) to a blocking writer thread through
                 // a bounded queue: the network keeps flowing while the disk writes, and memory
                 // stays bounded (WRITE_QUEUE chunks).
@@ -332,10 +314,10 @@ impl VFolder {
                     }
                     Ok(())
                 });
-                let mut body = resp.bytes_stream();
+                let mut body = resp;
                 let mut failed = None;
                 loop {
-                    let chunk = match ctx.guard(async { Ok(body.next().await) }).await {
+                    let chunk = match ctx.guard(body.chunk()).await {
                         Ok(c) => c,
                         Err(e) => {
                             failed = Some(e);
@@ -344,17 +326,14 @@ impl VFolder {
                     };
                     match chunk {
                         None => break,
-                        Some(Err(e)) => {
-                            failed = Some(net_err("download", e));
-                            break;
-                        }
-                        Some(Ok(b)) => {
+                        Some(b) => {
                             let n = b.len() as u64;
                             if tx.send(b).await.is_err() {
                                 break; // the writer failed: its error is reported below
                             }
                             start += n;
                             sink.add(n);
+                            retry.progressed();
                         }
                     }
                 }
@@ -372,20 +351,12 @@ impl VFolder {
                     tokio::fs::rename(&partial, dest).await.map_err(|e| Error::io(&format!("renaming into '{}'", dest.display()), e))?;
                     return Ok(n);
                 }
-                Err(e) if is_transient(&e) && attempt + 1 < MAX_ATTEMPTS && !ctx.is_cancelled() => {
-                    attempt += 1;
-                    self.client.log.log(Level::Warn, "vfolder", || format!("download of '{remote}' interrupted (attempt {attempt}: {e}); resuming with Range from byte {start}"));
-                    ctx.guard(async {
-                        tokio::time::sleep(retry_delay(attempt)).await;
-                        Ok(())
-                    })
-                    .await?;
+                Err(e) if retry.again(&e, ctx).await.unwrap_or(false) => {
+                    self.client.log.log(Level::Warn, "vfolder", || format!("download of '{remote}' interrupted (attempt {}: {e}); resuming with Range from byte {start}", retry.attempts()));
                 }
                 Err(e) => {
-                    if !is_transient(&e) || ctx.is_cancelled() {
-                        // Keep the partial file only while a resume is possible.
-                        let _ = tokio::fs::remove_file(&partial).await;
-                    }
+                    // The partial file goes with the last chance of resuming it.
+                    let _ = tokio::fs::remove_file(&partial).await;
                     return Err(e);
                 }
             }

@@ -10,16 +10,15 @@ use serde_json::{Map, Value};
 use crate::core::compute::{resource_value, ClusterMode, ComputeSession, CreateOptions, SessionType};
 use crate::core::error::{Error, Result};
 use crate::core::exec::{BatchOptions, Mode, RunSummary};
-use crate::core::op::{Op, OpShared};
 
 use super::args::{handle, handle_mut, opt_str_arg, out_ptr, out_val, str_arg};
-use super::boundary::{fallible, getter, refuse_reentry};
+use super::boundary::{fallible, getter};
 use super::buf::bai_buf_t;
 use super::callback::{
-    drive_to_end, register, bai_console_cb, bai_input_cb, bai_media_cb, bai_progress_cb, bai_userdata_free_cb, Callbacks,
+    register, bai_console_cb, bai_input_cb, bai_media_cb, bai_progress_cb, bai_userdata_free_cb, Callbacks,
 };
 use super::error::bai_code_t;
-use super::session::{bai_session_t, read_sized, SessionInner};
+use super::session::{bai_session_t, read_sized, CallSlot, SessionInner};
 
 /// Session type of `bai_create_opts_t.type`.
 #[repr(i32)]
@@ -159,7 +158,7 @@ pub struct bai_compute_t {
     status_c: CString,
     pub(crate) callbacks: Callbacks,
     /// The blocking operation now running on this handle, for bai_compute_cancel().
-    pub(crate) current: Arc<Mutex<Option<Arc<OpShared>>>>,
+    pub(crate) current: Arc<CallSlot>,
 }
 
 unsafe fn str_list(p: *const *const c_char, n: usize, name: &str) -> Result<Vec<String>> {
@@ -292,7 +291,8 @@ pub extern "C" fn bai_compute_create(session: *const bai_session_t, image: *cons
         let image = unsafe { str_arg(image, "image") }?;
         let options = if opts.is_null() { CreateOptions::default() } else { create_options(&unsafe { read_sized(opts, "opts") }?)? };
         let client = s.inner.client.clone();
-        let c = s.inner.block_on("bai_compute_create", ComputeSession::create(client, image, &options))??;
+        let image = image.to_string();
+        let c = s.inner.call("bai_compute_create", async move { ComputeSession::create(client, &image, &options).await })?;
         *out = Box::into_raw(Box::new(new_handle(s.inner.clone(), c)));
         Ok(())
     })
@@ -379,7 +379,7 @@ pub extern "C" fn bai_compute_created(compute: *const bai_compute_t) -> bool {
 pub(crate) struct Runner {
     session: Arc<SessionInner>,
     callbacks: Callbacks,
-    current: Arc<Mutex<Option<Arc<OpShared>>>>,
+    current: Arc<CallSlot>,
 }
 
 impl bai_compute_t {
@@ -389,19 +389,15 @@ impl bai_compute_t {
 }
 
 impl Runner {
-    /// Runs a core future on the calling thread, delivering its events to the handle's
-    /// callbacks; bai_compute_cancel() from another thread cancels it.
+    /// Runs a core future as a blocking call on the calling thread, delivering its events to
+    /// the handle's callbacks; bai_compute_cancel() and bai_session_cancel() from another
+    /// thread cancel it.
     pub(crate) fn run<T: Send + 'static, F, Fut>(self, what: &str, work: F) -> Result<T>
     where
         F: FnOnce(crate::core::op::OpCtx) -> Fut,
         Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     {
-        refuse_reentry(what)?;
-        let mut op = Op::spawn(self.session.client.runtime().clone(), work);
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(op.shared().clone());
-        let r = drive_to_end(&mut op, &self.callbacks);
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        r
+        self.session.call_op(what, &self.callbacks, Some(&self.current), work)
     }
 }
 
@@ -466,7 +462,8 @@ pub extern "C" fn bai_compute_destroy(compute: *const bai_compute_t, flags: u32,
 pub extern "C" fn bai_compute_interrupt(compute: *const bai_compute_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
-        c.session.block_on("bai_compute_interrupt", c.compute.interrupt())?
+        let cs = c.compute.clone();
+        c.session.call("bai_compute_interrupt", async move { cs.interrupt().await })
     })
 }
 

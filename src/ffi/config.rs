@@ -41,7 +41,8 @@ fn new_config(c: Config, out: *mut *mut bai_config_t) -> Result<()> {
 
 /// Creates a configuration with the official SDK's defaults (endpoint
 /// `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, API version
-/// v7.20230615, connect timeout 10 s, no read timeout), ignoring the environment.
+/// v7.20230615, connect timeout 10 s), except the read timeout: 60 s instead of none, so that a
+/// silent server cannot hang a call (0 asks for none). Ignores the environment.
 ///
 /// **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
 /// **Errors:** `BAI_E_NULL_ARG`.
@@ -53,7 +54,9 @@ pub extern "C" fn bai_config_new(out: *mut *mut bai_config_t) -> bai_code_t {
 /// Creates a configuration from the environment exactly as the official SDK reads it:
 /// `BACKEND_<X>` with `SORNA_<X>` as fallback, for ENDPOINT (comma-separated list),
 /// ENDPOINT_TYPE, ACCESS_KEY, SECRET_KEY, DOMAIN, GROUP, VFOLDER_MOUNTS,
-/// SKIP_SSLCERT_VALIDATION, CONNECTION_TIMEOUT, READ_TIMEOUT and OVERRIDE_STORAGE_PROXY. Values
+/// SKIP_SSLCERT_VALIDATION, CONNECTION_TIMEOUT, READ_TIMEOUT (unset: 60 s; 0: no limit) and
+/// OVERRIDE_STORAGE_PROXY, plus one of the library's own: `BACKEND_CA_FILE`, a PEM file of CA
+/// certificates trusted in addition to the system's (see bai_config_set_ca_file()). Values
 /// from the nearest `.env` file above the current directory win over the process environment.
 ///
 /// **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
@@ -242,7 +245,11 @@ pub extern "C" fn bai_config_set_vfolder_mounts(config: *mut bai_config_t, names
 }
 
 /// Sets a PEM file of CA certificates trusted in addition to the system's; NULL clears it.
-/// The file is read when the session opens.
+/// The file is read when the session opens. The system's trust store is the platform's (on
+/// Linux the distribution's CA bundle), or the files named by the `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` environment variables when either is set, as OpenSSL (and so the official
+/// Python SDK) reads them. `BACKEND_CA_FILE` sets this from the environment
+/// (bai_config_from_env()).
 ///
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`.
@@ -296,6 +303,21 @@ pub extern "C" fn bai_config_set_sync_downloads(config: *mut bai_config_t, sync:
     })
 }
 
+/// Sets the retry budget of resumable transfers (storage-folder uploads and downloads) in
+/// milliseconds (default 30000): after a transient failure (connection dropped, read
+/// timeout, HTTP 502/503/504/429/408) a transfer resumes from what the server stored, with
+/// growing pauses, until it has gone this long without progress. Other failures (4xx, 500)
+/// are not retried. 0 disables retries.
+///
+/// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
+#[no_mangle]
+pub extern "C" fn bai_config_set_retry_budget_ms(config: *mut bai_config_t, budget_ms: i64) -> bai_code_t {
+    with_config(config, |c| {
+        c.retry_budget = ms("budget_ms", budget_ms)?;
+        Ok(())
+    })
+}
+
 fn ms(field: &str, v: i64) -> Result<Duration> {
     if v < 0 {
         return Err(Error::invalid(format!("{field}: {v} ms is negative")));
@@ -303,7 +325,8 @@ fn ms(field: &str, v: i64) -> Result<Duration> {
     Ok(Duration::from_millis(v as u64))
 }
 
-/// Sets the TCP connect timeout in milliseconds (default 10000). Must be positive.
+/// Sets the connect timeout in milliseconds (default 10000): DNS resolution, TCP connect, the
+/// proxy tunnel and the TLS handshake together. Must be positive.
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`.
 #[no_mangle]
@@ -318,7 +341,12 @@ pub extern "C" fn bai_config_set_connect_timeout_ms(config: *mut bai_config_t, t
     })
 }
 
-/// Sets the per-read timeout in milliseconds; 0 (the default) waits without limit.
+/// Sets the read timeout in milliseconds (default 60000): a request fails with
+/// `BAI_E_TIMEOUT` when no byte moves in either direction for this long, counted from the
+/// start of the request (connecting counts). 0 waits without limit. Long runs are not cut by it: the server answers each step
+/// of an execution within seconds. Exchanges that are idle by nature follow their own rules:
+/// creating a compute session waits for it to start (bai_compute_create()), event streams
+/// wait for events, WebSocket streams ping the server every 30 s and end after 90 s of silence.
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
@@ -330,8 +358,9 @@ pub extern "C" fn bai_config_set_read_timeout_ms(config: *mut bai_config_t, time
     })
 }
 
-/// Sets the limit for one whole request/response exchange in milliseconds; 0 (the default)
-/// means no limit. Calls that take a `timeout_ms` override it.
+/// Sets the limit for one whole request/response exchange in milliseconds, from the start of
+/// the connection to the end of the answer; 0 (the default) means no limit. It also bounds
+/// the version probe of bai_session_new(). Calls that take a `timeout_ms` override it.
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
@@ -365,6 +394,7 @@ pub extern "C" fn bai_config_describe(config: *const bai_config_t, out: *mut bai
             "connect_timeout_ms": c.connect_timeout.as_millis() as u64,
             "read_timeout_ms": c.read_timeout.map(|d| d.as_millis() as u64).unwrap_or(0),
             "request_timeout_ms": c.request_timeout.map(|d| d.as_millis() as u64).unwrap_or(0),
+            "retry_budget_ms": c.retry_budget.as_millis() as u64,
             "skip_tls_verify": c.skip_tls_verify,
             "sync_downloads": c.sync_downloads,
             "ca_file": c.ca_file.as_ref().map(|p| p.display().to_string()),

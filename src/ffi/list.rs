@@ -38,7 +38,7 @@ pub extern "C" fn bai_session_list(session: *const bai_session_t, status: *const
         let s = unsafe { handle(session, "session") }?;
         let status = unsafe { opt_str_arg(status, "status") }?.map(str::to_owned);
         let client = s.inner.client.clone();
-        let page = s.inner.block_on("bai_session_list", async move { paginated_list(&client, status.as_deref(), offset, page_size).await })??;
+        let page = s.inner.call("bai_session_list", async move { paginated_list(&client, status.as_deref(), offset, page_size).await })?;
         let items_c = page.items.iter().map(|v| CString::new(v.to_string()).unwrap_or_default()).collect();
         *out = Box::into_raw(Box::new(bai_page_t { total_count: page.total_count, items: page.items, items_c, fields: Default::default() }));
         Ok(())

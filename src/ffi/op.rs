@@ -87,12 +87,12 @@ pub struct bai_op_t {
 
 impl SessionInner {
     /// Starts `work` as an operation of this session.
-    pub(crate) fn start_op<F, Fut>(self: &Arc<Self>, callbacks: Callbacks, work: F) -> bai_op_t
+    pub(crate) fn start_op<F, Fut>(self: &Arc<Self>, callbacks: Callbacks, work: F) -> Result<bai_op_t>
     where
         F: FnOnce(OpCtx) -> Fut,
         Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
     {
-        let op = Op::spawn(self.client.runtime().clone(), work);
+        let op = Op::spawn(self.client.transport().shared_exec()?, work);
         let shared = op.shared().clone();
         let state = Arc::new(Mutex::new(OpState { op, callbacks, drive: DriveState::default(), outcome: None, error: None, output: None }));
         let slot = OpSlot::new(&state);
@@ -100,7 +100,7 @@ impl SessionInner {
         lock(&state).op.set_waker(Some(Arc::new(move || ready.push(&s))));
         // Queued once now: news may have come before the waker was set.
         self.ready.push(&slot);
-        bai_op_t { state, shared, terminal: None, session: self.clone() }
+        Ok(bai_op_t { state, shared, terminal: None, session: self.clone() })
     }
 }
 
@@ -135,7 +135,7 @@ pub extern "C" fn bai_compute_run_start(
         let c = unsafe { handle(compute, "compute") }?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { crate::core::exec::run(cs, ctx, code, mode, opts).await.map(Output::Run) });
+        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { crate::core::exec::run(cs, ctx, code, mode, opts).await.map(Output::Run) })?;
         boxed(op, out);
         Ok(())
     })
@@ -162,7 +162,7 @@ pub extern "C" fn bai_compute_create_start(session: *const bai_session_t, image:
         let client = s.inner.client.clone();
         let op = s.inner.start_op(Callbacks::default(), move |ctx| async move {
             ctx.guard(crate::core::compute::ComputeSession::create(client, &image, &options)).await.map(Output::Compute)
-        });
+        })?;
         boxed(op, out);
         Ok(())
     })
@@ -212,7 +212,7 @@ pub extern "C" fn bai_compute_download_start(
         let files = path_list(files, n_files, "files")?;
         let dest = std::path::PathBuf::from(unsafe { super::args::str_arg(dest_dir, "dest_dir") }?);
         let cs = c.compute.clone();
-        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { cs.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) });
+        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { cs.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })?;
         boxed(op, out);
         Ok(())
     })
@@ -240,7 +240,7 @@ pub extern "C" fn bai_compute_upload_start(
         let base = unsafe { opt_str_arg(base_dir, "base_dir") }?.map(std::path::PathBuf::from);
         let items = crate::core::files::plan_upload(&paths, base.as_deref())?;
         let cs = c.compute.clone();
-        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { cs.upload(&ctx, items).await.map(|_| Output::Nothing) });
+        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { cs.upload(&ctx, items).await.map(|_| Output::Nothing) })?;
         boxed(op, out);
         Ok(())
     })
@@ -301,7 +301,7 @@ pub extern "C" fn bai_compute_stream_start(
         let cs = c.compute.clone();
         let op = c.session.start_op(c.callbacks.clone(), move |mut ctx| async move {
             crate::core::stream::stream_execute(&cs, &mut ctx, &code, mode, opts).await.map(Output::Run)
-        });
+        })?;
         boxed(op, out);
         Ok(())
     })
@@ -325,7 +325,7 @@ pub extern "C" fn bai_compute_terminal_open(compute: *const bai_compute_t, out: 
         let cs = c.compute.clone();
         let mut op = c.session.start_op(c.callbacks.clone(), move |mut ctx| async move {
             crate::core::stream::terminal(&cs, &mut ctx, rx).await.map(|_| Output::Nothing)
-        });
+        })?;
         op.terminal = Some(tx);
         boxed(op, out);
         Ok(())
@@ -340,7 +340,7 @@ fn term_send(op: *const bai_op_t, cmd: TermCommand) -> Result<()> {
         Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::bad_state("the terminal is closed")),
         Err(mpsc::error::TrySendError::Full(cmd)) => {
             refuse_reentry("bai_terminal_write")?;
-            let rt = o.session.client.runtime().clone();
+            let rt = o.session.client.transport().shared_exec()?;
             rt.block_on(tx.send(cmd))?.map_err(|_| Error::bad_state("the terminal is closed"))
         }
     }
@@ -417,7 +417,7 @@ pub extern "C" fn bai_compute_events_start(compute: *const bai_compute_t, scope:
         let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move {
             let (id, name) = if by_id { (Some(cs.id.as_str()), None) } else { (None, Some(cs.name.as_str())) };
             crate::core::stream::session_events(cs.client(), &ctx, id, name, &scope).await.map(|_| Output::Nothing)
-        });
+        })?;
         boxed(op, out);
         Ok(())
     })

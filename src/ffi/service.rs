@@ -155,7 +155,7 @@ pub extern "C" fn bai_service_create(session: *const bai_session_t, opts: *const
             ..Default::default()
         };
         let client = s.inner.client.clone();
-        let svc = s.inner.block_on("bai_service_create", async move { Service::create(client, &spec).await })??;
+        let svc = s.inner.call("bai_service_create", async move { Service::create(client, &spec).await })?;
         out.fill(svc.id.as_bytes());
         Ok(())
     })
@@ -180,7 +180,7 @@ pub extern "C" fn bai_service_info(session: *const bai_session_t, endpoint_id: *
         let s = unsafe { handle(session, "session") }?;
         let svc = service(s, endpoint_id)?;
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.inner.block_on("bai_service_info", async move { svc.info().await })??;
+        let v = s.inner.call("bai_service_info", async move { svc.info().await })?;
         out.fill(v.to_string().as_bytes());
         Ok(())
     })
@@ -199,7 +199,7 @@ pub extern "C" fn bai_service_wait_ready(session: *const bai_session_t, endpoint
         let svc = service(s, endpoint_id)?;
         let out = unsafe { out_val(url_out, "url_out") }?;
         let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
-        let url = s.inner.block_on("bai_service_wait_ready", async move {
+        let url = s.inner.call("bai_service_wait_ready", async move {
             loop {
                 let v = svc.info().await?;
                 if let Some(u) = v.get("service_endpoint").and_then(Value::as_str) {
@@ -210,7 +210,7 @@ pub extern "C" fn bai_service_wait_ready(session: *const bai_session_t, endpoint
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        })??;
+        })?;
         out.fill(url.as_bytes());
         Ok(())
     })
@@ -226,7 +226,7 @@ pub extern "C" fn bai_service_list(session: *const bai_session_t, out: *mut bai_
         let s = unsafe { handle(session, "session") }?;
         let out = unsafe { out_val(out, "out") }?;
         let client = s.inner.client.clone();
-        let v = s.inner.block_on("bai_service_list", async move { service::list(&client).await })??;
+        let v = s.inner.call("bai_service_list", async move { service::list(&client).await })?;
         out.fill(v.to_string().as_bytes());
         Ok(())
     })
@@ -241,7 +241,7 @@ pub extern "C" fn bai_service_scale(session: *const bai_session_t, endpoint_id: 
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
         let svc = service(s, endpoint_id)?;
-        s.inner.block_on("bai_service_scale", async move { svc.scale(replicas).await.map(|_| ()) })?
+        s.inner.call("bai_service_scale", async move { svc.scale(replicas).await.map(|_| ()) })
     })
 }
 
@@ -254,7 +254,7 @@ pub extern "C" fn bai_service_delete(session: *const bai_session_t, endpoint_id:
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
         let svc = service(s, endpoint_id)?;
-        s.inner.block_on("bai_service_delete", async move { svc.delete().await })?
+        s.inner.call("bai_service_delete", async move { svc.delete().await })
     })
 }
 
@@ -271,12 +271,12 @@ pub extern "C" fn bai_service_generate_token(session: *const bai_session_t, endp
         let svc = service(s, endpoint_id)?;
         let d = unsafe { opt_str_arg(duration, "duration") }?.map(str::to_owned);
         let out = unsafe { out_val(token_out, "token_out") }?;
-        let tok = s.inner.block_on("bai_service_generate_token", async move {
+        let tok = s.inner.call("bai_service_generate_token", async move {
             match d {
                 Some(d) => svc.generate_token(Some(&d), None).await,
                 None => svc.generate_token(None, Some(valid_until)).await,
             }
-        })??;
+        })?;
         out.fill(tok.as_bytes());
         Ok(())
     })
@@ -312,7 +312,7 @@ pub extern "C" fn bai_service_call(
         let ct = unsafe { opt_str_arg(content_type, "content_type") }?.unwrap_or("application/json").to_string();
         let client = s.inner.client.clone();
         let body = (!b.is_empty()).then_some((b, ct));
-        let resp = s.inner.block_on("bai_service_call", async move { service::call_endpoint(&client, &url, method, token.as_deref(), body).await })??;
+        let resp = s.inner.call("bai_service_call", async move { service::call_endpoint(&client, &url, method, token.as_deref(), body).await })?;
         *out = Box::into_raw(Box::new(bai_response_t::from_core(resp)));
         Ok(())
     })

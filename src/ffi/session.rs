@@ -1,18 +1,19 @@
 //! `bai_session_t`: an open API session, and raw signed requests.
 
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use reqwest::Method;
 
 use crate::core::client::{Body, Client, Request};
 use crate::core::error::{Error, Result};
-use crate::core::runtime::Runtime;
+use crate::core::op::{CancelReason, Op, OpCtx, OpShared};
 
 use super::args::{bytes_arg, handle, opt_str_arg, out_ptr, out_val, str_arg};
 use super::boundary::{fallible, getter, refuse_reentry};
 use super::buf::bai_buf_t;
+use super::callback::{drive_to_end, Callbacks};
 use super::config::bai_config_t;
 use super::error::bai_code_t;
 
@@ -27,13 +28,68 @@ pub(crate) struct SessionInner {
     pub(crate) woken: std::sync::atomic::AtomicBool,
     /// The operations of this session with news, for bai_session_poll().
     pub(crate) ready: Arc<super::ready::ReadyQueue>,
+    /// The blocking calls in progress, for bai_session_cancel().
+    calls: Mutex<Vec<Weak<OpShared>>>,
+}
+
+/// Where a compute handle keeps its blocking call in progress, for bai_compute_cancel().
+pub(crate) type CallSlot = Mutex<Option<Arc<OpShared>>>;
+
+/// Runs `work` as a blocking call on the calling thread: an operation driven to its end on a
+/// lane of `client`'s transport (the request, its connection and its timers all run on this
+/// thread), its events delivered to `callbacks` here, cancellable through `registry` and
+/// `slot` from any thread.
+fn blocking<T, F, Fut>(client: &Client, what: &str, callbacks: &Callbacks, registry: Option<&Mutex<Vec<Weak<OpShared>>>>, slot: Option<&CallSlot>, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(OpCtx) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+{
+    refuse_reentry(what)?;
+    let lease = client.transport().lease()?;
+    let mut op = Op::spawn(lease.exec(), work);
+    let shared = op.shared().clone();
+    if let Some(r) = registry {
+        let mut calls = r.lock().unwrap_or_else(|p| p.into_inner());
+        calls.retain(|w| w.strong_count() > 0);
+        calls.push(Arc::downgrade(&shared));
+    }
+    if let Some(s) = slot {
+        *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(shared.clone());
+    }
+    let r = drive_to_end(&mut op, callbacks);
+    if let Some(s) = slot {
+        s.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+    // The operation goes before the lease hands its lane back.
+    drop(op);
+    drop(lease);
+    r
 }
 
 impl SessionInner {
-    /// Runs a future to completion on the calling thread.
-    pub(crate) fn block_on<F: std::future::Future>(&self, what: &str, f: F) -> Result<F::Output> {
-        refuse_reentry(what)?;
-        self.client.runtime().block_on(f)
+    /// A blocking call of a plain request/answer future (see `blocking`).
+    pub(crate) fn call<T: Send + 'static>(&self, what: &str, fut: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+        self.call_op(what, &Callbacks::default(), None, move |ctx| async move { ctx.guard(fut).await })
+    }
+
+    /// A blocking call whose work emits events to `callbacks`; `slot` also lets the compute
+    /// handle's bai_compute_cancel() end it.
+    pub(crate) fn call_op<T, F, Fut>(&self, what: &str, callbacks: &Callbacks, slot: Option<&CallSlot>, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(OpCtx) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        blocking(&self.client, what, callbacks, Some(&self.calls), slot, work)
+    }
+
+    /// Cancels every blocking call in progress.
+    fn cancel_calls(&self) {
+        let calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()));
+        for c in calls.iter().filter_map(Weak::upgrade) {
+            c.cancel(CancelReason::Caller);
+        }
     }
 }
 
@@ -64,13 +120,22 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
         let out = unsafe { out_ptr(out, "out") }?;
         let config = unsafe { handle(config, "config") }?.inner.clone();
         refuse_reentry("bai_session_new")?;
-        let rt = Runtime::acquire()?;
-        let client = rt.block_on(Client::open(config, rt.clone()))??;
+        let client = Arc::new(Client::new(config)?);
+        let c = client.clone();
+        blocking(&client, "bai_session_new", &Callbacks::default(), None, None, move |ctx| async move { ctx.guard(c.start()).await })?;
         let api_version_c = CString::new(client.api_version()).unwrap_or_default();
         let server_version = client.server_version().and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
         let server_version_c = CString::new(server_version).unwrap_or_default();
         let notifier = Arc::new(super::notify::Notifier::new()?);
-        let inner = Arc::new(SessionInner { client: Arc::new(client), api_version_c, server_version_c, notifier: notifier.clone(), woken: Default::default(), ready: Arc::new(super::ready::ReadyQueue::new(notifier)) });
+        let inner = Arc::new(SessionInner {
+            client,
+            api_version_c,
+            server_version_c,
+            notifier: notifier.clone(),
+            woken: Default::default(),
+            ready: Arc::new(super::ready::ReadyQueue::new(notifier)),
+            calls: Mutex::new(Vec::new()),
+        });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
     })
@@ -92,10 +157,26 @@ pub unsafe extern "C" fn bai_session_free(session: *mut bai_session_t) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let s = Box::from_raw(session);
         if s.inner.client.config().endpoint_type == crate::core::config::EndpointType::Session {
-            let _ = s.inner.block_on("bai_session_free", s.inner.client.logout());
+            let c = s.inner.client.clone();
+            let _ = s.inner.call("bai_session_free", async move { c.logout().await });
         }
         drop(s);
     }));
+}
+
+/// Cancels every blocking call in progress on this session, whatever thread runs it and
+/// whatever handle it is on (compute, folder, service or raw calls): each ends promptly with
+/// `BAI_E_CANCELLED` (a run is interrupted on the server first). Calls started afterwards are
+/// not affected; operations started with a `_start` function are not either (use
+/// bai_op_cancel()). For one compute handle's call, bai_compute_cancel() is narrower.
+///
+/// **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
+#[no_mangle]
+pub extern "C" fn bai_session_cancel(session: *const bai_session_t) -> bai_code_t {
+    fallible(|| {
+        unsafe { handle(session, "session") }?.inner.cancel_calls();
+        Ok(())
+    })
 }
 
 /// The negotiated API version sent on every request, e.g. `"v7.20230615"`.
@@ -128,7 +209,8 @@ pub extern "C" fn bai_system_get_versions(session: *const bai_session_t, out: *m
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.inner.block_on("bai_system_get_versions", s.inner.client.get_versions())??;
+        let c = s.inner.client.clone();
+        let v = s.inner.call("bai_system_get_versions", async move { c.get_versions().await })?;
         out.fill(v.to_string().as_bytes());
         Ok(())
     })
@@ -244,7 +326,8 @@ pub extern "C" fn bai_session_request(session: *const bai_session_t, request: *c
         if r.timeout_ms > 0 {
             req.timeout = Some(std::time::Duration::from_millis(r.timeout_ms as u64));
         }
-        let resp = s.inner.block_on("bai_session_request", s.inner.client.send(req))??;
+        let c = s.inner.client.clone();
+        let resp = s.inner.call("bai_session_request", async move { c.send(req).await })?;
         *out = Box::into_raw(Box::new(bai_response_t::from_core(resp)));
         Ok(())
     })

@@ -8,9 +8,9 @@ use crate::core::error::{Error, Result};
 use crate::core::vfolder::{self, CreateFolder, VFolder};
 
 use super::args::{handle, opt_str_arg, out_ptr, out_val, str_arg};
-use super::boundary::{fallible, refuse_reentry};
+use super::boundary::fallible;
 use super::buf::bai_buf_t;
-use super::callback::{drive_to_end, register, bai_progress_cb, bai_userdata_free_cb, Callbacks};
+use super::callback::{register, bai_progress_cb, bai_userdata_free_cb, Callbacks};
 use super::compute::path_list;
 use super::error::bai_code_t;
 use super::op::{bai_op_t, Output};
@@ -80,7 +80,7 @@ pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const
         }
         let info_out = unsafe { info_out.as_mut() };
         let client = s.client.clone();
-        let v = s.block_on("bai_vfolder_create", async move { vfolder::create(&client, &o).await })??;
+        let v = s.call("bai_vfolder_create", async move { vfolder::create(&client, &o).await })?;
         if let Some(b) = info_out {
             json_out(b, &v)?;
         }
@@ -98,7 +98,7 @@ pub extern "C" fn bai_vfolder_list(session: *const bai_session_t, out: *mut bai_
         let s = self::session(session)?;
         let out = unsafe { out_val(out, "out") }?;
         let client = s.client.clone();
-        let v = s.block_on("bai_vfolder_list", async move { vfolder::list(&client, false).await })??;
+        let v = s.call("bai_vfolder_list", async move { vfolder::list(&client, false).await })?;
         json_out(out, &v)
     })
 }
@@ -113,7 +113,7 @@ pub extern "C" fn bai_vfolder_info(session: *const bai_session_t, name: *const c
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.block_on("bai_vfolder_info", async move { f.info().await })??;
+        let v = s.call("bai_vfolder_info", async move { f.info().await })?;
         json_out(out, &v)
     })
 }
@@ -127,7 +127,7 @@ pub extern "C" fn bai_vfolder_delete(session: *const bai_session_t, name: *const
     fallible(|| {
         let s = self::session(session)?;
         let f = folder(s, name)?;
-        s.block_on("bai_vfolder_delete", async move { f.delete().await })?
+        s.call("bai_vfolder_delete", async move { f.delete().await })
     })
 }
 
@@ -141,7 +141,7 @@ pub extern "C" fn bai_vfolder_rename(session: *const bai_session_t, name: *const
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let n = unsafe { str_arg(new_name, "new_name") }?.to_string();
-        s.block_on("bai_vfolder_rename", async move { f.rename(&n).await })?
+        s.call("bai_vfolder_rename", async move { f.rename(&n).await })
     })
 }
 
@@ -157,7 +157,7 @@ pub extern "C" fn bai_vfolder_list_files(session: *const bai_session_t, name: *c
         let f = folder(s, name)?;
         let p = unsafe { opt_str_arg(path, "path") }?.unwrap_or(".").to_string();
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.block_on("bai_vfolder_list_files", async move { f.list_files(&p).await })??;
+        let v = s.call("bai_vfolder_list_files", async move { f.list_files(&p).await })?;
         json_out(out, &v)
     })
 }
@@ -175,7 +175,7 @@ pub extern "C" fn bai_vfolder_mkdir(session: *const bai_session_t, name: *const 
         if flags & !(BAI_MKDIR_PARENTS | BAI_MKDIR_EXIST_OK) != 0 {
             return Err(Error::invalid(format!("flags: 0x{flags:x} has unknown bits")));
         }
-        s.block_on("bai_vfolder_mkdir", async move { f.mkdir(&p, flags & BAI_MKDIR_PARENTS != 0, flags & BAI_MKDIR_EXIST_OK != 0).await })?
+        s.call("bai_vfolder_mkdir", async move { f.mkdir(&p, flags & BAI_MKDIR_PARENTS != 0, flags & BAI_MKDIR_EXIST_OK != 0).await })
     })
 }
 
@@ -189,7 +189,7 @@ pub extern "C" fn bai_vfolder_rename_file(session: *const bai_session_t, name: *
         let f = folder(s, name)?;
         let t = unsafe { str_arg(target_path, "target_path") }?.to_string();
         let n = unsafe { str_arg(new_name, "new_name") }?.to_string();
-        s.block_on("bai_vfolder_rename_file", async move { f.rename_file(&t, &n).await })?
+        s.call("bai_vfolder_rename_file", async move { f.rename_file(&t, &n).await })
     })
 }
 
@@ -203,7 +203,7 @@ pub extern "C" fn bai_vfolder_move_file(session: *const bai_session_t, name: *co
         let f = folder(s, name)?;
         let a = unsafe { str_arg(src, "src") }?.to_string();
         let b = unsafe { str_arg(dst, "dst") }?.to_string();
-        s.block_on("bai_vfolder_move_file", async move { f.move_file(&a, &b).await })?
+        s.call("bai_vfolder_move_file", async move { f.move_file(&a, &b).await })
     })
 }
 
@@ -216,7 +216,7 @@ pub extern "C" fn bai_vfolder_delete_files(session: *const bai_session_t, name: 
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let files = path_list(files, n_files, "files")?;
-        s.block_on("bai_vfolder_delete_files", async move { f.delete_files(&files, recursive).await })?
+        s.call("bai_vfolder_delete_files", async move { f.delete_files(&files, recursive).await })
     })
 }
 
@@ -259,11 +259,9 @@ pub extern "C" fn bai_vfolder_upload(
 ) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
-        refuse_reentry("bai_vfolder_upload")?;
         let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
         let cbs = transfer_callbacks(progress, userdata, None);
-        let mut op = crate::core::op::Op::spawn(s.client.runtime().clone(), move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await });
-        drive_to_end(&mut op, &cbs).map(|_| ())
+        s.call_op("bai_vfolder_upload", &cbs, None, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await }).map(|_| ())
     })
 }
 
@@ -290,7 +288,7 @@ pub extern "C" fn bai_vfolder_upload_start(
         let out = unsafe { out_ptr(out, "out") }?;
         let s = self::session(session)?;
         let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
-        let op = s.start_op(cbs, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await.map(|_| Output::Nothing) });
+        let op = s.start_op(cbs, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await.map(|_| Output::Nothing) })?;
         *out = Box::into_raw(Box::new(op));
         Ok(())
     })
@@ -316,13 +314,11 @@ pub extern "C" fn bai_vfolder_download(
 ) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
-        refuse_reentry("bai_vfolder_download")?;
         let f = folder(s, name)?;
         let files = path_list(files, n_files, "files")?;
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
         let cbs = transfer_callbacks(progress, userdata, None);
-        let mut op = crate::core::op::Op::spawn(s.client.runtime().clone(), move |ctx| async move { f.download(&ctx, &files, &dest).await });
-        drive_to_end(&mut op, &cbs).map(|_| ())
+        s.call_op("bai_vfolder_download", &cbs, None, move |ctx| async move { f.download(&ctx, &files, &dest).await }).map(|_| ())
     })
 }
 
@@ -349,7 +345,7 @@ pub extern "C" fn bai_vfolder_download_start(
         let f = folder(s, name)?;
         let files = path_list(files, n_files, "files")?;
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
-        let op = s.start_op(cbs, move |ctx| async move { f.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) });
+        let op = s.start_op(cbs, move |ctx| async move { f.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })?;
         *out = Box::into_raw(Box::new(op));
         Ok(())
     })

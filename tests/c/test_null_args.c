@@ -57,6 +57,7 @@ static void config_functions(bai_config_t *config)
     CHECK_CODE(bai_config_set_connect_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_read_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK_CODE(bai_config_set_request_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_config_set_retry_budget_ms(NULL, 1000), BAI_E_NULL_ARG);
     bai_buf_t buf = {NULL, 0};
     CHECK_CODE(bai_config_describe(NULL, &buf), BAI_E_NULL_ARG);
     CHECK(buf.data == NULL && buf.len == 0);
@@ -143,6 +144,7 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     size_t n_done = 7;
     CHECK_CODE(bai_session_poll(NULL, 0, &n_done), BAI_E_NULL_ARG);
     CHECK_CODE(bai_session_wakeup(NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_session_cancel(NULL), BAI_E_NULL_ARG);
     {
         int before = freed;
         /* NULL session: an error, and the userdata is still released exactly once. */
