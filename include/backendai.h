@@ -449,8 +449,8 @@ typedef struct bai_input_request_t bai_input_request_t;
 
 /**
  * A running operation started by a `_start` function. Drive it with bai_op_poll() (or all
- * of a session's with bai_session_poll()) from one thread; bai_op_cancel() works from any
- * thread. Release with bai_op_free(), which cancels it if it still runs.
+ * of a session's with bai_session_poll()) from one thread; bai_op_cancel() and bai_op_code()
+ * work from any thread. Release with bai_op_free(), which cancels it if it still runs.
  */
 typedef struct bai_op_t bai_op_t;
 
@@ -1661,40 +1661,6 @@ bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
                                   int32_t max_level);
 
 /**
- * Starts running code to the end without blocking: the non-blocking form of
- * bai_compute_run(). The callbacks registered on `compute` now are used for this operation;
- * they run inside bai_op_poll() or bai_session_poll(), on the polling thread.
- *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free(). The
- * operation keeps what it needs of `compute` alive, so the handle may be freed first.
- * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
- * bai_op_poll()). Example: examples/async_stream.c.
- */
-BAI_API
-bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
-                                 const uint8_t *code,
-                                 size_t code_len,
-                                 int32_t mode,
-                                 const struct bai_batch_opts_t *batch_opts,
-                                 struct bai_op_t **out);
-
-/**
- * Starts creating (or reusing) a compute session without blocking: the non-blocking form of
- * bai_compute_create(). When bai_op_poll() returns `BAI_OK`, take the handle with
- * bai_op_take_compute().
- *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** argument errors as
- * bai_compute_create(); the server's answer comes from bai_op_poll().
- */
-BAI_API
-bai_code_t bai_compute_create_start(const struct bai_session_t *session,
-                                    const char *image,
-                                    const struct bai_create_opts_t *opts,
-                                    struct bai_op_t **out);
-
-/**
  * Takes the compute handle made by a finished bai_compute_create_start() operation (once).
  *
  * **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
@@ -1704,138 +1670,6 @@ bai_code_t bai_compute_create_start(const struct bai_session_t *session,
 BAI_API bai_code_t bai_op_take_compute(struct bai_op_t *op, struct bai_compute_t **out);
 
 /**
- * Starts a download without blocking: the non-blocking form of bai_compute_download().
- * The written names are not reported; check the destination.
- *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** argument errors here; transfer errors
- * from bai_op_poll().
- */
-BAI_API
-bai_code_t bai_compute_download_start(const struct bai_compute_t *compute,
-                                      const char *const *files,
-                                      size_t n_files,
-                                      const char *dest_dir,
-                                      struct bai_op_t **out);
-
-/**
- * Starts an upload without blocking: the non-blocking form of bai_compute_upload() (the
- * limits and paths are checked here, before anything is sent). Progress goes to the progress
- * callback inside bai_op_poll().
- *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** as bai_compute_upload() for the
- * checks; transfer failures are reported by bai_op_poll().
- */
-BAI_API
-bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
-                                    const char *const *paths,
-                                    size_t n_paths,
-                                    const char *base_dir,
-                                    struct bai_op_t **out);
-
-/**
- * Runs code over the streaming WebSocket endpoint, blocking until it finishes: records reach
- * the callbacks on this thread as soon as the server sends them (not per request round trip
- * as with bai_compute_run()); input requests go to the input callback. A callback returning
- * BAI_CB_STOP or bai_compute_cancel() closes the stream, which interrupts the run.
- *
- * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the final result, release
- * with bai_exec_result_free(). **Thread:** blocks; the handle's thread. **Errors:** as
- * bai_compute_run(), plus `BAI_E_WEBSOCKET` (stream broken or closed early).
- * Example: examples/async_stream.c.
- */
-BAI_API
-bai_code_t bai_compute_stream(const struct bai_compute_t *compute,
-                              const uint8_t *code,
-                              size_t code_len,
-                              int32_t mode,
-                              const struct bai_batch_opts_t *batch_opts,
-                              struct bai_exec_result_t **out);
-
-/**
- * The non-blocking form of bai_compute_stream().
- *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
- * Example: examples/async_stream.c.
- */
-BAI_API
-bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
-                                    const uint8_t *code,
-                                    size_t code_len,
-                                    int32_t mode,
-                                    const struct bai_batch_opts_t *batch_opts,
-                                    struct bai_op_t **out);
-
-/**
- * Opens a terminal (a pseudo-terminal running a shell in the session) as an operation.
- * Terminal output reaches the console callback (stream BAI_STREAM_STDOUT, kind "pty", raw
- * bytes) inside bai_op_poll()/bai_session_poll(). Write with bai_terminal_write(), resize,
- * ping, restart, and end it with bai_terminal_close() (then poll until BAI_OK) or
- * bai_op_cancel().
- *
- * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
- * once; any thread. **Errors:** `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
- * Example: examples/terminal.c.
- */
-BAI_API
-bai_code_t bai_compute_terminal_open(const struct bai_compute_t *compute,
-                                     struct bai_op_t **out);
-
-/**
- * Sends bytes to the terminal's input (keys, commands with "\n", control characters).
- *
- * **Ownership:** `data` copied. **Thread:** any thread, while the op is not being freed;
- * waits only if 1024 writes are already queued. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_BAD_STATE` (not a terminal, or closed).
- */
-BAI_API bai_code_t bai_terminal_write(const struct bai_op_t *op, const uint8_t *data, size_t len);
-
-/**
- * Resizes the terminal.
- *
- * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (zero size),
- * `BAI_E_BAD_STATE`.
- */
-BAI_API bai_code_t bai_terminal_resize(const struct bai_op_t *op, uint16_t rows, uint16_t cols);
-
-/**
- * Pings the terminal (keeps the session marked as in use).
- *
- * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
- */
-BAI_API bai_code_t bai_terminal_ping(const struct bai_op_t *op);
-
-/**
- * Asks the server to restart the terminal's shell.
- *
- * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
- */
-BAI_API bai_code_t bai_terminal_restart(const struct bai_op_t *op);
-
-/**
- * Closes the terminal; the operation then ends with BAI_OK.
- *
- * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (already closed).
- */
-BAI_API bai_code_t bai_terminal_close(const struct bai_op_t *op);
-
-/**
- * Streams the lifecycle events of this compute session (the server-sent events the official
- * SDK's listen_events reads) to the event callback, until cancelled or the server ends the
- * stream. `scope` is "*", "session" or "kernel" (NULL: "*").
- *
- * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
- * once; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (scope).
- */
-BAI_API
-bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
-                                    const char *scope,
-                                    struct bai_op_t **out);
-
-/**
  * Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
  * something happens), then delivers every record that is ready to the callbacks, on this
  * thread, in order. Returns `BAI_PENDING` (still running), `BAI_WAITING_INPUT` (the code
@@ -1843,10 +1677,78 @@ bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
  * (finished; read the result with bai_op_result()) or the operation's error code (the same
  * code on every later call). A finished operation returns at once.
  *
- * **Thread:** the op's thread; not from inside a callback. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_REENTRANT`, and the operation's own errors (see the `_start` function).
+ * Callbacks may call any function on this operation except polling it again
+ * (`BAI_E_REENTRANT`), including bai_op_free(): the poll then stops delivering and returns
+ * `BAI_PENDING` (the handle is gone; do not use it).
+ *
+ * **Thread:** one thread at a time; while another thread polls this operation (through
+ * bai_session_poll() for instance) it returns `BAI_PENDING` at once. **Errors:**
+ * `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`, and the operation's own errors (see the `_start`
+ * function).
  */
 BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
+
+/**
+ * Whether the input an operation waits for (after bai_op_poll() returned
+ * `BAI_WAITING_INPUT`) is a password (getpass()): do not echo it. False otherwise.
+ *
+ * **Thread:** any; never blocks. NULL gives false.
+ */
+BAI_API bool bai_op_input_is_password(const struct bai_op_t *op);
+
+/**
+ * Answers the input request of an operation that reported `BAI_WAITING_INPUT` with one line
+ * (without its newline). May be called from one of the operation's callbacks.
+ *
+ * **Ownership:** `text` copied. **Thread:** any; never blocks. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_BAD_STATE` (not waiting for input).
+ */
+BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, size_t len);
+
+/**
+ * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
+ * code still running is interrupted on the server. Idempotent.
+ *
+ * **Thread:** any thread, while the op is not being freed; never blocks. **Errors:**
+ * `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
+
+/**
+ * The final result of a finished run (after polling returned `BAI_OK`).
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
+ * any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
+ */
+BAI_API bai_code_t bai_op_result(const struct bai_op_t *op, struct bai_exec_result_t **out);
+
+/**
+ * The operation's final code: `BAI_PENDING` while it runs, then `BAI_OK` or its error.
+ *
+ * **Thread:** any; never blocks. NULL gives `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
+
+/**
+ * Copies the operation's error message (empty while it runs or after success) into `out`.
+ *
+ * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** any; never
+ * blocks. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API bai_code_t bai_op_error_message(const struct bai_op_t *op, struct bai_buf_t *out);
+
+/**
+ * Releases an operation, cancelling it if it still runs (a server-side run is interrupted in
+ * the background). NULL is ignored. May be called from inside one of the operation's own
+ * callbacks: the poll that runs the callback finishes safely and delivers nothing more.
+ *
+ * **Ownership:** takes ownership of `op`; its userdata is released once nothing uses it.
+ * **Thread:** any; not while another thread calls a function on the same operation.
+ *
+ * # Safety
+ * `op` must be NULL or a live operation, not used afterwards.
+ */
+BAI_API void bai_op_free(struct bai_op_t *op);
 
 /**
  * Drives every operation of the session, like curl's multi interface: waits up to
@@ -1856,6 +1758,7 @@ BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
  * bai_op_code() or bai_op_poll(op, 0). bai_session_wakeup() ends the wait early.
  *
  * **Thread:** one polling thread per session at a time; not from inside a callback.
+ * An operation another thread is polling with bai_op_poll() is skipped and looked at again.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`. Failures of operations are theirs, not
  * this call's. Example: examples/game_loop.c.
  */
@@ -1875,72 +1778,12 @@ BAI_API int32_t bai_session_event_fd(const struct bai_session_t *session);
 
 /**
  * Ends a wait in bai_session_poll() now, or makes the next one return at once if none is
- * waiting (and makes the event fd readable).
+ * waiting (and makes the event fd readable). It does not cancel anything: blocking calls are
+ * cancelled with bai_session_cancel(), operations with bai_op_cancel().
  *
- * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
+ * **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
  */
 BAI_API bai_code_t bai_session_wakeup(const struct bai_session_t *session);
-
-/**
- * Whether the input an operation waits for (after bai_op_poll() returned
- * `BAI_WAITING_INPUT`) is a password (getpass()): do not echo it. False otherwise.
- *
- * **Thread:** the op's thread. NULL gives false.
- */
-BAI_API bool bai_op_input_is_password(const struct bai_op_t *op);
-
-/**
- * Answers the input request of an operation that reported `BAI_WAITING_INPUT` with one line
- * (without its newline).
- *
- * **Ownership:** `text` copied. **Thread:** the op's thread. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_BAD_STATE` (not waiting for input).
- */
-BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, size_t len);
-
-/**
- * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
- * code still running is interrupted on the server. Idempotent.
- *
- * **Thread:** any thread, while the op is not being freed. **Errors:** `BAI_E_NULL_ARG`.
- */
-BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
-
-/**
- * The final result of a finished run (after polling returned `BAI_OK`).
- *
- * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:** the
- * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not
- * a run).
- */
-BAI_API bai_code_t bai_op_result(const struct bai_op_t *op, struct bai_exec_result_t **out);
-
-/**
- * The operation's final code: `BAI_PENDING` while it runs, then `BAI_OK` or its error.
- *
- * **Thread:** any. NULL gives `BAI_E_NULL_ARG`.
- */
-BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
-
-/**
- * Copies the operation's error message (empty while it runs or after success) into `out`.
- *
- * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** any.
- * **Errors:** `BAI_E_NULL_ARG`.
- */
-BAI_API bai_code_t bai_op_error_message(const struct bai_op_t *op, struct bai_buf_t *out);
-
-/**
- * Releases an operation, cancelling it if it still runs (a server-side run is interrupted in
- * the background). NULL is ignored.
- *
- * **Ownership:** takes ownership of `op`. **Thread:** the op's thread; not while another
- * thread calls a function on it.
- *
- * # Safety
- * `op` must be NULL or a live operation, not used afterwards.
- */
-BAI_API void bai_op_free(struct bai_op_t *op);
 
 /**
  * Starts a container app in the session (`POST /session/{name}/start-service`): `app` such
@@ -2213,6 +2056,172 @@ bai_code_t bai_response_header_at(const struct bai_response_t *response,
  * `response` must be NULL or a live response, not used afterwards.
  */
 BAI_API void bai_response_free(struct bai_response_t *response);
+
+/**
+ * Starts running code to the end without blocking: the non-blocking form of
+ * bai_compute_run(). The callbacks registered on `compute` now are used for this operation;
+ * they run inside bai_op_poll() or bai_session_poll(), on the polling thread.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free(). The
+ * operation keeps what it needs of `compute` alive, so the handle may be freed first.
+ * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
+ * bai_op_poll()). Example: examples/async_stream.c.
+ */
+BAI_API
+bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
+                                 const uint8_t *code,
+                                 size_t code_len,
+                                 int32_t mode,
+                                 const struct bai_batch_opts_t *batch_opts,
+                                 struct bai_op_t **out);
+
+/**
+ * Starts creating (or reusing) a compute session without blocking: the non-blocking form of
+ * bai_compute_create(). When bai_op_poll() returns `BAI_OK`, take the handle with
+ * bai_op_take_compute().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** argument errors as
+ * bai_compute_create(); the server's answer comes from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_create_start(const struct bai_session_t *session,
+                                    const char *image,
+                                    const struct bai_create_opts_t *opts,
+                                    struct bai_op_t **out);
+
+/**
+ * Starts a download without blocking: the non-blocking form of bai_compute_download().
+ * The written names are not reported; check the destination.
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** argument errors here; transfer errors
+ * from bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_download_start(const struct bai_compute_t *compute,
+                                      const char *const *files,
+                                      size_t n_files,
+                                      const char *dest_dir,
+                                      struct bai_op_t **out);
+
+/**
+ * Starts an upload without blocking: the non-blocking form of bai_compute_upload() (the
+ * limits and paths are checked here, before anything is sent). Progress goes to the progress
+ * callback inside bai_op_poll().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** as bai_compute_upload() for the
+ * checks; transfer failures are reported by bai_op_poll().
+ */
+BAI_API
+bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
+                                    const char *const *paths,
+                                    size_t n_paths,
+                                    const char *base_dir,
+                                    struct bai_op_t **out);
+
+/**
+ * Runs code over the streaming WebSocket endpoint, blocking until it finishes: records reach
+ * the callbacks on this thread as soon as the server sends them (not per request round trip
+ * as with bai_compute_run()); input requests go to the input callback. A callback returning
+ * BAI_CB_STOP or bai_compute_cancel() closes the stream, which interrupts the run.
+ *
+ * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the final result, release
+ * with bai_exec_result_free(). **Thread:** blocks; the handle's thread. **Errors:** as
+ * bai_compute_run(), plus `BAI_E_WEBSOCKET` (stream broken or closed early).
+ * Example: examples/async_stream.c.
+ */
+BAI_API
+bai_code_t bai_compute_stream(const struct bai_compute_t *compute,
+                              const uint8_t *code,
+                              size_t code_len,
+                              int32_t mode,
+                              const struct bai_batch_opts_t *batch_opts,
+                              struct bai_exec_result_t **out);
+
+/**
+ * The non-blocking form of bai_compute_stream().
+ *
+ * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
+ * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
+ * Example: examples/async_stream.c.
+ */
+BAI_API
+bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
+                                    const uint8_t *code,
+                                    size_t code_len,
+                                    int32_t mode,
+                                    const struct bai_batch_opts_t *batch_opts,
+                                    struct bai_op_t **out);
+
+/**
+ * Streams the lifecycle events of this compute session (the server-sent events the official
+ * SDK's listen_events reads) to the event callback, until cancelled or the server ends the
+ * stream. `scope` is "*", "session" or "kernel" (NULL: "*").
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+ * once; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (scope).
+ */
+BAI_API
+bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
+                                    const char *scope,
+                                    struct bai_op_t **out);
+
+/**
+ * Opens a terminal (a pseudo-terminal running a shell in the session) as an operation.
+ * Terminal output reaches the console callback (stream BAI_STREAM_STDOUT, kind "pty", raw
+ * bytes) inside bai_op_poll()/bai_session_poll(). Write with bai_terminal_write(), resize,
+ * ping, restart, and end it with bai_terminal_close() (then poll until BAI_OK) or
+ * bai_op_cancel().
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
+ * once; any thread. **Errors:** `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
+ * Example: examples/terminal.c.
+ */
+BAI_API
+bai_code_t bai_compute_terminal_open(const struct bai_compute_t *compute,
+                                     struct bai_op_t **out);
+
+/**
+ * Sends bytes to the terminal's input (keys, commands with "\n", control characters).
+ *
+ * **Ownership:** `data` copied. **Thread:** any thread, while the op is not being freed;
+ * waits only if 1024 writes are already queued. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_BAD_STATE` (not a terminal, or closed).
+ */
+BAI_API bai_code_t bai_terminal_write(const struct bai_op_t *op, const uint8_t *data, size_t len);
+
+/**
+ * Resizes the terminal.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (zero size),
+ * `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_resize(const struct bai_op_t *op, uint16_t rows, uint16_t cols);
+
+/**
+ * Pings the terminal (keeps the session marked as in use).
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_ping(const struct bai_op_t *op);
+
+/**
+ * Asks the server to restart the terminal's shell.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
+ */
+BAI_API bai_code_t bai_terminal_restart(const struct bai_op_t *op);
+
+/**
+ * Closes the terminal; the operation then ends with BAI_OK.
+ *
+ * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (already closed).
+ */
+BAI_API bai_code_t bai_terminal_close(const struct bai_op_t *op);
 
 /**
  * The library's version text, e.g. `"libbackendai/0.1.0 (api v7.20230615)"`.

@@ -18,6 +18,7 @@ use backendai::ffi::error::{bai_code_t, bai_last_error_http_status};
 use backendai::ffi::error::bai_code_t::*;
 use backendai::ffi::list::*;
 use backendai::ffi::op::*;
+use backendai::ffi::start::*;
 use backendai::ffi::session::*;
 use support::*;
 

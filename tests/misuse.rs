@@ -21,6 +21,8 @@ use backendai::ffi::error::bai_code_t::{self, *};
 use backendai::ffi::error::bai_last_error_code;
 use backendai::ffi::log::bai_session_set_log_cb;
 use backendai::ffi::op::*;
+use backendai::ffi::poll::*;
+use backendai::ffi::start::*;
 use backendai::ffi::session::*;
 use support::*;
 

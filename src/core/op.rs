@@ -318,6 +318,11 @@ impl<T> Op<T> {
         })
     }
 
+    /// A sender for the answers to `WaitingInput` events, usable from any thread.
+    pub fn input_sender(&self) -> mpsc::Sender<String> {
+        self.input.clone()
+    }
+
     /// Answers a `WaitingInput` event.
     pub fn send_input(&self, line: String) -> Result<()> {
         if self.ended {

@@ -116,6 +116,13 @@ fn code_from_i32(code: i32) -> Option<bai_code_t> {
     ALL_CODES.iter().copied().find(|c| *c as i32 == code)
 }
 
+impl bai_code_t {
+    /// The code with this value (`BAI_E_INTERNAL` for an unknown one).
+    pub fn from_i32(code: i32) -> bai_code_t {
+        code_from_i32(code).unwrap_or(BAI_E_INTERNAL)
+    }
+}
+
 fn name_and_text(code: bai_code_t) -> (&'static CStr, &'static CStr) {
     match code {
         BAI_OK => (c"BAI_OK", c"success"),

@@ -6,18 +6,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::notify::Notifier;
-use super::op::OpState;
+use super::op::OpInner;
 
 /// One operation's place in its session's ready queue.
 pub(crate) struct OpSlot {
     /// True while the slot is in the queue.
     queued: AtomicBool,
-    pub(crate) state: Weak<Mutex<OpState>>,
+    pub(crate) op: Weak<OpInner>,
 }
 
 impl OpSlot {
-    pub(crate) fn new(state: &Arc<Mutex<OpState>>) -> Arc<OpSlot> {
-        Arc::new(OpSlot { queued: AtomicBool::new(false), state: Arc::downgrade(state) })
+    pub(crate) fn new(op: &Arc<OpInner>) -> Arc<OpSlot> {
+        Arc::new(OpSlot { queued: AtomicBool::new(false), op: Arc::downgrade(op) })
     }
 }
 
@@ -47,7 +47,7 @@ impl ReadyQueue {
             let was_empty = q.is_empty();
             q.push(slot.clone());
             if q.len() >= self.prune_at.load(Ordering::Relaxed) {
-                q.retain(|s| s.state.strong_count() > 0);
+                q.retain(|s| s.op.strong_count() > 0);
                 self.prune_at.store((q.len() * 2).max(PRUNE_FROM), Ordering::Relaxed);
             }
             was_empty

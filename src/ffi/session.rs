@@ -13,7 +13,8 @@ use crate::core::op::{CancelReason, Op, OpCtx, OpShared};
 use super::args::{bytes_arg, handle, opt_str_arg, out_ptr, out_val, str_arg};
 use super::boundary::{fallible, getter, refuse_reentry};
 use super::buf::bai_buf_t;
-use super::callback::{drive_to_end, Callbacks};
+use super::callback::Callbacks;
+use super::drive::drive_to_end;
 use super::config::bai_config_t;
 use super::error::bai_code_t;
 
@@ -30,6 +31,8 @@ pub(crate) struct SessionInner {
     pub(crate) ready: Arc<super::ready::ReadyQueue>,
     /// The blocking calls in progress, for bai_session_cancel().
     calls: Mutex<Vec<Weak<OpShared>>>,
+    /// Operations that finished, in completion order, not yet handed out.
+    done: Mutex<std::collections::VecDeque<Weak<super::op::OpInner>>>,
 }
 
 /// Where a compute handle keeps its blocking call in progress, for bai_compute_cancel().
@@ -84,6 +87,11 @@ impl SessionInner {
         blocking(&self.client, what, callbacks, Some(&self.calls), slot, work)
     }
 
+    /// Records that an operation finished (each operation once).
+    pub(crate) fn completed(&self, op: &Arc<super::op::OpInner>) {
+        self.done.lock().unwrap_or_else(|p| p.into_inner()).push_back(Arc::downgrade(op));
+    }
+
     /// Cancels every blocking call in progress.
     fn cancel_calls(&self) {
         let calls = std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner()));
@@ -135,6 +143,7 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
             woken: Default::default(),
             ready: Arc::new(super::ready::ReadyQueue::new(notifier)),
             calls: Mutex::new(Vec::new()),
+            done: Mutex::new(Default::default()),
         });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
