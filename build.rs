@@ -19,10 +19,12 @@ fn main() {
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version_macros = format!(
-        "\n/** Version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */\n\
-#define BAI_VERSION_MAJOR {major}\n#define BAI_VERSION_MINOR {minor}\n#define BAI_VERSION_PATCH {patch}\n\
-#define BAI_VERSION_STRING \"{version}\"\n\
-/** (major << 16) | (minor << 8) | patch */\n#define BAI_VERSION_NUM 0x{num:06x}\n\
+        "\n/** Major version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */\n\
+#define BAI_VERSION_MAJOR {major}\n/** Minor version of the header. */\n#define BAI_VERSION_MINOR {minor}\n\
+/** Patch version of the header. */\n#define BAI_VERSION_PATCH {patch}\n\
+/** Version of the header as text, \"major.minor.patch\". */\n#define BAI_VERSION_STRING \"{version}\"\n\
+/** Version of the header as one number: (major << 16) | (minor << 8) | patch. Pass it to bai_check_version(). */\n\
+#define BAI_VERSION_NUM 0x{num:06x}\n\
 /** True when the header is at least version x.y.z. */\n\
 #define BAI_AT_LEAST_VERSION(x, y, z) (BAI_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))\n",
         num = (major << 16) | (minor << 8) | patch
