@@ -53,6 +53,9 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let soname = if major == 0 { format!("libbackendai.so.{major}.{minor}") } else { format!("libbackendai.so.{major}") };
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        // abi/link-gcc (the linker, see .cargo/config.toml) links this library with the
+        // version script abi/libbackendai.map.
+        println!("cargo:rerun-if-changed=abi/libbackendai.map");
         // OUT_DIR is <target>/<profile>/build/<pkg>/out.
         if let Some(profile_dir) = out_dir.ancestors().nth(3) {
             let link = profile_dir.join(&soname);
