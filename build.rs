@@ -19,19 +19,22 @@ fn main() {
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version_macros = format!(
-        "\n/** Version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */\n\
-#define BAI_VERSION_MAJOR {major}\n#define BAI_VERSION_MINOR {minor}\n#define BAI_VERSION_PATCH {patch}\n\
-#define BAI_VERSION_STRING \"{version}\"\n\
-/** (major << 16) | (minor << 8) | patch */\n#define BAI_VERSION_NUM 0x{num:06x}\n\
+        "\n/** Major version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */\n\
+#define BAI_VERSION_MAJOR {major}\n/** Minor version of the header. */\n#define BAI_VERSION_MINOR {minor}\n\
+/** Patch version of the header. */\n#define BAI_VERSION_PATCH {patch}\n\
+/** Version of the header as text, \"major.minor.patch\". */\n#define BAI_VERSION_STRING \"{version}\"\n\
+/** Version of the header as one number: (major << 16) | (minor << 8) | patch. Pass it to bai_check_version(). */\n\
+#define BAI_VERSION_NUM 0x{num:06x}\n\
 /** True when the header is at least version x.y.z. */\n\
 #define BAI_AT_LEAST_VERSION(x, y, z) (BAI_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))\n",
         num = (major << 16) | (minor << 8) | patch
     );
     config.after_includes = Some(format!("{}{}", config.after_includes.clone().unwrap_or_default(), version_macros));
 
+    // Only the C layer is read: no item of the Rust core can reach the header.
     let generated = out_dir.join("backendai.h");
     cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_src(crate_dir.join("src").join("ffi").join("mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate the header")
@@ -51,6 +54,9 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let soname = if major == 0 { format!("libbackendai.so.{major}.{minor}") } else { format!("libbackendai.so.{major}") };
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+        // abi/link-gcc (the linker, see .cargo/config.toml) links this library with the
+        // version script abi/libbackendai.map.
+        println!("cargo:rerun-if-changed=abi/libbackendai.map");
         // OUT_DIR is <target>/<profile>/build/<pkg>/out.
         if let Some(profile_dir) = out_dir.ancestors().nth(3) {
             let link = profile_dir.join(&soname);

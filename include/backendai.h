@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdbool.h>
+/** Marks a function of the library's interface: exported with default visibility (and, on
+ * Windows with BAI_SHARED defined, imported from the DLL). */
 #if defined(_WIN32) && defined(BAI_SHARED)
 #define BAI_API __declspec(dllimport)
 #elif defined(__GNUC__)
@@ -34,32 +36,26 @@
 #else
 #define BAI_API
 #endif
+/** Marks a function whose result must be checked (warn_unused_result with GCC and Clang). */
 #if defined(__GNUC__)
 #define BAI_MUST_USE __attribute__((warn_unused_result))
 #else
 #define BAI_MUST_USE
 #endif
 
-/** Version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */
+/** Major version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */
 #define BAI_VERSION_MAJOR 0
+/** Minor version of the header. */
 #define BAI_VERSION_MINOR 1
+/** Patch version of the header. */
 #define BAI_VERSION_PATCH 0
+/** Version of the header as text, "major.minor.patch". */
 #define BAI_VERSION_STRING "0.1.0"
-/** (major << 16) | (minor << 8) | patch */
+/** Version of the header as one number: (major << 16) | (minor << 8) | patch. Pass it to bai_check_version(). */
 #define BAI_VERSION_NUM 0x000100
 /** True when the header is at least version x.y.z. */
 #define BAI_AT_LEAST_VERSION(x, y, z) (BAI_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))
 
-
-/**
- * Longest piece of server-sent text quoted in a message.
- */
-#define MAX_QUOTE 300
-
-/**
- * Largest answer read into memory.
- */
-#define MAX_BODY (256 << 20)
 
 /**
  * Return value of a callback: go on.
@@ -281,10 +277,25 @@ enum bai_log_level_t
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  /**
+   * Failures. 
+   */
   BAI_LOG_ERROR = 1,
+  /**
+   * Problems the library works around (an unreachable endpoint, an interrupted transfer that is resumed). 
+   */
   BAI_LOG_WARN = 2,
+  /**
+   * Notable steps, such as a session opening. 
+   */
   BAI_LOG_INFO = 3,
+  /**
+   * Each HTTP exchange with its status and duration, WebSocket connections. 
+   */
   BAI_LOG_DEBUG = 4,
+  /**
+   * The most verbose level: everything the library logs. 
+   */
   BAI_LOG_TRACE = 5,
 };
 #ifndef __cplusplus
@@ -361,7 +372,13 @@ enum bai_cluster_mode_t
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+  /**
+   * All containers of the session on one node (the default). 
+   */
   BAI_CLUSTER_SINGLE_NODE = 0,
+  /**
+   * Containers spread over several nodes. 
+   */
   BAI_CLUSTER_MULTI_NODE = 1,
 };
 #ifndef __cplusplus
@@ -483,7 +500,13 @@ typedef struct bai_session_t bai_session_t;
  * **Ownership:** release with bai_buf_dispose(); never `free()` it.
  */
 typedef struct bai_buf_t {
+  /**
+   * The bytes (NUL-terminated past `len`), or NULL when empty. 
+   */
   uint8_t *data;
+  /**
+   * Number of bytes in `data`, without the trailing NUL. 
+   */
   size_t len;
 } bai_buf_t;
 
@@ -493,6 +516,9 @@ typedef struct bai_buf_t {
  * maps are arrays of `2 * n_*` strings (key, value, key, value, ...).
  */
 typedef struct bai_create_opts_t {
+  /**
+   * sizeof(the struct) as the caller was compiled; the library reads only that many bytes. 
+   */
   uint32_t struct_size;
   /**
    * A bai_session_type_t value. 
@@ -503,29 +529,44 @@ typedef struct bai_create_opts_t {
    */
   const char *name;
   /**
-   * Storage folder names to mount (under /home/work/<name>). 
+   * Storage folder names to mount (under `/home/work/<name>`). 
    */
   const char *const *mounts;
+  /**
+   * Number of strings in `mounts`. 
+   */
   size_t n_mounts;
   /**
    * Folder name → mount path pairs. 
    */
   const char *const *mount_map;
+  /**
+   * Number of pairs in `mount_map`. 
+   */
   size_t n_mount_map;
   /**
    * Environment variable name → value pairs. 
    */
   const char *const *environ;
+  /**
+   * Number of pairs in `environ`. 
+   */
   size_t n_environ;
   /**
    * Resource slot → amount pairs, e.g. "cpu","8", "mem","32g", "cuda.device","2", "cuda.shares","0.5" (numbers are sent as numbers). 
    */
   const char *const *resources;
+  /**
+   * Number of pairs in `resources`. 
+   */
   size_t n_resources;
   /**
    * Resource option pairs, e.g. "shmem","1g". 
    */
   const char *const *resource_opts;
+  /**
+   * Number of pairs in `resource_opts`. 
+   */
   size_t n_resource_opts;
   /**
    * Cluster size (0 means 1). 
@@ -539,6 +580,9 @@ typedef struct bai_create_opts_t {
    * Domain and group (project); NULL uses the configuration's. 
    */
   const char *domain;
+  /**
+   * Group (project); NULL uses the configuration's. 
+   */
   const char *group;
   /**
    * Resource (scaling) group; NULL lets the server choose. 
@@ -552,6 +596,9 @@ typedef struct bai_create_opts_t {
    * Command of a batch session. 
    */
   const char *startup_command;
+  /**
+   * A free-form tag stored with the session. 
+   */
   const char *tag;
   /**
    * Return at once with status PENDING instead of waiting for the session to start. 
@@ -577,16 +624,25 @@ typedef struct bai_create_opts_t {
    * Start time of a batch session (ISO 8601 or a relative duration). 
    */
   const char *starts_at;
+  /**
+   * URL the server notifies of the session's status changes. 
+   */
   const char *callback_url;
   /**
    * Sessions (names or ids) that must finish first. 
    */
   const char *const *dependencies;
+  /**
+   * Number of strings in `dependencies`. 
+   */
   size_t n_dependencies;
   /**
    * Ports to open in advance (1024-65535). 
    */
   const uint16_t *preopen_ports;
+  /**
+   * Number of ports in `preopen_ports`. 
+   */
   size_t n_preopen_ports;
 } bai_create_opts_t;
 
@@ -597,12 +653,21 @@ typedef struct bai_create_opts_t {
  * **Ownership:** borrowed for the duration of the callback; copy what you keep.
  */
 typedef struct bai_console_record_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
   /**
    * A bai_stream_t value. 
    */
   int32_t stream;
+  /**
+   * The output bytes (`len` of them, then a NUL). 
+   */
   const uint8_t *data;
+  /**
+   * Number of bytes in `data`. 
+   */
   size_t len;
   /**
    * The run this output belongs to ("" if the server gave none). 
@@ -633,11 +698,29 @@ typedef void (*bai_userdata_free_cb)(void *userdata);
  * **Ownership:** borrowed for the duration of the callback; copy what you keep.
  */
 typedef struct bai_media_record_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
+  /**
+   * True when `data` holds bytes decoded from a data URI, false when it is the text as sent. 
+   */
   bool decoded;
+  /**
+   * The MIME type, e.g. "image/png". 
+   */
   const char *mime;
+  /**
+   * The media bytes or text (`len` of them, then a NUL). 
+   */
   const uint8_t *data;
+  /**
+   * Number of bytes in `data`. 
+   */
   size_t len;
+  /**
+   * The run this output belongs to ("" if the server gave none). 
+   */
   const char *run_id;
 } bai_media_record_t;
 
@@ -661,9 +744,21 @@ typedef int32_t (*bai_input_cb)(void *userdata, struct bai_input_request_t *requ
  * **Ownership:** borrowed for the duration of the callback; copy what you keep.
  */
 typedef struct bai_server_event_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
+  /**
+   * The event name, e.g. "session_started". 
+   */
   const char *event;
+  /**
+   * The event data, JSON text (`len` bytes, then a NUL). 
+   */
   const uint8_t *data;
+  /**
+   * Number of bytes in `data`. 
+   */
   size_t len;
 } bai_server_event_t;
 
@@ -676,8 +771,17 @@ typedef int32_t (*bai_event_cb)(void *userdata, const struct bai_server_event_t 
  * Progress of a transfer: `done` bytes of `total` (0 when unknown).
  */
 typedef struct bai_progress_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
+  /**
+   * Bytes transferred so far. 
+   */
   uint64_t done;
+  /**
+   * Bytes to transfer in all; 0 when unknown. 
+   */
   uint64_t total;
 } bai_progress_t;
 
@@ -692,10 +796,25 @@ typedef int32_t (*bai_progress_cb)(void *userdata, const struct bai_progress_t *
  * /home/work. Zero-initialise and set `struct_size`.
  */
 typedef struct bai_batch_opts_t {
+  /**
+   * sizeof(the struct) as the caller was compiled; the library reads only that many bytes. 
+   */
   uint32_t struct_size;
+  /**
+   * Deliver the output of the build step to the console callback too. 
+   */
   bool build_log;
+  /**
+   * The clean step (see above). 
+   */
   const char *clean;
+  /**
+   * The build step (see above). 
+   */
   const char *build;
+  /**
+   * The exec step (see above). 
+   */
   const char *exec;
 } bai_batch_opts_t;
 
@@ -705,19 +824,37 @@ typedef struct bai_batch_opts_t {
  * **Ownership:** borrowed from its bai_file_list_t.
  */
 typedef struct bai_file_entry_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
+  /**
+   * True for a directory. 
+   */
   bool is_dir;
+  /**
+   * The entry's name (without its directory). 
+   */
   const char *name;
   /**
    * ls-style mode text, e.g. "-rw-r--r--". 
    */
   const char *mode;
+  /**
+   * Size in bytes. 
+   */
   uint64_t size;
   /**
    * Times as seconds since the epoch. 
    */
   double ctime;
+  /**
+   * Last modification. 
+   */
   double mtime;
+  /**
+   * Last access. 
+   */
   double atime;
 } bai_file_entry_t;
 
@@ -728,6 +865,9 @@ typedef struct bai_file_entry_t {
  * **Ownership:** borrowed for the duration of the callback.
  */
 typedef struct bai_log_record_t {
+  /**
+   * sizeof(the struct) as the library was built (fields may be appended in later versions). 
+   */
   uint32_t struct_size;
   /**
    * A bai_log_level_t value. 
@@ -737,7 +877,13 @@ typedef struct bai_log_record_t {
    * What logged it: "session", "http", "auth", "transport", "vfolder", ... 
    */
   const char *target;
+  /**
+   * The message text (`len` bytes, then a NUL). 
+   */
   const uint8_t *message;
+  /**
+   * Number of bytes in `message`. 
+   */
   size_t len;
 } bai_log_record_t;
 
@@ -752,6 +898,9 @@ typedef void (*bai_log_cb)(void *userdata, const struct bai_log_record_t *record
  * `name`, `image` and `model`.
  */
 typedef struct bai_service_opts_t {
+  /**
+   * sizeof(the struct) as the caller was compiled; the library reads only that many bytes. 
+   */
   uint32_t struct_size;
   /**
    * Serve without tokens (anyone can call the endpoint). 
@@ -765,6 +914,9 @@ typedef struct bai_service_opts_t {
    * Service name: 4-24 characters. 
    */
   const char *name;
+  /**
+   * Container image of the inference sessions. Required. 
+   */
   const char *image;
   /**
    * Model folder (name or id) holding model-definition.yaml. 
@@ -774,21 +926,45 @@ typedef struct bai_service_opts_t {
    * Resource pairs as in bai_create_opts_t ("cpu","2","mem","4g",...). 
    */
   const char *const *resources;
+  /**
+   * Number of pairs in `resources`. 
+   */
   size_t n_resources;
   /**
    * Environment pairs. 
    */
   const char *const *environ;
+  /**
+   * Number of pairs in `environ`. 
+   */
   size_t n_environ;
   /**
    * Where the model folder is mounted (NULL: /models). 
    */
   const char *model_mount_destination;
+  /**
+   * Resource (scaling) group; NULL lets the server choose. 
+   */
   const char *scaling_group;
+  /**
+   * Domain; NULL uses the configuration's. 
+   */
   const char *domain;
+  /**
+   * Group (project); NULL uses the configuration's. 
+   */
   const char *group;
+  /**
+   * Command run in each inference session instead of the model definition's. 
+   */
   const char *startup_command;
+  /**
+   * Script text run when each inference session starts. 
+   */
   const char *bootstrap_script;
+  /**
+   * Architecture of the image; NULL uses this machine's. 
+   */
   const char *architecture;
 } bai_service_opts_t;
 
@@ -818,11 +994,17 @@ typedef struct bai_request_t {
    * Query parameters as 2 * n_query strings: key, value, key, value... (encoded by the library). 
    */
   const char *const *query;
+  /**
+   * Number of pairs in `query`. 
+   */
   size_t n_query;
   /**
    * Body bytes (may be NULL when body_len is 0). 
    */
   const uint8_t *body;
+  /**
+   * Number of bytes in `body`. 
+   */
   size_t body_len;
   /**
    * Content type of the body; NULL means "text/plain" without a body and "application/octet-stream" with one. 
@@ -838,7 +1020,13 @@ typedef struct bai_request_t {
  * Options of bai_vfolder_create(). Zero-initialise and set `struct_size`.
  */
 typedef struct bai_vfolder_opts_t {
+  /**
+   * sizeof(the struct) as the caller was compiled; the library reads only that many bytes. 
+   */
   uint32_t struct_size;
+  /**
+   * Whether the folder may be cloned by others. 
+   */
   bool cloneable;
   /**
    * Storage host ("local:volume1"); NULL lets the server choose. 

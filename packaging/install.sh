@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs libbackendai into a prefix: the shared library with a versioned soname, the static
-# library, the header, a pkg-config file and a CMake package.
+# library, the header, a pkg-config file and a CMake package, the examples' sources and the
+# HTML reference (share/doc/backendai).
 #
 #   packaging/install.sh --prefix /usr/local [--debug] [--libdir lib]
 #
@@ -53,4 +54,18 @@ subst() {
 subst packaging/backendai.pc.in > "$prefix/$libdir/pkgconfig/backendai.pc"
 subst packaging/backendaiConfig.cmake.in > "$prefix/$libdir/cmake/backendai/backendaiConfig.cmake"
 subst packaging/backendaiConfigVersion.cmake.in > "$prefix/$libdir/cmake/backendai/backendaiConfigVersion.cmake"
+
+# Documentation (docs/build.sh): the examples the header refers to ("Example:
+# examples/query_mode.c") and the HTML reference, under share/doc/backendai. The reference needs
+# doxygen; BAI_INSTALL_NO_HTML=1 installs without it.
+docdir="$prefix/share/doc/backendai"
+install -d "$docdir/examples"
+install -m 0644 examples/*.c "$docdir/examples/"
+if [ "${BAI_INSTALL_NO_HTML:-0}" != 1 ]; then
+  docs_out="$(mktemp -d)"
+  docs/build.sh --out "$docs_out" >"$docs_out.log" 2>&1 || { cat "$docs_out.log" >&2; rm -rf "$docs_out" "$docs_out.log"; exit 1; }
+  rm -rf "$docdir/html"
+  cp -R "$docs_out/html" "$docdir/html"
+  rm -rf "$docs_out" "$docs_out.log"
+fi
 echo "installed libbackendai $version into $prefix"

@@ -43,6 +43,8 @@ if [ ! -d /usr/include/gtest ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev >/dev/null ||
         die "apt-get install libgtest-dev"
 fi
+# Doxygen, abigail-tools and libuv headers for the documentation and ABI checks.
+docs/tools.sh || die "docs/tools.sh (doxygen, abigail-tools, libuv1-dev)"
 for tool in go node npm; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (needed by the bindings' tests)"
 done
@@ -66,7 +68,8 @@ fi
 echo "include/backendai.h matches the build"
 
 step "The shared library exports exactly the functions of the header"
-nm -D --defined-only "$lib_so" | awk '{print $NF}' | sort -u >"$target_dir/exported.txt"
+# Names without their version (bai_x@@BACKENDAI_0.1); the version node itself (type A) is no function.
+nm -D --defined-only "$lib_so" | awk '$2 != "A" {sub(/@.*/, "", $NF); print $NF}' | sort -u >"$target_dir/exported.txt"
 awk '/^BAI_API/{p=1} p{print} /;$/{p=0}' include/backendai.h | grep -oE '\bbai_[a-z0-9_]+\(' |
     tr -d '(' | sort -u >"$target_dir/declared.txt"
 extra=$(grep -v '^bai_' "$target_dir/exported.txt" || true)
@@ -79,6 +82,12 @@ if ! diff -u "$target_dir/declared.txt" "$target_dir/exported.txt"; then
     die "exported bai_* symbols and header declarations differ (- declared only, + exported only)"
 fi
 echo "$(wc -l <"$target_dir/exported.txt") symbols, all bai_*, all declared"
+
+step "ABI: symbol versions, soname, and abidiff against the stored ABI (abi/check.sh)"
+abi/check.sh "$lib_so" || die "abi/check.sh (the ABI guard; its message above says what to do)"
+
+step "Documentation: API reference, guide and bindings' API docs, warnings as errors (docs/build.sh)"
+docs/build.sh --bindings || die "docs/build.sh (the documentation; its message above says what is wrong)"
 
 step "Static link line (rustc native-static-libs)"
 # rustc prints the list only when it compiles the crate, so it is cached per toolchain and

@@ -39,8 +39,30 @@ check "cmake shared" "$tmp/cmake/versions_shared"
 check "cmake static" "$tmp/cmake/versions_static"
 
 # Only bai_* symbols are exported by the shared library.
-extra="$(nm -D --defined-only "$prefix/lib/libbackendai.so" | awk '{print $3}' | grep -v '^bai_' || true)"
+extra="$(nm -D --defined-only "$prefix/lib/libbackendai.so" | awk '$2 != "A" {print $3}' | grep -v '^bai_' || true)"
 if [ -n "$extra" ]; then echo "FAIL non-bai symbols exported:"; echo "$extra" | head; fail=$((fail+1)); else echo "ok   only bai_* exported"; pass=$((pass+1)); fi
+
+# The documentation: every example the installed header names is installed, and the HTML
+# reference with the page of each example.
+doc="$prefix/share/doc/backendai"
+missing=""
+for ex in $(grep -oE 'examples/[a-z_]+\.c' "$prefix/include/backendai.h" | sort -u); do
+  [ -f "$doc/$ex" ] || missing="$missing $ex"
+done
+if [ -n "$missing" ]; then echo "FAIL examples named by the header but not installed:$missing"; fail=$((fail+1));
+else echo "ok   examples named by the header installed ($(ls "$doc/examples" | wc -l) files)"; pass=$((pass+1)); fi
+missing=""
+for f in index.html group__config.html; do [ -f "$doc/html/$f" ] || missing="$missing $f"; done
+for ex in "$doc"/examples/*.c; do
+  name="$(basename "$ex" .c)"
+  ls "$doc/html/"*"scenario_$name.html" >/dev/null 2>&1 || missing="$missing scenario_$name.html"
+done
+if [ -n "$missing" ]; then echo "FAIL HTML reference incomplete:$missing"; fail=$((fail+1));
+else echo "ok   HTML reference installed ($(ls "$doc/html" | wc -l) files)"; pass=$((pass+1)); fi
+# An installed example builds against the installed tree.
+if cc "$doc/examples/hello.c" -o "$tmp/hello_installed" $(pkg-config --cflags --libs backendai) -Wl,-rpath,"$prefix/lib"; then
+  echo "ok   installed example hello.c builds with pkg-config"; pass=$((pass+1))
+else echo "FAIL installed example hello.c does not build"; fail=$((fail+1)); fi
 
 echo "packaging: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -8,7 +8,9 @@
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_buf_t {
+    /** The bytes (NUL-terminated past `len`), or NULL when empty. */
     pub data: *mut u8,
+    /** Number of bytes in `data`, without the trailing NUL. */
     pub len: usize,
 }
 

@@ -39,10 +39,13 @@ pub enum bai_stream_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_console_record_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
     /** A bai_stream_t value. */
     pub stream: i32,
+    /** The output bytes (`len` of them, then a NUL). */
     pub data: *const u8,
+    /** Number of bytes in `data`. */
     pub len: usize,
     /** The run this output belongs to ("" if the server gave none). */
     pub run_id: *const c_char,
@@ -59,11 +62,17 @@ pub struct bai_console_record_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_media_record_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
+    /** True when `data` holds bytes decoded from a data URI, false when it is the text as sent. */
     pub decoded: bool,
+    /** The MIME type, e.g. "image/png". */
     pub mime: *const c_char,
+    /** The media bytes or text (`len` of them, then a NUL). */
     pub data: *const u8,
+    /** Number of bytes in `data`. */
     pub len: usize,
+    /** The run this output belongs to ("" if the server gave none). */
     pub run_id: *const c_char,
 }
 
@@ -71,8 +80,11 @@ pub struct bai_media_record_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_progress_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
+    /** Bytes transferred so far. */
     pub done: u64,
+    /** Bytes to transfer in all; 0 when unknown. */
     pub total: u64,
 }
 
@@ -84,9 +96,13 @@ pub struct bai_progress_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_server_event_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
+    /** The event name, e.g. "session_started". */
     pub event: *const c_char,
+    /** The event data, JSON text (`len` bytes, then a NUL). */
     pub data: *const u8,
+    /** Number of bytes in `data`. */
     pub len: usize,
 }
 

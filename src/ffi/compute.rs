@@ -34,7 +34,9 @@ pub enum bai_session_type_t {
 #[repr(i32)]
 #[allow(non_camel_case_types)]
 pub enum bai_cluster_mode_t {
+    /** All containers of the session on one node (the default). */
     BAI_CLUSTER_SINGLE_NODE = 0,
+    /** Containers spread over several nodes. */
     BAI_CLUSTER_MULTI_NODE = 1,
 }
 
@@ -75,25 +77,31 @@ pub const BAI_DESTROY_RECURSIVE: u32 = 2;
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_create_opts_t {
+    /** sizeof(the struct) as the caller was compiled; the library reads only that many bytes. */
     pub struct_size: u32,
     /** A bai_session_type_t value. */
     pub type_: i32,
     /** Session name: the reuse key of get-or-create; NULL picks "libbai-<random>". */
     pub name: *const c_char,
-    /** Storage folder names to mount (under /home/work/<name>). */
+    /** Storage folder names to mount (under `/home/work/<name>`). */
     pub mounts: *const *const c_char,
+    /** Number of strings in `mounts`. */
     pub n_mounts: usize,
     /** Folder name → mount path pairs. */
     pub mount_map: *const *const c_char,
+    /** Number of pairs in `mount_map`. */
     pub n_mount_map: usize,
     /** Environment variable name → value pairs. */
     pub environ: *const *const c_char,
+    /** Number of pairs in `environ`. */
     pub n_environ: usize,
     /** Resource slot → amount pairs, e.g. "cpu","8", "mem","32g", "cuda.device","2", "cuda.shares","0.5" (numbers are sent as numbers). */
     pub resources: *const *const c_char,
+    /** Number of pairs in `resources`. */
     pub n_resources: usize,
     /** Resource option pairs, e.g. "shmem","1g". */
     pub resource_opts: *const *const c_char,
+    /** Number of pairs in `resource_opts`. */
     pub n_resource_opts: usize,
     /** Cluster size (0 means 1). */
     pub cluster_size: u32,
@@ -101,6 +109,7 @@ pub struct bai_create_opts_t {
     pub cluster_mode: i32,
     /** Domain and group (project); NULL uses the configuration's. */
     pub domain: *const c_char,
+    /** Group (project); NULL uses the configuration's. */
     pub group: *const c_char,
     /** Resource (scaling) group; NULL lets the server choose. */
     pub scaling_group: *const c_char,
@@ -108,6 +117,7 @@ pub struct bai_create_opts_t {
     pub bootstrap_script: *const c_char,
     /** Command of a batch session. */
     pub startup_command: *const c_char,
+    /** A free-form tag stored with the session. */
     pub tag: *const c_char,
     /** Return at once with status PENDING instead of waiting for the session to start. */
     pub enqueue_only: bool,
@@ -121,12 +131,15 @@ pub struct bai_create_opts_t {
     pub architecture: *const c_char,
     /** Start time of a batch session (ISO 8601 or a relative duration). */
     pub starts_at: *const c_char,
+    /** URL the server notifies of the session's status changes. */
     pub callback_url: *const c_char,
     /** Sessions (names or ids) that must finish first. */
     pub dependencies: *const *const c_char,
+    /** Number of strings in `dependencies`. */
     pub n_dependencies: usize,
     /** Ports to open in advance (1024-65535). */
     pub preopen_ports: *const u16,
+    /** Number of ports in `preopen_ports`. */
     pub n_preopen_ports: usize,
 }
 
@@ -136,10 +149,15 @@ pub struct bai_create_opts_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_batch_opts_t {
+    /** sizeof(the struct) as the caller was compiled; the library reads only that many bytes. */
     pub struct_size: u32,
+    /** Deliver the output of the build step to the console callback too. */
     pub build_log: bool,
+    /** The clean step (see above). */
     pub clean: *const c_char,
+    /** The build step (see above). */
     pub build: *const c_char,
+    /** The exec step (see above). */
     pub exec: *const c_char,
 }
 
@@ -834,15 +852,21 @@ pub extern "C" fn bai_compute_download(compute: *const bai_compute_t, files: *co
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_file_entry_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
+    /** True for a directory. */
     pub is_dir: bool,
+    /** The entry's name (without its directory). */
     pub name: *const c_char,
     /** ls-style mode text, e.g. "-rw-r--r--". */
     pub mode: *const c_char,
+    /** Size in bytes. */
     pub size: u64,
     /** Times as seconds since the epoch. */
     pub ctime: f64,
+    /** Last modification. */
     pub mtime: f64,
+    /** Last access. */
     pub atime: f64,
 }
 

@@ -16,10 +16,15 @@ use super::session::bai_session_t;
 #[repr(i32)]
 #[allow(non_camel_case_types)]
 pub enum bai_log_level_t {
+    /** Failures. */
     BAI_LOG_ERROR = 1,
+    /** Problems the library works around (an unreachable endpoint, an interrupted transfer that is resumed). */
     BAI_LOG_WARN = 2,
+    /** Notable steps, such as a session opening. */
     BAI_LOG_INFO = 3,
+    /** Each HTTP exchange with its status and duration, WebSocket connections. */
     BAI_LOG_DEBUG = 4,
+    /** The most verbose level: everything the library logs. */
     BAI_LOG_TRACE = 5,
 }
 
@@ -30,12 +35,15 @@ pub enum bai_log_level_t {
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_log_record_t {
+    /** sizeof(the struct) as the library was built (fields may be appended in later versions). */
     pub struct_size: u32,
     /** A bai_log_level_t value. */
     pub level: i32,
     /** What logged it: "session", "http", "auth", "transport", "vfolder", ... */
     pub target: *const c_char,
+    /** The message text (`len` bytes, then a NUL). */
     pub message: *const u8,
+    /** Number of bytes in `message`. */
     pub len: usize,
 }
 

@@ -92,6 +92,7 @@ pub extern "C" fn bai_compute_app_url(compute: *const bai_compute_t, app: *const
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_service_opts_t {
+    /** sizeof(the struct) as the caller was compiled; the library reads only that many bytes. */
     pub struct_size: u32,
     /** Serve without tokens (anyone can call the endpoint). */
     pub open_to_public: bool,
@@ -99,22 +100,31 @@ pub struct bai_service_opts_t {
     pub replicas: u32,
     /** Service name: 4-24 characters. */
     pub name: *const c_char,
+    /** Container image of the inference sessions. Required. */
     pub image: *const c_char,
     /** Model folder (name or id) holding model-definition.yaml. */
     pub model: *const c_char,
     /** Resource pairs as in bai_create_opts_t ("cpu","2","mem","4g",...). */
     pub resources: *const *const c_char,
+    /** Number of pairs in `resources`. */
     pub n_resources: usize,
     /** Environment pairs. */
     pub environ: *const *const c_char,
+    /** Number of pairs in `environ`. */
     pub n_environ: usize,
     /** Where the model folder is mounted (NULL: /models). */
     pub model_mount_destination: *const c_char,
+    /** Resource (scaling) group; NULL lets the server choose. */
     pub scaling_group: *const c_char,
+    /** Domain; NULL uses the configuration's. */
     pub domain: *const c_char,
+    /** Group (project); NULL uses the configuration's. */
     pub group: *const c_char,
+    /** Command run in each inference session instead of the model definition's. */
     pub startup_command: *const c_char,
+    /** Script text run when each inference session starts. */
     pub bootstrap_script: *const c_char,
+    /** Architecture of the image; NULL uses this machine's. */
     pub architecture: *const c_char,
 }
 

@@ -244,9 +244,11 @@ pub struct bai_request_t {
     pub path: *const c_char,
     /** Query parameters as 2 * n_query strings: key, value, key, value... (encoded by the library). */
     pub query: *const *const c_char,
+    /** Number of pairs in `query`. */
     pub n_query: usize,
     /** Body bytes (may be NULL when body_len is 0). */
     pub body: *const u8,
+    /** Number of bytes in `body`. */
     pub body_len: usize,
     /** Content type of the body; NULL means "text/plain" without a body and "application/octet-stream" with one. */
     pub content_type: *const c_char,

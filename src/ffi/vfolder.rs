@@ -20,7 +20,9 @@ use super::session::{bai_session_t, read_sized, SessionInner};
 #[repr(C)]
 #[allow(non_camel_case_types)]
 pub struct bai_vfolder_opts_t {
+    /** sizeof(the struct) as the caller was compiled; the library reads only that many bytes. */
     pub struct_size: u32,
+    /** Whether the folder may be cloned by others. */
     pub cloneable: bool,
     /** Storage host ("local:volume1"); NULL lets the server choose. */
     pub host: *const c_char,
