@@ -469,6 +469,96 @@ fn fault_matrix() {
         out
     });
 
+    // --- lost answers to a create: the session is returned, or destroyed, never left behind
+    for (name, keep, named) in [
+        ("answer to POST /session lost (connection closed before it)", 0usize, false),
+        ("answer to POST /session cut in its status line", 12, false),
+        ("answer to POST /session cut in its body", 170, false),
+        ("answer to a no-reuse POST /session of a given name lost", 0, true),
+    ] {
+        let p = proxy.clone();
+        let direct = server.url.clone();
+        case(&mut rows, name, "OK, the session the server made", sec(60), move || {
+            let s = open(&Cfg::new(&p.url("http"))).map_err(|c| code_name(c))?;
+            let given = cs(&format!("faults-lost-{}", std::process::id()));
+            let mut opts: bai_create_opts_t = unsafe { std::mem::zeroed() };
+            opts.struct_size = std::mem::size_of::<bai_create_opts_t>() as u32;
+            if named {
+                opts.name = given.as_ptr();
+                opts.no_reuse = true;
+            }
+            p.set(Fault::LoseAnswer { request: "POST /session ", keep, once: Default::default() });
+            let mut c = null_mut();
+            let r = bai_compute_create(s, cs(IMAGE).as_ptr(), &opts, &mut c);
+            p.set(Fault::Pass);
+            let out = code_is(r, &[BAI_OK]);
+            if r == BAI_OK {
+                // The handle names a session that exists on the server (seen directly).
+                let id = cstr_ptr(bai_compute_id(c));
+                let d = open(&Cfg::new(&direct)).map_err(|c| code_name(c))?;
+                let mut dc = null_mut();
+                let _ = bai_compute_attach(d, cs(&id).as_ptr(), &mut dc);
+                let mut info = empty_buf();
+                let seen = bai_compute_get_info(dc, &mut info);
+                unsafe { bai_buf_dispose(&mut info) };
+                let _ = bai_compute_destroy(c, 1, null_mut());
+                unsafe {
+                    bai_compute_free(dc);
+                    bai_compute_free(c);
+                    bai_session_free(d);
+                }
+                if seen != BAI_OK {
+                    unsafe { bai_session_free(s) };
+                    return Err(format!("the returned session {id} is not on the server: {}", code_name(seen)));
+                }
+            }
+            unsafe { bai_session_free(s) };
+            out
+        });
+    }
+
+    let p = proxy.clone();
+    let direct = server.url.clone();
+    case(&mut rows, "answer to POST /session never comes (request timeout 2 s)", "TIMEOUT naming the session, then no session left", sec(90), move || {
+        let s = open(&Cfg { request_timeout_ms: 2000, ..Cfg::new(&p.url("http")) }).map_err(|c| code_name(c))?;
+        p.set(Fault::HoldAnswer { request: "POST /session " });
+        let mut c = null_mut();
+        let r = bai_compute_create(s, cs(IMAGE).as_ptr(), null(), &mut c);
+        let msg = last_error().1;
+        p.set(Fault::Pass);
+        unsafe { bai_session_free(s) };
+        let out = code_is(r, &[BAI_E_TIMEOUT])?;
+        let Some(name) = msg.split('\'').nth(1).filter(|n| n.starts_with("libbai-")) else {
+            return Err(format!("{out} — the error does not name the session"));
+        };
+        // The library destroys it in the background: wait until the server has none of that name.
+        let d = open(&Cfg::new(&direct)).map_err(|c| code_name(c))?;
+        let mut dc = null_mut();
+        let _ = bai_compute_attach(d, cs(name).as_ptr(), &mut dc);
+        let t = Instant::now();
+        let gone = loop {
+            let mut info = empty_buf();
+            let r = bai_compute_get_info(dc, &mut info);
+            let status = if r == BAI_OK { String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(info.data, info.len) }).into_owned() } else { String::new() };
+            unsafe { bai_buf_dispose(&mut info) };
+            if r == BAI_E_NOT_FOUND || status.contains("TERMINAT") {
+                break true;
+            }
+            if t.elapsed() > Duration::from_secs(40) {
+                break false;
+            }
+            std::thread::yield_now();
+        };
+        unsafe {
+            bai_compute_free(dc);
+            bai_session_free(d);
+        }
+        if !gone {
+            return Err(format!("{out} — session {name} still there 40 s later"));
+        }
+        Ok(format!("{out}; {name} destroyed"))
+    });
+
     // --- TLS
     let cert = make_cert();
     let tls_proxy = std::sync::Arc::new(Proxy::start_tls(upstream, server_tls_config(&cert)));

@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use super::client::{encode_segment, Client, Request};
-use super::error::{Error, Result};
+use super::error::{Error, ErrorKind, Result};
+use super::log::Level;
 use super::version;
 
 /// `interactive` or `batch` (`inference` sessions are made by model services).
@@ -171,20 +173,70 @@ impl CreateOptions {
 
 impl ComputeSession {
     /// `POST /session`: creates the session, or reuses the one with the same name and image.
+    ///
+    /// The answer can be lost after the server acted on the request (a dropped connection, a
+    /// cut answer, a gateway error). The session name is the key: the request is sent again
+    /// as a get-or-create of that name, which returns the session the first attempt made. When
+    /// the call ends without an answer (timeout, cancel) and the name is one the library made
+    /// up, nobody else can know that session: it is looked up and destroyed in the background.
+    /// Otherwise the error names the session so the caller can find it.
     pub async fn create(client: Arc<Client>, image: &str, opts: &CreateOptions) -> Result<ComputeSession> {
         if image.trim().is_empty() {
             return Err(Error::invalid("image: must not be empty"));
         }
+        let ours = opts.name.is_none();
         let name = opts.name.clone().unwrap_or_else(random_name);
         check_name(&name)?;
         if opts.session_type == SessionType::Batch && opts.startup_command.as_deref().unwrap_or("").is_empty() {
             return Err(Error::invalid("startup_command: a batch session needs a startup command"));
         }
-        let body = opts.body(&client, image, &name);
-        let v = client.call_json(Request::new(Method::POST, "/session").json(body)).await?;
+        let mut body = opts.body(&client, image, &name);
+        let mut req = Request::new(Method::POST, "/session");
+        // The server answers once the session runs (or its wait expires): no read limit
+        // shorter than that.
+        req.idle = Some(create_wait(opts, client.config().read_timeout));
+        // Armed while an answer may be lost: dropped (timeout, cancel) with a session possibly
+        // made, it reaps a session of ours.
+        let mut guard = ReapOnDrop { client: client.clone(), name: name.clone(), armed: ours };
+        let mut resent = 0;
+        let v = loop {
+            match client.call_json(req.clone().json(body.clone())).await {
+                Ok(v) => break v,
+                Err(e) if e.not_sent && resent == 0 => {
+                    guard.armed = false;
+                    return Err(e);
+                }
+                // A timeout ends the call: the caller's bound comes first.
+                Err(e) if answer_lost(&e) && e.kind != ErrorKind::Timeout && resent < 2 => {
+                    resent += 1;
+                    client.log.log(Level::Warn, "compute", || format!("the answer to creating session '{name}' was lost ({e}); asking again for that session"));
+                    body["reuseIfExists"] = json!(true);
+                }
+                Err(e) if resent > 0 && e.server_type_name() == Some("session-already-exists") => {
+                    // The first attempt made it (a no-reuse create): take that session.
+                    let v = client.call_json(Request::new(Method::GET, format!("/session/{}", encode_segment(&name)))).await?;
+                    let id = v.get("sessionId").or_else(|| v.get("id")).and_then(Value::as_str).unwrap_or(&name).to_string();
+                    break json!({"sessionId": id, "sessionName": name, "status": v.get("status").cloned().unwrap_or(Value::Null), "created": true});
+                }
+                Err(mut e) => {
+                    if answer_lost(&e) || resent > 0 {
+                        if ours {
+                            e.message = format!("{} (session '{name}' may have been created: it is being destroyed)", e.message);
+                        } else {
+                            e.message = format!("{} (session '{name}' may have been created on the server: look it up or destroy it by name)", e.message);
+                        }
+                    } else {
+                        guard.armed = false;
+                    }
+                    return Err(e);
+                }
+            }
+        };
+        guard.armed = false;
         let id = v.get("sessionId").and_then(Value::as_str).ok_or_else(|| Error::bad_response("create: the answer has no sessionId"))?.to_string();
         let status = v.get("status").and_then(Value::as_str).unwrap_or("").to_string();
-        let created = v.get("created").and_then(Value::as_bool).unwrap_or(true);
+        // A session our lost first attempt made counts as created by this call.
+        let created = resent > 0 && ours || v.get("created").and_then(Value::as_bool).unwrap_or(true);
         let service_ports = v.get("servicePorts").or_else(|| v.get("service_ports")).cloned().unwrap_or(Value::Null);
         let name = v.get("sessionName").and_then(Value::as_str).map(str::to_owned).unwrap_or(name);
         Ok(ComputeSession { client, id, name, status, created, service_ports, owner_access_key: opts.owner_access_key.clone(), timeout_ms: Default::default() })
@@ -265,6 +317,72 @@ impl ComputeSession {
     pub async fn complete(&self, code: &str, row: u32, col: u32) -> Result<Value> {
         let body = json!({"code": code, "options": {"row": row, "col": col, "line": "", "post": ""}});
         self.client.call_json(self.request(Method::POST, "/complete").json(body)).await
+    }
+}
+
+/// Longest wait for the answer to a create: the session's own wait (`max_wait_seconds`) and
+/// a margin, or this when it waits without limit.
+pub const CREATE_WAIT: Duration = Duration::from_secs(600);
+
+/// The read limit of a create request: the server answers only when the session runs.
+fn create_wait(opts: &CreateOptions, read_timeout: Option<Duration>) -> Option<Duration> {
+    if opts.enqueue_only {
+        return read_timeout;
+    }
+    let wait = if opts.max_wait_seconds > 0 { Duration::from_secs(opts.max_wait_seconds as u64 + 30) } else { CREATE_WAIT };
+    Some(read_timeout.map_or(wait, |r| r.max(wait)))
+}
+
+/// Whether the server may have acted on a request whose answer did not arrive whole.
+fn answer_lost(e: &Error) -> bool {
+    !e.not_sent
+        && match e.kind {
+            ErrorKind::Network | ErrorKind::BadResponse => true,
+            ErrorKind::Timeout => true,
+            ErrorKind::Server => matches!(e.http_status, 502..=504),
+            _ => false,
+        }
+}
+
+/// Destroys, in the background, a session the library named whose create ended without an
+/// answer: the session may appear a little later (the server may still be starting it), so
+/// it is looked for for a while.
+struct ReapOnDrop {
+    client: Arc<Client>,
+    name: String,
+    armed: bool,
+}
+
+/// How long a lost session is looked for.
+const REAP_FOR: Duration = Duration::from_secs(120);
+
+impl Drop for ReapOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(exec) = self.client.transport().shared_exec() else { return };
+        let client = self.client.clone();
+        let name = self.name.clone();
+        client.log.log(Level::Warn, "compute", || format!("creating session '{name}' ended without an answer; destroying it if it appears"));
+        exec.spawn(async move {
+            let path = format!("/session/{}", encode_segment(&name));
+            let until = std::time::Instant::now() + REAP_FOR;
+            while std::time::Instant::now() < until {
+                let mut found = Request::new(Method::GET, path.clone());
+                found.timeout = Some(Duration::from_secs(10));
+                match client.call(found).await {
+                    Ok(_) => {
+                        let mut del = Request::new(Method::DELETE, path.clone()).query("forced", "true");
+                        del.timeout = Some(Duration::from_secs(30));
+                        let r = client.call(del).await;
+                        client.log.log(Level::Info, "compute", || format!("destroyed session '{name}' whose create had no answer: {}", if r.is_ok() { "done".to_string() } else { format!("{:?}", r.err()) }));
+                        return;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                }
+            }
+        });
     }
 }
 

@@ -226,6 +226,11 @@ pub enum Fault {
     Canned(Vec<u8>),
     /// Forward, removing the `Date` header from answers.
     StripDate,
+    /// On the first connection whose first request starts with this text: forward the
+    /// request, then only `keep` bytes of the answer, then close. Other connections pass.
+    LoseAnswer { request: &'static str, keep: usize, once: Arc<std::sync::atomic::AtomicBool> },
+    /// Like `LoseAnswer`, but hold the answer (forever) instead of cutting it.
+    HoldAnswer { request: &'static str },
 }
 
 /// A TCP (or TLS-terminating) proxy on 127.0.0.1:0 in front of `upstream`, run by one thread
@@ -381,16 +386,60 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut client: S, upstream: Socke
         return;
     }
     let Ok(up) = tokio::net::TcpStream::connect(upstream).await else { return };
+    let mut client = client;
+    let mut up = up;
+    let fault = match &fault {
+        Fault::LoseAnswer { request, .. } | Fault::HoldAnswer { request } => {
+            let request = *request;
+            // Read the first request head and decide.
+            let mut first = Vec::new();
+            let mut b = [0u8; 4096];
+            while !first.windows(4).any(|w| w == b"\r\n\r\n") {
+                match client.read(&mut b).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => first.extend_from_slice(&b[..n]),
+                }
+            }
+            if up.write_all(&first).await.is_err() {
+                return;
+            }
+            let first_time = match &fault {
+                Fault::LoseAnswer { once, .. } => !once.swap(true, std::sync::atomic::Ordering::SeqCst),
+                _ => true,
+            };
+            if first.starts_with(request.as_bytes()) && first_time {
+                fault
+            } else {
+                Fault::Pass
+            }
+        }
+        _ => fault,
+    };
+    if let Fault::HoldAnswer { .. } = fault {
+        // Forward the rest of the request; never answer.
+        let mut b = [0u8; 16384];
+        loop {
+            match client.read(&mut b).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if up.write_all(&b[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
     if let Fault::Pass = fault {
-        let mut client = client;
-        let mut up = up;
         let _ = tokio::io::copy_bidirectional(&mut client, &mut up).await;
         return;
     }
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut ur, mut uw) = up.into_split();
     let up_limit = if let Fault::CutUp(n) = fault { n } else { usize::MAX };
-    let down_limit = if let Fault::CutDown(n) = fault { n } else { usize::MAX };
+    let down_limit = match fault {
+        Fault::CutDown(n) | Fault::LoseAnswer { keep: n, .. } => n,
+        _ => usize::MAX,
+    };
     let c2u = async {
         let mut sent = 0usize;
         let mut buf = vec![0u8; 16384];
