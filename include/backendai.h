@@ -220,6 +220,11 @@ enum bai_code_t
    */
   BAI_E_IO = 403,
   /**
+   * A run was cancelled while it executed: the server interrupted it (a run cancelled while
+   *     * still queued behind another ends with BAI_E_CANCELLED instead, never reaching the server). 
+   */
+  BAI_E_INTERRUPTED = 404,
+  /**
    * A Rust panic was caught at the boundary. 
    */
   BAI_E_PANIC = 900,

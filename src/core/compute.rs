@@ -74,6 +74,8 @@ pub struct ComputeSession {
     pub owner_access_key: Option<String>,
     /// Limit of each request this handle sends, in milliseconds (0: the session's).
     pub timeout_ms: std::sync::atomic::AtomicU64,
+    /// Runs wait here for their turn (`runs.rs`).
+    pub runs: Arc<super::runs::RunQueue>,
 }
 
 /// A random session name of the form `libbai-xxxxxxxx`.
@@ -239,7 +241,7 @@ impl ComputeSession {
         let created = resent > 0 && ours || v.get("created").and_then(Value::as_bool).unwrap_or(true);
         let service_ports = v.get("servicePorts").or_else(|| v.get("service_ports")).cloned().unwrap_or(Value::Null);
         let name = v.get("sessionName").and_then(Value::as_str).map(str::to_owned).unwrap_or(name);
-        Ok(ComputeSession { client, id, name, status, created, service_ports, owner_access_key: opts.owner_access_key.clone(), timeout_ms: Default::default() })
+        Ok(ComputeSession { client, id, name, status, created, service_ports, owner_access_key: opts.owner_access_key.clone(), timeout_ms: Default::default(), runs: Default::default() })
     }
 
     /// A handle on an existing session by name or id (no request is sent).
@@ -253,6 +255,7 @@ impl ComputeSession {
             service_ports: Value::Null,
             owner_access_key: None,
             timeout_ms: Default::default(),
+            runs: Default::default(),
         }
     }
 

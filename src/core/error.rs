@@ -27,6 +27,8 @@ pub enum ErrorKind {
     SessionGone,
     ExecFailed,
     AbortedByCallback,
+    /// A caller cancelled a run while it executed: it was interrupted on the server.
+    Interrupted,
     Io,
     Panic,
     Poisoned,

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use super::compute::ComputeSession;
 use super::error::{Error, ErrorKind, Result};
 use super::op::OpCtx;
+use super::runs::Ticket;
+use std::time::Duration;
 
 /// Execution mode of one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,9 +186,17 @@ impl From<&StepResult> for RunSummary {
     }
 }
 
+/// What a run learnt of itself on the server.
+#[derive(Clone, Debug, Default)]
+pub struct RunProgress {
+    /// The first request was sent: the server may be executing the code.
+    pub started: bool,
+    pub run_id: Option<String>,
+}
+
 /// Runs code (query mode) or a batch job to the end: sends `continue` after partial results
 /// and batch steps, asks for input on `waiting-input`, emits every record in order.
-pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
+pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: Mode, opts: Option<BatchOptions>, progress: &mut RunProgress) -> Result<RunSummary> {
     if !matches!(mode, Mode::Query | Mode::Batch) {
         return Err(Error::invalid("mode: a whole run starts in query or batch mode"));
     }
@@ -195,10 +205,12 @@ pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: 
     let mut code = code.to_string();
     let mut opts = opts;
     loop {
+        progress.started = true;
         let step = ctx.guard(sess.execute_step(run_id.as_deref(), &code, mode, opts.as_ref())).await?;
         opts = None;
         if step.run_id.is_some() {
             run_id = step.run_id.clone();
+            progress.run_id = run_id.clone();
         }
         ctx.set_run_id(run_id.clone());
         for rec in &step.records {
@@ -226,16 +238,63 @@ pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: 
     }
 }
 
-/// A whole run as an operation's work: `run_loop`, then, if the run was cancelled or stopped
-/// by a callback, a best-effort interrupt of the code still running on the server.
-pub async fn run(sess: std::sync::Arc<ComputeSession>, mut ctx: OpCtx, code: String, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
-    let r = run_loop(&sess, &mut ctx, &code, mode, opts).await;
-    if let Err(e) = &r {
-        if matches!(e.kind, ErrorKind::Cancelled | ErrorKind::AbortedByCallback | ErrorKind::Timeout) {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), sess.interrupt()).await;
+/// Longest time spent making sure a stopped run has ended on the server.
+const STOP_WITHIN: Duration = Duration::from_secs(15);
+
+/// Interrupts a run that was stopped (cancelled, stopped by a callback, timed out) and waits
+/// until the server reports it ended, so that the interrupt cannot reach a later run.
+/// Bounded by `STOP_WITHIN`; best effort.
+pub async fn stop_run(sess: &ComputeSession, run_id: Option<&str>) {
+    let until = tokio::time::Instant::now() + STOP_WITHIN;
+    let _ = tokio::time::timeout_at(until, sess.interrupt()).await;
+    let Some(id) = run_id else { return };
+    let mut interrupts = 1;
+    while tokio::time::Instant::now() < until {
+        match tokio::time::timeout_at(until, sess.execute_step(Some(id), "", Mode::Continue, None)).await {
+            Ok(Ok(step)) => match step.status.as_str() {
+                "finished" | "exec-timeout" => return,
+                // The interrupt raced the input request: interrupt again.
+                "waiting-input" if interrupts < 3 => {
+                    interrupts += 1;
+                    let _ = tokio::time::timeout_at(until, sess.interrupt()).await;
+                }
+                "waiting-input" => return,
+                _ => {}
+            },
+            _ => return,
         }
     }
-    r
+}
+
+/// The error a run stopped on the server reports: a caller's cancel of a running run is an
+/// interruption; a stop by callback or a timeout keeps its own code.
+pub fn stopped_error(e: Error) -> Error {
+    if e.kind == ErrorKind::Cancelled {
+        Error::new(ErrorKind::Interrupted, "the run was interrupted on the server (cancelled while it executed)")
+    } else {
+        e
+    }
+}
+
+/// A whole run as an operation's work: waits for its turn on the compute session (`ticket`),
+/// runs to the end, and, if it was stopped after reaching the server, interrupts it there and
+/// waits until it ended. Cancelled before its turn, it ends `Cancelled` and the server never
+/// hears of it.
+pub async fn run(sess: std::sync::Arc<ComputeSession>, mut ctx: OpCtx, ticket: Ticket, code: String, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
+    ctx.guard(async {
+        ticket.turn().await;
+        Ok(())
+    })
+    .await?;
+    let mut progress = RunProgress::default();
+    let r = run_loop(&sess, &mut ctx, &code, mode, opts, &mut progress).await;
+    match r {
+        Err(e) if progress.started && matches!(e.kind, ErrorKind::Cancelled | ErrorKind::AbortedByCallback | ErrorKind::Timeout) => {
+            stop_run(&sess, progress.run_id.as_deref()).await;
+            Err(stopped_error(e))
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod files;
 pub mod log;
 pub mod op;
 pub mod retry;
+pub mod runs;
 pub mod runtime;
 pub mod service;
 pub mod signal;

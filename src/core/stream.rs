@@ -14,6 +14,7 @@ use super::compute::ComputeSession;
 use super::error::{Error, ErrorKind, Result};
 use super::exec::{parse_step, BatchOptions, Mode, RunSummary};
 use super::op::{Event, OpCtx};
+use super::runs::Ticket;
 
 pub use super::transport::Ws;
 
@@ -72,19 +73,25 @@ impl ComputeSession {
 
 /// Runs code over the streaming-execute WebSocket: records reach the caller frame by frame
 /// as the server sends them; `waiting-input` is answered with a plain text frame.
-pub async fn stream_execute(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
+/// The run waits for its turn on the compute session first (`runs.rs`).
+pub async fn stream_execute(sess: &ComputeSession, ctx: &mut OpCtx, ticket: Ticket, code: &str, mode: Mode, opts: Option<BatchOptions>) -> Result<RunSummary> {
     let options = match mode {
         Mode::Query => json!({}),
         Mode::Batch => opts.unwrap_or_default().to_json(),
         _ => return Err(Error::invalid("mode: streaming runs start in query or batch mode")),
     };
+    ctx.guard(async {
+        ticket.turn().await;
+        Ok(())
+    })
+    .await?;
     let mut ws = ctx.guard(ws_connect(sess.client(), &sess.stream_path("execute"), &sess.stream_query())).await?;
     let first = json!({"code": code, "mode": mode.as_str(), "options": options}).to_string();
     ctx.guard(async { ws.send(Message::Text(first)).await.map_err(|e| ws_error("WebSocket send", e)) }).await?;
     let r = stream_frames(&mut ws, ctx).await;
     // Closing early (cancel, stop, error) tells the server to interrupt the run.
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
-    r
+    r.map_err(|e| if ctx.is_cancelled() { super::exec::stopped_error(e) } else { e })
 }
 
 async fn stream_frames(ws: &mut Ws, ctx: &mut OpCtx) -> Result<RunSummary> {

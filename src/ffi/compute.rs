@@ -777,7 +777,8 @@ pub extern "C" fn bai_compute_run(
         let c = compute_ref(compute)?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.runner().run("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, code, mode, opts))?;
+        let ticket = cs.runs.ticket();
+        let summary = c.runner().run("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, ticket, code, mode, opts))?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         }

@@ -62,6 +62,9 @@ pub enum bai_code_t {
     BAI_E_ABORTED_BY_CALLBACK = 402,
     /** A local file could not be read or written. */
     BAI_E_IO = 403,
+    /** A run was cancelled while it executed: the server interrupted it (a run cancelled while
+     * still queued behind another ends with BAI_E_CANCELLED instead, never reaching the server). */
+    BAI_E_INTERRUPTED = 404,
     /** A Rust panic was caught at the boundary. */
     BAI_E_PANIC = 900,
     /** The object was left unusable by an earlier panic. */
@@ -78,7 +81,7 @@ pub const ALL_CODES: &[bai_code_t] = &[
     BAI_OK, BAI_PENDING, BAI_WAITING_INPUT, BAI_E_NULL_ARG, BAI_E_INVALID_ARG, BAI_E_INVALID_UTF8, BAI_E_BAD_STATE,
     BAI_E_REENTRANT, BAI_E_BUFFER_TOO_SMALL, BAI_E_NETWORK, BAI_E_TLS, BAI_E_TIMEOUT, BAI_E_CANCELLED, BAI_E_WEBSOCKET,
     BAI_E_HTTP_STATUS, BAI_E_AUTH, BAI_E_NOT_FOUND, BAI_E_CONFLICT, BAI_E_RATE_LIMITED, BAI_E_SERVER,
-    BAI_E_BAD_RESPONSE, BAI_E_SESSION_GONE, BAI_E_EXEC_FAILED, BAI_E_ABORTED_BY_CALLBACK, BAI_E_IO, BAI_E_PANIC,
+    BAI_E_BAD_RESPONSE, BAI_E_SESSION_GONE, BAI_E_EXEC_FAILED, BAI_E_ABORTED_BY_CALLBACK, BAI_E_IO, BAI_E_INTERRUPTED, BAI_E_PANIC,
     BAI_E_POISONED, BAI_E_NO_MEMORY, BAI_E_INTERNAL,
 ];
 
@@ -105,6 +108,7 @@ pub fn code_for(kind: ErrorKind) -> bai_code_t {
         ErrorKind::SessionGone => BAI_E_SESSION_GONE,
         ErrorKind::ExecFailed => BAI_E_EXEC_FAILED,
         ErrorKind::AbortedByCallback => BAI_E_ABORTED_BY_CALLBACK,
+        ErrorKind::Interrupted => BAI_E_INTERRUPTED,
         ErrorKind::Io => BAI_E_IO,
         ErrorKind::Panic => BAI_E_PANIC,
         ErrorKind::Poisoned => BAI_E_POISONED,
@@ -150,6 +154,7 @@ fn name_and_text(code: bai_code_t) -> (&'static CStr, &'static CStr) {
         BAI_E_EXEC_FAILED => (c"BAI_E_EXEC_FAILED", c"execution failed"),
         BAI_E_ABORTED_BY_CALLBACK => (c"BAI_E_ABORTED_BY_CALLBACK", c"a callback asked to stop"),
         BAI_E_IO => (c"BAI_E_IO", c"local file input/output failed"),
+        BAI_E_INTERRUPTED => (c"BAI_E_INTERRUPTED", c"the run was interrupted on the server"),
         BAI_E_PANIC => (c"BAI_E_PANIC", c"internal panic caught"),
         BAI_E_POISONED => (c"BAI_E_POISONED", c"the object was poisoned by an earlier panic"),
         BAI_E_NO_MEMORY => (c"BAI_E_NO_MEMORY", c"out of memory"),

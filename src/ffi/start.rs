@@ -36,7 +36,8 @@ pub extern "C" fn bai_compute_run_start(
         let c = unsafe { handle(compute, "compute") }?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { crate::core::exec::run(cs, ctx, code, mode, opts).await.map(Output::Run) })?;
+        let ticket = cs.runs.ticket();
+        let op = c.session.start_op(c.callbacks.clone(), move |ctx| async move { crate::core::exec::run(cs, ctx, ticket, code, mode, opts).await.map(Output::Run) })?;
         boxed(op, out);
         Ok(())
     })
@@ -148,7 +149,8 @@ pub extern "C" fn bai_compute_stream(
         let c = unsafe { handle(compute, "compute") }?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.runner().run("bai_compute_stream", move |mut ctx| async move { crate::core::stream::stream_execute(&cs, &mut ctx, &code, mode, opts).await })?;
+        let ticket = cs.runs.ticket();
+        let summary = c.runner().run("bai_compute_stream", move |mut ctx| async move { crate::core::stream::stream_execute(&cs, &mut ctx, ticket, &code, mode, opts).await })?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         }
@@ -176,8 +178,9 @@ pub extern "C" fn bai_compute_stream_start(
         let c = unsafe { handle(compute, "compute") }?;
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
+        let ticket = cs.runs.ticket();
         let op = c.session.start_op(c.callbacks.clone(), move |mut ctx| async move {
-            crate::core::stream::stream_execute(&cs, &mut ctx, &code, mode, opts).await.map(Output::Run)
+            crate::core::stream::stream_execute(&cs, &mut ctx, ticket, &code, mode, opts).await.map(Output::Run)
         })?;
         boxed(op, out);
         Ok(())
