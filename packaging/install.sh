@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs libbackendai into a prefix: the shared library with a versioned soname, the static
-# library, the header, a pkg-config file and a CMake package, the examples' sources and the
-# HTML reference (share/doc/backendai).
+# library, the header, the C++ binding's header, a pkg-config file and a CMake package, the
+# examples' sources and the HTML reference (share/doc/backendai).
 #
 #   packaging/install.sh --prefix /usr/local [--debug] [--libdir lib]
 #
@@ -46,6 +46,8 @@ ln -sf "libbackendai.so.$version" "$prefix/$libdir/$soname"
 ln -sf "$soname" "$prefix/$libdir/libbackendai.so"
 install -m 0644 "$out/libbackendai.a" "$prefix/$libdir/libbackendai.a"
 install -m 0644 include/backendai.h "$prefix/include/backendai.h"
+# The C++ binding: its header-only wrapper beside the C header (CMake: backendai::backendai_cpp).
+install -m 0644 bindings/cpp/include/backendai.hpp "$prefix/include/backendai.hpp"
 
 subst() {
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@LIBDIR@|$libdir|g" -e "s|@VERSION@|$version|g" \

@@ -166,6 +166,9 @@ done
 step "Packaging: install, then build against the installed tree (pkg-config and CMake)"
 packaging/test/run.sh || die "packaging/test/run.sh"
 results+=("packaging: passed")
+step "Bindings installed the ordinary way, each README example run (packaging/test/bindings/run.sh)"
+packaging/test/bindings/run.sh || die "packaging/test/bindings/run.sh"
+results+=("bindings install: passed")
 stop_server
 # The steps below start servers of their own.
 unset BACKEND_ENDPOINT BACKEND_ENDPOINT_TYPE BACKEND_ACCESS_KEY BACKEND_SECRET_KEY

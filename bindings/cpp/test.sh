@@ -8,7 +8,8 @@
 #   BACKENDAI_LIB_DIR      directory of libbackendai.so/.a (default: <repo>/target/debug, built)
 #   BACKENDAI_INCLUDE_DIR  directory of backendai.h (default: <repo>/include)
 #   BACKENDAI_STATIC=1     link the static library instead of the shared one
-#   BACKENDAI_SANITIZE=1   build the tests with AddressSanitizer, UBSan and LeakSanitizer
+#   BACKENDAI_SANITIZE=0   build the tests without AddressSanitizer, UBSan and LeakSanitizer
+#                          (on by default: the lifetime tests rely on them)
 #   BUILD_DIR              CMake build directory (default: bindings/cpp/build)
 #   Extra arguments are passed to the test binary (e.g. --gtest_filter=Scenario.*).
 set -euo pipefail
@@ -31,7 +32,7 @@ BUILD_DIR="${BUILD_DIR:-$HERE/build}"
 STATIC=OFF
 if [[ "${BACKENDAI_STATIC:-0}" == 1 ]]; then STATIC=ON; fi
 CXXFLAGS_EXTRA=""
-if [[ "${BACKENDAI_SANITIZE:-0}" == 1 ]]; then
+if [[ "${BACKENDAI_SANITIZE:-1}" == 1 ]]; then
     CXXFLAGS_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
     BUILD_DIR="${BUILD_DIR}-sanitize"
 fi

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	backendai "github.com/libbackendai/backendai-go"
+	backendai "github.com/libbackendai/libbackendai/bindings/go"
 )
 
 // The tests drive the real library against a real server named by BACKEND_ENDPOINT,
@@ -328,7 +328,7 @@ func TestInput(t *testing.T) {
 	answers := []string{"3", "4"}
 	var out bytes.Buffer
 	res, err := c.Run(context.Background(), "a = int(input('a? '))\nb = int(input('b? '))\nprint('sum', a + b)",
-		backendai.RunOptions{Stdout: &out, Input: func(r backendai.InputRequest) (string, error) {
+		backendai.RunOptions{Stdout: &out, OnInput: func(r backendai.InputRequest) (string, error) {
 			prompts = append(prompts, r)
 			a := answers[0]
 			answers = answers[1:]
@@ -340,7 +340,7 @@ func TestInput(t *testing.T) {
 	if out.String() != "a? b? sum 7\n" || res.ExitCode != 0 {
 		t.Fatalf("stdout %q result %+v", out.String(), res)
 	}
-	if len(prompts) != 2 || prompts[0].Prompt != "a? " || prompts[1].Prompt != "b? " || prompts[0].Password {
+	if len(prompts) != 2 || prompts[0].Prompt != "a? " || prompts[1].Prompt != "b? " || prompts[0].IsPassword {
 		t.Fatalf("prompts %+v", prompts)
 	}
 
@@ -348,20 +348,20 @@ func TestInput(t *testing.T) {
 	out.Reset()
 	var req backendai.InputRequest
 	if _, err := c.Run(context.Background(), "import getpass\npw = getpass.getpass('Password: ')\nprint('len', len(pw))",
-		backendai.RunOptions{Stdout: &out, Input: func(r backendai.InputRequest) (string, error) {
+		backendai.RunOptions{Stdout: &out, OnInput: func(r backendai.InputRequest) (string, error) {
 			req = r
 			return "s3cret-value", nil
 		}}); err != nil {
 		t.Fatal(err)
 	}
-	if !req.Password || !strings.Contains(out.String(), "len 12\n") || strings.Contains(out.String(), "s3cret-value") {
+	if !req.IsPassword || !strings.Contains(out.String(), "len 12\n") || strings.Contains(out.String(), "s3cret-value") {
 		t.Fatalf("request %+v stdout %q", req, out.String())
 	}
 
 	// An Input function failing ends the run with its error.
 	boom := errors.New("no answer today")
 	_, err = c.Run(context.Background(), "input('x? ')", backendai.RunOptions{
-		Input: func(backendai.InputRequest) (string, error) { return "", boom },
+		OnInput: func(backendai.InputRequest) (string, error) { return "", boom },
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want the Input error", err)
@@ -714,8 +714,8 @@ func TestStream(t *testing.T) {
 	// Input over the stream.
 	out.Reset()
 	if _, err := c.Stream(context.Background(), "print('hi', input('who? '))", backendai.RunOptions{
-		Stdout: &out,
-		Input:  func(backendai.InputRequest) (string, error) { return "gopher", nil },
+		Stdout:  &out,
+		OnInput: func(backendai.InputRequest) (string, error) { return "gopher", nil },
 	}); err != nil || out.String() != "who? hi gopher\n" {
 		t.Fatalf("stream input: %q %v", out.String(), err)
 	}

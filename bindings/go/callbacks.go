@@ -83,9 +83,9 @@ func baiGoInput(ud unsafe.Pointer, req *C.bai_input_request_t) C.int32_t {
 		return C.BAI_CB_CONTINUE
 	}
 	st.input = &InputRequest{
-		Password: bool(C.bai_input_request_is_password(req)),
-		RunID:    C.GoString(C.bai_input_request_run_id(req)),
-		Prompt:   st.lastLine(),
+		IsPassword: bool(C.bai_input_request_is_password(req)),
+		RunID:      C.GoString(C.bai_input_request_run_id(req)),
+		Prompt:     st.lastLine(),
 	}
 	st.tail = st.tail[:0] // the next prompt starts after this one
 	return C.BAI_CB_CONTINUE

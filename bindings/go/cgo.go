@@ -1,8 +1,7 @@
 package backendai
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/debug -Wl,-rpath,${SRCDIR}/../../target/debug -lbackendai
+#cgo pkg-config: backendai
 #include <stdlib.h>
 #include <string.h>
 #include "backendai.h"

@@ -13,7 +13,8 @@ import (
 // mistakes, 200s transport, 300s server answers, 400s compute sessions, 900s internal.
 //
 // A Code is also an error, so that errors.Is(err, backendai.ErrNotFound) matches any *Error
-// carrying that code.
+// carrying that code. ErrNotFound also matches ErrSessionGone (a compute session that ended
+// or was destroyed is not found), as every binding groups them.
 type Code int32
 
 const (
@@ -54,6 +55,16 @@ func (c Code) Name() string { return C.GoString(C.bai_code_name(C.int32_t(c))) }
 // Error describes the code in one line.
 func (c Code) Error() string { return C.GoString(C.bai_code_describe(C.int32_t(c))) }
 
+// String is the code's name, e.g. "BAI_E_TIMEOUT".
+func (c Code) String() string { return c.Name() }
+
+// Is reports whether c belongs to target's family: every code matches itself, and
+// ErrNotFound also matches ErrSessionGone.
+func (c Code) Is(target error) bool {
+	t, ok := target.(Code)
+	return ok && (c == t || (t == ErrNotFound && c == ErrSessionGone))
+}
+
 // Error is a failure reported by libbackendai.
 type Error struct {
 	Op          string // what this package was doing, e.g. "create compute"
@@ -87,13 +98,9 @@ func (e *Error) Error() string {
 // Unwrap returns the context error when a cancelled or expired context ended the call.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is matches a Code: errors.Is(err, backendai.ErrNotFound).
-func (e *Error) Is(target error) bool {
-	if c, ok := target.(Code); ok {
-		return e.Code == c
-	}
-	return false
-}
+// Is matches a Code or its family: errors.Is(err, backendai.ErrNotFound) is true for
+// ErrNotFound and ErrSessionGone.
+func (e *Error) Is(target error) bool { return e.Code.Is(target) }
 
 func newError(op string, code Code, msg string) *Error {
 	return &Error{Op: op, Code: code, Name: code.Name(), Message: msg}

@@ -1,3 +1,3 @@
-module github.com/libbackendai/backendai-go
+module github.com/libbackendai/libbackendai/bindings/go
 
 go 1.23

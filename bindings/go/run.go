@@ -49,9 +49,9 @@ type Media struct {
 
 // InputRequest describes a request of the running code for one line of input.
 type InputRequest struct {
-	Prompt   string // the unfinished last line of stdout, usually the prompt
-	Password bool   // getpass(): do not echo
-	RunID    string
+	Prompt     string // stdout since its last newline before the request: what input("name? ") printed
+	IsPassword bool   // getpass(): do not echo
+	RunID      string
 }
 
 // RunOptions route the output of a run and answer its input requests. All fields are
@@ -61,9 +61,9 @@ type RunOptions struct {
 	Stderr    io.Writer
 	OnConsole func(ConsoleRecord) // every console record, including stdout and stderr
 	OnMedia   func(Media)
-	// Input answers input() and getpass() with one line (without its newline). Without it, a
-	// run asking for input fails with ErrBadState.
-	Input func(InputRequest) (string, error)
+	// OnInput answers input() and getpass() with one line (without its newline). Without it,
+	// a run asking for input fails with ErrBadState.
+	OnInput func(InputRequest) (string, error)
 }
 
 // BatchOptions are the steps of a batch run. Each is "" (skip), "*" (the kernel's default)
@@ -91,18 +91,28 @@ type Result struct {
 	RunID       string
 	ExitCode    int64
 	HasExitCode bool
-	Options     json.RawMessage // e.g. {"is_password": false} while waiting for input
-	Files       json.RawMessage
+	// Options and Files are the server's JSON parsed, nil when it sent none: Options is
+	// {"is_password": false} while a step waits for input.
+	Options map[string]any
+	Files   []any
+}
+
+// parseJSON decodes the library's JSON text into v; null, "" or text that is not of v's
+// shape leave v at its zero value (nil).
+func parseJSON(p *C.char, v any) {
+	if p != nil {
+		_ = json.Unmarshal([]byte(C.GoString(p)), v)
+	}
 }
 
 func takeResult(r *C.bai_exec_result_t) *Result {
 	defer C.bai_exec_result_free(r)
 	out := &Result{
-		Status:  C.GoString(C.bai_exec_result_status(r)),
-		RunID:   C.GoString(C.bai_exec_result_run_id(r)),
-		Options: json.RawMessage(C.GoString(C.bai_exec_result_options_json(r))),
-		Files:   json.RawMessage(C.GoString(C.bai_exec_result_files_json(r))),
+		Status: C.GoString(C.bai_exec_result_status(r)),
+		RunID:  C.GoString(C.bai_exec_result_run_id(r)),
 	}
+	parseJSON(C.bai_exec_result_options_json(r), &out.Options)
+	parseJSON(C.bai_exec_result_files_json(r), &out.Files)
 	var code C.int64_t
 	if C.bai_exec_result_exit_code(r, &code) {
 		out.ExitCode, out.HasExitCode = int64(code), true
@@ -306,13 +316,13 @@ func drive(ctx context.Context, op string, h *C.bai_compute_t, o *C.bai_op_t, st
 				req = *st.input
 			}
 			st.input = nil
-			if st.run.Input == nil {
+			if st.run.OnInput == nil {
 				abandonInput()
 				stop()
 				stopped = true
-				return newError(op, ErrBadState, "the code asks for input and RunOptions.Input is nil")
+				return newError(op, ErrBadState, "the code asks for input and RunOptions.OnInput is nil")
 			}
-			line, err, ok := askInput(ctx, st.run.Input, req)
+			line, err, ok := askInput(ctx, st.run.OnInput, req)
 			if !ok {
 				abandonInput()
 				stop()
@@ -403,7 +413,7 @@ func watchOp(ctx context.Context, o *C.bai_op_t) (stop func()) {
 // Execute sends one execute request (the building block of the official SDK's loop) and
 // delivers its console and media records to opts before returning. runID is "" to start a
 // run, or the run to continue (ModeContinue, empty code) or to answer (ModeInput, the line as
-// code). Most programs want Run. opts.Input is not used: a step waiting for input returns
+// code). Most programs want Run. opts.OnInput is not used: a step waiting for input returns
 // with Status "waiting-input".
 func (c *Compute) Execute(ctx context.Context, mode ExecMode, runID, code string, b *BatchOptions, opts RunOptions) (*Result, error) {
 	h, err := c.lock("execute")

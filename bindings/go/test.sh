@@ -28,9 +28,19 @@ if [ -z "${BACKEND_ENDPOINT:-}" ]; then
   start_server
 fi
 
+# The package links through `#cgo pkg-config: backendai`; for the tests, a pkg-config file
+# describes the library of this tree (an installed prefix brings its own).
+pc_dir="$(mktemp -d)"
+trap 'rm -rf "$pc_dir"; if declare -F stop_server >/dev/null; then stop_server; fi' EXIT
+cat >"$pc_dir/backendai.pc" <<PC
+Name: backendai
+Description: libbackendai of the source tree
+Version: $(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -n 1)
+Libs: -L$lib_dir -lbackendai
+Cflags: -I$inc_dir
+PC
 export CGO_ENABLED=1
-export CGO_CFLAGS="-I$inc_dir ${CGO_CFLAGS:-}"
-export CGO_LDFLAGS="-L$lib_dir -Wl,-rpath,$lib_dir ${CGO_LDFLAGS:-}"
+export PKG_CONFIG_PATH="$pc_dir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 cd "$here"

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <map>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -108,6 +109,13 @@ public:
     using Error::Error;
 };
 
+/// What the call names is not there (BAI_E_NOT_FOUND), or no longer (BAI_E_SESSION_GONE: the
+/// compute session ended or was destroyed): the family every binding shares.
+class NotFoundError : public ApiError {
+public:
+    using ApiError::ApiError;
+};
+
 /// The operation was cancelled (BAI_E_CANCELLED).
 class CancelledError : public ClientError {
 public:
@@ -133,6 +141,8 @@ inline bool is_success(int32_t rc) noexcept {
         throw CancelledError(code, std::move(message), status, std::move(type), std::move(title));
     if (code == BAI_E_ABORTED_BY_CALLBACK)
         throw CallbackAborted(code, std::move(message), status, std::move(type), std::move(title));
+    if (code == BAI_E_NOT_FOUND || code == BAI_E_SESSION_GONE)
+        throw NotFoundError(code, std::move(message), status, std::move(type), std::move(title));
     if (status != 0) throw ApiError(code, std::move(message), status, std::move(type), std::move(title));
     throw ClientError(code, std::move(message), status, std::move(type), std::move(title));
 }
@@ -212,9 +222,30 @@ inline int32_t finish_call(int32_t rc) {
     return check(rc);
 }
 
+/// Stdout text since its last newline, shared by a handle's console and input trampolines:
+/// the prompt of the next input request (what `input("name? ")` printed).
+struct PromptTail {
+    std::string text;
+    void feed(std::string_view data) {
+        size_t nl = data.rfind('\n');
+        if (nl != std::string_view::npos) {
+            text.assign(data.substr(nl + 1));
+        } else if (text.size() < 4096) {
+            text.append(data);
+        }
+    }
+    std::string take() {
+        std::string out;
+        out.swap(text);
+        return out;
+    }
+};
+
+/// What a registered callback's userdata points to.
 template <typename Fn>
 struct Slot {
     Fn fn;
+    std::shared_ptr<PromptTail> tail = nullptr;  ///< console and input slots of a Compute
 };
 
 template <typename Fn>
@@ -228,7 +259,7 @@ inline int32_t guarded(void *userdata, Call &&call) noexcept {
     auto *slot = static_cast<Slot<Fn> *>(userdata);
     if (pending_exception()) return BAI_CB_STOP;  // an earlier callback of this call threw
     try {
-        return call(slot->fn) ? BAI_CB_CONTINUE : BAI_CB_STOP;
+        return call(*slot) ? BAI_CB_CONTINUE : BAI_CB_STOP;
     } catch (...) {
         pending_exception() = std::current_exception();
         return BAI_CB_STOP;
@@ -271,8 +302,9 @@ struct MediaRecord {
 
 /// An input request: answer by returning the line from the input callback.
 struct InputRequest {
-    bool is_password;
-    std::string_view run_id;
+    std::string prompt;       ///< stdout text since its last newline: what input("name? ") printed
+    bool is_password;         ///< getpass(): do not echo
+    std::string_view run_id;  ///< borrowed for the duration of the callback
 };
 
 using ConsoleFn = std::function<bool(const ConsoleRecord &)>;
@@ -290,28 +322,30 @@ using EventFn = std::function<bool(std::string_view name, std::string_view data)
 namespace detail {
 
 inline int32_t console_tramp(void *ud, const bai_console_record_t *r) noexcept {
-    return guarded<ConsoleFn>(ud, [r](ConsoleFn &fn) {
+    return guarded<ConsoleFn>(ud, [r](Slot<ConsoleFn> &slot) {
         ConsoleRecord rec{static_cast<Stream>(r->stream), r->kind ? r->kind : "",
                           std::string_view(reinterpret_cast<const char *>(r->data), r->len),
                           r->run_id ? r->run_id : ""};
-        return fn(rec);
+        if (slot.tail && rec.stream == Stream::Stdout) slot.tail->feed(rec.data);
+        return slot.fn ? slot.fn(rec) : true;
     });
 }
 
 inline int32_t media_tramp(void *ud, const bai_media_record_t *r) noexcept {
-    return guarded<MediaFn>(ud, [r](MediaFn &fn) {
+    return guarded<MediaFn>(ud, [r](Slot<MediaFn> &slot) {
         MediaRecord rec{r->mime ? r->mime : "",
                         std::string_view(reinterpret_cast<const char *>(r->data), r->len), r->decoded,
                         r->run_id ? r->run_id : ""};
-        return fn(rec);
+        return slot.fn(rec);
     });
 }
 
 inline int32_t input_tramp(void *ud, bai_input_request_t *req) noexcept {
-    return guarded<InputFn>(ud, [req](InputFn &fn) {
+    return guarded<InputFn>(ud, [req](Slot<InputFn> &slot) {
         const char *rid = bai_input_request_run_id(req);
-        InputRequest ir{bai_input_request_is_password(req), rid ? rid : ""};
-        std::optional<std::string> answer = fn(ir);
+        InputRequest ir{slot.tail ? slot.tail->take() : std::string(), bai_input_request_is_password(req),
+                        rid ? rid : ""};
+        std::optional<std::string> answer = slot.fn(ir);
         if (answer) {
             int32_t rc = bai_input_reply(req, bytes(*answer), answer->size());
             if (rc != BAI_OK) throw_last_error(rc);
@@ -321,8 +355,8 @@ inline int32_t input_tramp(void *ud, bai_input_request_t *req) noexcept {
 }
 
 inline int32_t event_tramp(void *ud, const bai_server_event_t *ev) noexcept {
-    return guarded<EventFn>(ud, [ev](EventFn &fn) {
-        return fn(ev->event ? ev->event : "", std::string_view(reinterpret_cast<const char *>(ev->data), ev->len));
+    return guarded<EventFn>(ud, [ev](Slot<EventFn> &slot) {
+        return slot.fn(ev->event ? ev->event : "", std::string_view(reinterpret_cast<const char *>(ev->data), ev->len));
     });
 }
 
@@ -339,7 +373,7 @@ inline void log_tramp(void *ud, const bai_log_record_t *r) noexcept {
 inline void free_log(void *ud) noexcept { delete static_cast<LogFn *>(ud); }
 
 inline int32_t progress_tramp(void *ud, const bai_progress_t *p) noexcept {
-    return guarded<ProgressFn>(ud, [p](ProgressFn &fn) { return fn(p->done, p->total); });
+    return guarded<ProgressFn>(ud, [p](Slot<ProgressFn> &slot) { return slot.fn(p->done, p->total); });
 }
 
 struct ConfigDeleter {
@@ -371,7 +405,7 @@ struct ResponseDeleter {
 
 // ---- library ------------------------------------------------------------------------------
 
-/// The loaded library's version text.
+/// The loaded library's version text (static storage).
 inline std::string_view library_version() noexcept { return bai_version(); }
 
 /// The loaded library's version as (major << 16) | (minor << 8) | patch.
@@ -455,13 +489,168 @@ private:
 
 // ---- results ------------------------------------------------------------------------------
 
+/// A JSON object's members: strings as they are, other values as their JSON text
+/// (`{"is_password": false}` gives `{{"is_password", "false"}}`).
+using Fields = std::map<std::string, std::string>;
+
+namespace detail {
+
+/// Reads one JSON object into Fields (the library's short answers need no JSON library).
+class ObjectReader {
+public:
+    explicit ObjectReader(std::string_view text) : t_(text) {}
+
+    /// The object's members, or nullopt when the text is not one JSON object.
+    std::optional<Fields> read() {
+        Fields out;
+        ws();
+        if (!eat('{')) return std::nullopt;
+        ws();
+        if (!eat('}')) {
+            for (;;) {
+                std::string key, value;
+                ws();
+                if (!string(key)) return std::nullopt;
+                ws();
+                if (!eat(':')) return std::nullopt;
+                ws();
+                if (peek() == '"') {
+                    if (!string(value)) return std::nullopt;
+                } else {
+                    size_t start = i_;
+                    if (!skip_value() || i_ == start) return std::nullopt;
+                    std::string_view raw = t_.substr(start, i_ - start);
+                    while (!raw.empty() && is_ws(raw.back())) raw.remove_suffix(1);
+                    value.assign(raw);
+                }
+                out[std::move(key)] = std::move(value);
+                ws();
+                if (eat(',')) continue;
+                if (eat('}')) break;
+                return std::nullopt;
+            }
+        }
+        ws();
+        if (i_ != t_.size()) return std::nullopt;
+        return out;
+    }
+
+private:
+    static bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+    char peek() const noexcept { return i_ < t_.size() ? t_[i_] : '\0'; }
+    bool eat(char c) noexcept {
+        if (i_ >= t_.size() || t_[i_] != c) return false;
+        ++i_;
+        return true;
+    }
+    void ws() noexcept {
+        while (i_ < t_.size() && is_ws(t_[i_])) ++i_;
+    }
+    bool hex4(uint32_t &v) noexcept {
+        if (t_.size() - i_ < 4) return false;
+        v = 0;
+        for (int k = 0; k < 4; k++) {
+            char c = t_[i_++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= uint32_t(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= uint32_t(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= uint32_t(c - 'A' + 10);
+            else return false;
+        }
+        return true;
+    }
+    static void utf8(uint32_t cp, std::string &out) {
+        if (cp < 0x80) {
+            out += char(cp);
+        } else if (cp < 0x800) {
+            out += char(0xC0 | (cp >> 6));
+            out += char(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out += char(0xE0 | (cp >> 12));
+            out += char(0x80 | ((cp >> 6) & 0x3F));
+            out += char(0x80 | (cp & 0x3F));
+        } else {
+            out += char(0xF0 | (cp >> 18));
+            out += char(0x80 | ((cp >> 12) & 0x3F));
+            out += char(0x80 | ((cp >> 6) & 0x3F));
+            out += char(0x80 | (cp & 0x3F));
+        }
+    }
+    bool string(std::string &out) {
+        if (!eat('"')) return false;
+        while (i_ < t_.size()) {
+            char c = t_[i_++];
+            if (c == '"') return true;
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            if (i_ >= t_.size()) return false;
+            char e = t_[i_++];
+            switch (e) {
+                case '"': case '\\': case '/': out += e; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    uint32_t cp = 0, lo = 0;
+                    if (!hex4(cp)) return false;
+                    if (cp >= 0xD800 && cp < 0xDC00) {
+                        if (!eat('\\') || !eat('u') || !hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    }
+                    utf8(cp, out);
+                    break;
+                }
+                default: return false;
+            }
+        }
+        return false;
+    }
+    /// Skips a number, literal, array or object, up to the ',' or '}' that ends it.
+    bool skip_value() {
+        int depth = 0;
+        while (i_ < t_.size()) {
+            char c = t_[i_];
+            if (c == '"') {
+                std::string ignored;
+                if (!string(ignored)) return false;
+                continue;
+            }
+            if (c == '[' || c == '{') {
+                depth++;
+            } else if (c == ']' || c == '}') {
+                if (depth == 0) return c == '}';
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                return true;
+            }
+            ++i_;
+        }
+        return false;
+    }
+
+    std::string_view t_;
+    size_t i_ = 0;
+};
+
+}  // namespace detail
+
+/// The members of a JSON object text, or nullopt when it is not one.
+inline std::optional<Fields> parse_fields(std::string_view json) { return detail::ObjectReader(json).read(); }
+
 /// The result of an execution step or a whole run (copied out of bai_exec_result_t).
 struct ExecResult {
     std::string run_id;
     std::string status;  ///< "finished", "continued", "waiting-input", ...
     std::optional<int64_t> exit_code;
-    std::string options_json;
-    std::string files_json;
+    /// The server's options, parsed; nullopt when it sent none. While a step waits for
+    /// input: {{"is_password", "false"}}.
+    std::optional<Fields> options;
+    /// The server's list of files as JSON text; nullopt when it sent none.
+    std::optional<std::string> files_json;
 
     static ExecResult from(bai_exec_result_t *raw) {
         std::unique_ptr<bai_exec_result_t, detail::ResultDeleter> r(raw);
@@ -472,8 +661,8 @@ struct ExecResult {
         if (bai_exec_result_exit_code(r.get(), &code)) out.exit_code = code;
         const char *o = bai_exec_result_options_json(r.get());
         const char *f = bai_exec_result_files_json(r.get());
-        out.options_json = o ? o : "null";
-        out.files_json = f ? f : "null";
+        if (o && std::string_view(o) != "null") out.options = parse_fields(o);
+        if (f && std::string_view(f) != "null") out.files_json = std::string(f);
         return out;
     }
 };
@@ -664,9 +853,11 @@ public:
     Compute(Compute &&) noexcept = default;
     Compute &operator=(Compute &&) noexcept = default;
 
-    std::string_view id() const noexcept { return bai_compute_id(h_.get()); }
-    std::string_view name() const noexcept { return bai_compute_name(h_.get()); }
-    std::string_view status() const noexcept { return bai_compute_status(h_.get()); }
+    // Copies: the library's strings live in the handle, and info() replaces the status.
+    std::string id() const { return bai_compute_id(h_.get()); }
+    std::string name() const { return bai_compute_name(h_.get()); }
+    /// Status as last seen ("RUNNING", ...), refreshed by info().
+    std::string status() const { return bai_compute_status(h_.get()); }
     bool created() const noexcept { return bai_compute_created(h_.get()); }
     bai_compute_t *get() const noexcept { return h_.get(); }
 
@@ -706,15 +897,18 @@ public:
     // An empty function clears the callback.
     template <typename F>
     void on_console(F &&f) {
-        set<ConsoleFn>(bai_compute_set_console_cb, &detail::console_tramp,
-                       detail::adapt_bool<bool, F, const ConsoleRecord &>(std::forward<F>(f)));
+        ConsoleFn fn = detail::adapt_bool<bool, F, const ConsoleRecord &>(std::forward<F>(f));
+        console_set_ = static_cast<bool>(fn);
+        set_console(std::move(fn));
     }
     template <typename F>
     void on_media(F &&f) {
         set<MediaFn>(bai_compute_set_media_cb, &detail::media_tramp,
                      detail::adapt_bool<bool, F, const MediaRecord &>(std::forward<F>(f)));
     }
-    /// `f(const InputRequest&)` returns the line to send (std::string or optional).
+    /// `f(const InputRequest&)` returns the line to send (std::string or optional). The
+    /// request's prompt is the stdout text since its last newline, followed through the
+    /// console callback (kept registered while an input callback is).
     template <typename F>
     void on_input(F &&f) {
         InputFn fn;
@@ -723,7 +917,10 @@ public:
         } else {
             fn = InputFn(std::forward<F>(f));
         }
-        set<InputFn>(bai_compute_set_input_cb, &detail::input_tramp, std::move(fn));
+        bool had_input = input_set_;
+        input_set_ = static_cast<bool>(fn);
+        set<InputFn>(bai_compute_set_input_cb, &detail::input_tramp, std::move(fn), input_set_ ? tail_ : nullptr);
+        if (!console_set_ && had_input != input_set_) set_console(nullptr);
     }
     template <typename F>
     void on_progress(F &&f) {
@@ -740,6 +937,7 @@ public:
 
     /// Runs code over the streaming WebSocket endpoint, blocking until it finishes.
     ExecResult stream(std::string_view code, ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        tail_->text.clear();  // a new run: its own prompts
         bai_exec_result_t *r = nullptr;
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         int32_t rc = bai_compute_stream(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
@@ -750,6 +948,7 @@ public:
     /// Non-blocking stream().
     Operation stream_start(std::string_view code, ExecMode mode = ExecMode::Query,
                            const BatchOptions *batch = nullptr) const {
+        tail_->text.clear();  // a new run: its own prompts
         bai_op_t *op = nullptr;
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         detail::check(bai_compute_stream_start(h_.get(), detail::bytes(code), code.size(),
@@ -787,6 +986,7 @@ public:
     /// One execute step (see bai_compute_execute); records go to the callbacks.
     ExecResult execute(std::optional<std::string> run_id, std::string_view code,
                        ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        tail_->text.clear();  // a new run: its own prompts
         bai_exec_result_t *r = nullptr;
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         int32_t rc = bai_compute_execute(h_.get(), detail::c_or_null(run_id), detail::bytes(code), code.size(),
@@ -796,6 +996,7 @@ public:
     }
     /// Runs code to the end (query mode, or batch with `batch`).
     ExecResult run(std::string_view code, ExecMode mode = ExecMode::Query, const BatchOptions *batch = nullptr) {
+        tail_->text.clear();  // a new run: its own prompts
         bai_exec_result_t *r = nullptr;
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         int32_t rc = bai_compute_run(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
@@ -808,6 +1009,7 @@ public:
     /// Starts a non-blocking run; the callbacks registered now serve it inside poll().
     Operation run_start(std::string_view code, ExecMode mode = ExecMode::Query,
                         const BatchOptions *batch = nullptr) const {
+        tail_->text.clear();  // a new run: its own prompts
         bai_op_t *op = nullptr;
         bai_batch_opts_t b = batch ? batch->to_c() : bai_batch_opts_t{};
         detail::check(bai_compute_run_start(h_.get(), detail::bytes(code), code.size(), static_cast<int32_t>(mode),
@@ -876,24 +1078,35 @@ private:
         detail::check(rc);
     }
 
+    /// The console callback always follows stdout for the input prompt, and stays registered
+    /// without a function of the caller's while an input callback is set.
+    void set_console(ConsoleFn fn) {
+        bool follow = fn || input_set_;
+        set<ConsoleFn>(bai_compute_set_console_cb, &detail::console_tramp, std::move(fn), follow ? tail_ : nullptr);
+    }
+
     template <typename Fn, typename Setter, typename Tramp>
-    void set(Setter setter, Tramp tramp, Fn fn) {
-        if (!fn) {
+    void set(Setter setter, Tramp tramp, Fn fn, std::shared_ptr<detail::PromptTail> tail = nullptr) {
+        if (!fn && !tail) {
             detail::check(setter(h_.get(), nullptr, nullptr, nullptr));
             return;
         }
-        auto *slot = new detail::Slot<Fn>{std::move(fn)};
+        auto *slot = new detail::Slot<Fn>{std::move(fn), std::move(tail)};
         // The library calls free_slot exactly once, even when the registration fails.
         detail::check(setter(h_.get(), tramp, slot, &detail::free_slot<Fn>));
     }
 
     std::unique_ptr<bai_compute_t, detail::ComputeDeleter> h_;
+    std::shared_ptr<detail::PromptTail> tail_ = std::make_shared<detail::PromptTail>();
+    bool console_set_ = false;  ///< the caller set a console function
+    bool input_set_ = false;    ///< the caller set an input function
 };
 
 /// A raw HTTP answer.
 class Response {
 public:
     uint16_t status() const noexcept { return bai_response_status(h_.get()); }
+    /// The body, valid while this Response lives (copy it to keep it longer).
     std::string_view body() const noexcept {
         size_t n = 0;
         const uint8_t *p = bai_response_body(h_.get(), &n);
@@ -941,8 +1154,8 @@ public:
     Session(Session &&) noexcept = default;
     Session &operator=(Session &&) noexcept = default;
 
-    std::string_view api_version() const noexcept { return bai_session_api_version(h_.get()); }
-    std::string_view server_version() const noexcept { return bai_session_server_version(h_.get()); }
+    std::string api_version() const { return bai_session_api_version(h_.get()); }
+    std::string server_version() const { return bai_session_server_version(h_.get()); }
 
     /// `System.get_versions()`: JSON text.
     std::string get_versions() const {

@@ -27,30 +27,60 @@ const WAITING_INPUT = 2;
 const MODE_QUERY = 0;
 const MODE_BATCH = 1;
 
-/** A failure reported by libbackendai. `code` is the numeric code, `name` its symbol. */
+/**
+ * A failure reported by libbackendai, in Node's manner: `code` is the code's name
+ * ('BAI_E_NOT_FOUND'), `errno` its number (302, see `Codes`), `message` the library's detail
+ * (without the name), plus `httpStatus`, `serverType`, `serverTitle` and `op` (what the
+ * binding was doing). Families shared with the other bindings are subclasses:
+ * NotFoundError (BAI_E_NOT_FOUND, and BAI_E_SESSION_GONE: a compute session that ended or
+ * was destroyed), CancelledError, CallbackAbortedError.
+ */
 class BackendAIError extends Error {
   constructor(detail, options) {
-    const name = detail.name || C.bai_code_name(detail.code);
-    super(detail.message ? `${name}: ${detail.message}` : `${name}: ${C.bai_code_describe(detail.code)}`, options);
-    this.code = detail.code;
-    this.name = name;
+    super(detail.message || C.bai_code_describe(detail.code), options);
+    this.code = detail.name || C.bai_code_name(detail.code);
+    this.errno = detail.code;
     this.httpStatus = detail.httpStatus || 0;
     this.serverType = detail.serverType || '';
     this.serverTitle = detail.serverTitle || '';
     if (detail.op) this.op = detail.op;
   }
 }
+BackendAIError.prototype.name = 'BackendAIError';
 
+class NotFoundError extends BackendAIError {}
+NotFoundError.prototype.name = 'NotFoundError';
+class CancelledError extends BackendAIError {}
+CancelledError.prototype.name = 'CancelledError';
+class CallbackAbortedError extends BackendAIError {}
+CallbackAbortedError.prototype.name = 'CallbackAbortedError';
+
+function errorClass(code) {
+  switch (code) {
+    case Codes.BAI_E_NOT_FOUND:
+    case Codes.BAI_E_SESSION_GONE:
+      return NotFoundError;
+    case Codes.BAI_E_CANCELLED:
+      return CancelledError;
+    case Codes.BAI_E_ABORTED_BY_CALLBACK:
+      return CallbackAbortedError;
+    default:
+      return BackendAIError;
+  }
+}
+
+// `detail` is the library's error detail ({code: number, name, message, httpStatus, ...}).
 function fail(detail, op, options) {
-  return new BackendAIError({ ...detail, op }, options);
+  const Cls = errorClass(detail.code);
+  return new Cls({ ...detail, op: op || detail.op }, options);
 }
 
 function badState(message) {
-  return new BackendAIError({ code: Codes.BAI_E_BAD_STATE, message });
+  return fail({ code: Codes.BAI_E_BAD_STATE, message });
 }
 
 function abortError(signal, op) {
-  return new BackendAIError({ code: Codes.BAI_E_CANCELLED, message: `${op} aborted`, op }, { cause: signal.reason });
+  return fail({ code: Codes.BAI_E_CANCELLED, message: `${op} aborted` }, op, { cause: signal.reason });
 }
 
 async function viaWorker(op, name, args) {
@@ -103,9 +133,9 @@ const onInputTrampoline = koffi.register((ud, req) => {
   if (!st || !req) return 0;
   st.progressed = true;
   st.input = {
-    password: C.bai_input_request_is_password(req),
-    runId: C.bai_input_request_run_id(req) || '',
     prompt: st.tail,
+    isPassword: C.bai_input_request_is_password(req),
+    runId: C.bai_input_request_run_id(req) || '',
   };
   return 0;
 }, koffi.pointer(protos.bai_input_cb));
@@ -249,7 +279,7 @@ function drive(compute, op, st, opName, signal, onOk) {
         return;
       }
       if (rc === WAITING_INPUT) {
-        const req = st.input || { password: false, runId: '', prompt: st.tail };
+        const req = st.input || { prompt: st.tail, isPassword: false, runId: '' };
         st.input = null;
         st.tail = '';
         waitingInput = true;
@@ -281,7 +311,7 @@ function drive(compute, op, st, opName, signal, onOk) {
           }, (err) => {
             if (done) return;
             answering = false;
-            abandonInput(new BackendAIError({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${err && err.message}`, op: opName }, { cause: err }));
+            abandonInput(fail({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${err && err.message}` }, opName, { cause: err }));
           });
         return;
       }
@@ -560,7 +590,8 @@ class ComputeSession {
 
   /**
    * Runs code to the end. Options: onStdout(text), onStderr(text), onConsole(record),
-   * onMedia({mime, data, decoded}), onInput({prompt, password}) → line (or a Promise of it),
+   * onMedia({mime, data, decoded, runId}), onInput({prompt, isPassword, runId}) → line (or a
+   * Promise of it),
    * signal (AbortSignal). Resolves with `{status, runId, exitCode, options, files}`.
    */
   run(code, opts = {}) {
@@ -689,6 +720,9 @@ module.exports = {
   Session,
   ComputeSession,
   BackendAIError,
+  NotFoundError,
+  CancelledError,
+  CallbackAbortedError,
   Codes,
   Stream,
   version: () => C.bai_version(),

@@ -6,19 +6,57 @@ const path = require('node:path');
 const fs = require('node:fs');
 const koffi = require('koffi');
 
-function libraryPath() {
-  if (process.env.BACKENDAI_LIB) return process.env.BACKENDAI_LIB;
-  const dir = process.env.BACKENDAI_LIB_DIR || path.resolve(__dirname, '..', '..', '..', 'target', 'debug');
-  const names = process.platform === 'darwin' ? ['libbackendai.dylib']
-    : process.platform === 'win32' ? ['backendai.dll'] : ['libbackendai.so'];
-  for (const n of names) {
-    const p = path.join(dir, n);
-    if (fs.existsSync(p)) return p;
+const LIB_NAMES = { darwin: 'libbackendai.dylib', win32: 'backendai.dll' };
+const LIB_NAME = LIB_NAMES[process.platform] || 'libbackendai.so';
+
+// Where the library is looked for, in order: BACKENDAI_LIB (a file) and BACKENDAI_LIB_DIR
+// (a directory) when set, the copy bundled in this package (native/<platform>-<arch>/), the
+// source checkout's target/ when the package runs from one, then the system loader by name
+// (dlopen: LD_LIBRARY_PATH, the ldconfig cache, the default directories).
+function* candidates() {
+  if (process.env.BACKENDAI_LIB) yield { where: 'BACKENDAI_LIB', what: process.env.BACKENDAI_LIB, explicit: true };
+  if (process.env.BACKENDAI_LIB_DIR) {
+    yield { where: 'BACKENDAI_LIB_DIR', what: path.join(process.env.BACKENDAI_LIB_DIR, LIB_NAME) };
   }
-  return path.join(dir, names[0]);
+  const pkg = path.resolve(__dirname, '..');
+  yield { where: 'bundled', what: path.join(pkg, 'native', `${process.platform}-${process.arch}`, LIB_NAME) };
+  const repo = path.resolve(pkg, '..', '..');
+  if (fs.existsSync(path.join(repo, 'Cargo.toml')) && fs.existsSync(path.join(repo, 'include', 'backendai.h'))) {
+    const target = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, 'target');
+    for (const profile of ['debug', 'release']) yield { where: 'source checkout', what: path.join(target, profile, LIB_NAME) };
+  }
+  yield { where: 'system loader', what: LIB_NAME };
+  if (LIB_NAME.endsWith('.so')) {
+    // The versioned soname: all a run-time install of the library provides (0.x: major.minor).
+    const [major, minor] = require('../package.json').version.split('.');
+    yield { where: 'system loader', what: major === '0' ? `${LIB_NAME}.${major}.${minor}` : `${LIB_NAME}.${major}` };
+  }
 }
 
-const lib = koffi.load(libraryPath());
+function loadLibrary() {
+  const tried = [];
+  for (const c of candidates()) {
+    const isPath = c.what.includes(path.sep);
+    if (isPath && !fs.existsSync(c.what)) {
+      tried.push(`${c.where}: ${c.what}: no such file`);
+      if (c.explicit) break;
+      continue;
+    }
+    try {
+      return koffi.load(c.what);
+    } catch (e) {
+      tried.push(`${c.where}: ${c.what}: ${e.message}`);
+      if (c.explicit) break; // an explicit choice that fails is an error, not a reason to pick another
+    }
+  }
+  const err = new Error(`cannot load libbackendai. Tried, in order:\n  ${tried.join('\n  ')}\n`
+    + 'Install the library where the system loader looks (packaging/install.sh, then ldconfig or '
+    + 'LD_LIBRARY_PATH), bundle it in the package (native/<platform>-<arch>/), or set BACKENDAI_LIB to its path.');
+  err.code = 'BAI_LIBRARY_NOT_FOUND';
+  throw err;
+}
+
+const lib = loadLibrary();
 
 // Opaque handles travel as pointers (BigInt values in Koffi 3).
 const T = {};

@@ -8,7 +8,9 @@ from .exceptions import (
     BackendError,
     CallbackAbortedError,
     CancelledError,
+    NotFoundError,
 )
+from .records import InputRequest
 from .session import (
     AsyncComputeSession,
     AsyncSession,
@@ -31,6 +33,8 @@ __all__ = [
     "CallbackAbortedError",
     "CancelledError",
     "ComputeSession",
+    "InputRequest",
+    "NotFoundError",
     "PaginatedResult",
     "RunOperation",
     "Session",

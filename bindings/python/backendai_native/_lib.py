@@ -1,8 +1,10 @@
 """Loading of libbackendai and the ctypes declarations of its C API (include/backendai.h).
 
 The library is looked up, in order: the ``BACKENDAI_LIB`` environment variable (a file path),
-``BACKENDAI_LIB_DIR`` (a directory), the repository's ``target/debug`` and ``target/release``
-directories, then the system's library path.
+``BACKENDAI_LIB_DIR`` (a directory), the copy bundled in this package (wheels carry one), the
+repository's ``target/debug`` and ``target/release`` when the package runs from a source
+checkout, then the system loader (``libbackendai.so`` and its versioned soname). Failing, the
+ImportError lists every place tried.
 """
 
 from __future__ import annotations
@@ -210,44 +212,66 @@ userdata_free_cb = CFUNCTYPE(None, c_void_p)
 # ---- loading -------------------------------------------------------------------------------
 
 _NAMES = {"linux": "libbackendai.so", "darwin": "libbackendai.dylib", "win32": "backendai.dll"}
+HERE = Path(__file__).resolve().parent
 
 
-def _candidates() -> list[str]:
+def _system_names() -> list:
+    """Names the system loader resolves (its cache, LD_LIBRARY_PATH, ...): the development
+    link, the versioned soname (the only name a run-time install needs) and find_library's."""
     name = _NAMES.get(sys.platform, "libbackendai.so")
-    out: list[str] = []
+    major, minor = HEADER_VERSION_NUM >> 16, (HEADER_VERSION_NUM >> 8) & 0xFF
+    names = [name]
+    if name.endswith(".so"):
+        names.append(f"{name}.{major}.{minor}" if major == 0 else f"{name}.{major}")
+    found = ctypes.util.find_library("backendai")
+    if found and found not in names:
+        names.append(found)
+    return names
+
+
+def _candidates():
+    """(where, what to load) in order: BACKENDAI_LIB / BACKENDAI_LIB_DIR when set, the copy
+    bundled in this package, a source checkout's target/ (when the package runs from one),
+    then the system loader."""
+    name = _NAMES.get(sys.platform, "libbackendai.so")
     env = os.environ.get("BACKENDAI_LIB")
     if env:
-        out.append(env)
+        yield ("BACKENDAI_LIB", env)
     env_dir = os.environ.get("BACKENDAI_LIB_DIR")
     if env_dir:
-        out.append(str(Path(env_dir) / name))
-    # bindings/python/backendai_native/_lib.py -> repository root is three levels up.
-    here = Path(__file__).resolve()
-    roots = [here.parents[3]] if len(here.parents) > 3 else []
-    for root in roots + [Path.cwd()]:
+        yield ("BACKENDAI_LIB_DIR", str(Path(env_dir) / name))
+    yield ("bundled", str(HERE / name))
+    repo = HERE.parents[2] if len(HERE.parents) > 2 else HERE  # <repo>/bindings/python/backendai_native
+    if (repo / "Cargo.toml").is_file() and (repo / "include" / "backendai.h").is_file():
+        target = Path(os.environ.get("CARGO_TARGET_DIR") or repo / "target")
         for profile in ("debug", "release"):
-            p = root / "target" / profile / name
-            if p.is_file():
-                out.append(str(p))
-    found = ctypes.util.find_library("backendai")
-    if found:
-        out.append(found)
-    out.append(name)
-    return out
+            yield ("source checkout", str(target / profile / name))
+    for n in _system_names():
+        yield ("system loader", n)
 
 
 def _load() -> ctypes.CDLL:
-    errors = []
-    env = os.environ.get("BACKENDAI_LIB")
-    for cand in _candidates():
+    tried = []
+    for where, cand in _candidates():
+        is_path = os.sep in cand
+        if is_path and not os.path.exists(cand):
+            tried.append(f"{where}: {cand}: no such file")
+            if where == "BACKENDAI_LIB":
+                raise ImportError(f"cannot load libbackendai from BACKENDAI_LIB: {cand}: no such file")
+            continue
         try:
             return ctypes.CDLL(cand)
         except OSError as e:
-            errors.append(f"{cand}: {e}")
-            if env and cand == env:
+            tried.append(f"{where}: {cand}: {e}")
+            if where == "BACKENDAI_LIB":
                 # An explicit choice that fails is an error, not a reason to pick another.
                 raise ImportError(f"cannot load libbackendai from BACKENDAI_LIB: {e}") from e
-    raise ImportError("cannot find libbackendai; set BACKENDAI_LIB. Tried:\n  " + "\n  ".join(errors))
+    raise ImportError(
+        "cannot load libbackendai. Tried, in order:\n  " + "\n  ".join(tried)
+        + "\nInstall the wheel, which bundles the library (pip install ./bindings/python), install"
+        " the library where the system loader looks (packaging/install.sh, then ldconfig or"
+        " LD_LIBRARY_PATH), or set BACKENDAI_LIB to its path."
+    )
 
 
 lib = _load()

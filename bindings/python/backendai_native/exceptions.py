@@ -8,7 +8,10 @@ Every exception raised for a failed library call is a :class:`BackendError` carr
 - ``server_type`` / ``server_title``: the ``type``/``title`` of the server's problem+json body.
 
 Failures with an HTTP answer raise :class:`BackendAPIError` (``status``, ``reason``, ``data``
-as in the SDK); all others raise :class:`BackendClientError`.
+as in the SDK); all others raise :class:`BackendClientError`. Families every binding shares:
+:class:`NotFoundError` (``BAI_E_NOT_FOUND`` and ``BAI_E_SESSION_GONE``: the thing asked for is
+not there, including a compute session that ended), :class:`CancelledError`,
+:class:`CallbackAbortedError`.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ class BackendAPIError(BackendError):
         return {"type": self.server_type, "title": self.server_title, "msg": self.message}
 
 
+class NotFoundError(BackendAPIError):
+    """What the call names is not there (``BAI_E_NOT_FOUND``), or no longer
+    (``BAI_E_SESSION_GONE``: the compute session ended or was destroyed)."""
+
+
 class CancelledError(BackendClientError):
     """The operation was cancelled (``BAI_E_CANCELLED``)."""
 
@@ -75,6 +83,8 @@ def make_error(code: int, message: str, http_status: int = 0, server_type: str =
         cls = CancelledError
     elif code == _lib.BAI_E_ABORTED_BY_CALLBACK:
         cls = CallbackAbortedError
+    elif code in (_lib.BAI_E_NOT_FOUND, _lib.BAI_E_SESSION_GONE):
+        cls = NotFoundError
     elif http_status:
         cls = BackendAPIError
     else:

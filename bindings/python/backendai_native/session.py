@@ -16,6 +16,7 @@ from . import _lib
 from ._dispatch import Handlers, TextStreams, install
 from .config import APIConfig
 from .exceptions import BackendClientError, BackendError, check, last_error, make_error
+from .records import InputRequest
 
 _MODES = {
     "query": _lib.BAI_EXEC_QUERY,
@@ -75,12 +76,13 @@ def _result_dict(res: int) -> dict:
     has_exit = _lib.bai_exec_result_exit_code(res, ctypes.byref(code))
     opts = _lib.text(_lib.bai_exec_result_options_json(res)) or "null"
     files = _lib.text(_lib.bai_exec_result_files_json(res)) or "null"
+    # As the server sent them: a parsed value, or None when it sent none.
     return {
         "runId": _lib.text(_lib.bai_exec_result_run_id(res)),
         "status": _lib.text(_lib.bai_exec_result_status(res)),
         "exitCode": int(code.value) if has_exit else None,
-        "options": json.loads(opts) or {},
-        "files": json.loads(files) or [],
+        "options": json.loads(opts),
+        "files": json.loads(files),
     }
 
 
@@ -99,7 +101,9 @@ class _Collector(Handlers):
         self.text = TextStreams()
 
     def console(self, kind, stream, data, run_id):  # type: ignore[override]
-        s = self.text.decode(kind, data)
+        self.append(kind, self.text.decode(kind, data))
+
+    def append(self, kind: str, s: str) -> None:
         if s:
             if self.records and self.records[-1][0] == kind:
                 self.records[-1][1] += s
@@ -125,17 +129,28 @@ class _RunHandlers(_Collector):
         self.on_media, self.on_input, self.on_console = on_media, on_input, on_console
         self.collect = collect
         self.async_input = on_input is not None and asyncio.iscoroutinefunction(on_input)
+        self.prompt = ""  # stdout since its last newline: the prompt of the next input request
+        self.pending: Optional[InputRequest] = None  # a request left for the caller to answer
 
     def console(self, kind, stream, data, run_id):  # type: ignore[override]
-        cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
-        if cb is None:
-            if self.collect:
-                super().console(kind, stream, data, run_id)
-            return None
         s = self.text.decode(kind, data)
         if not s:
             return None
+        if kind == "stdout":
+            nl = s.rfind("\n")
+            self.prompt = s[nl + 1:] if nl >= 0 else (self.prompt + s)[-4096:]
+        cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
+        if cb is None:
+            if self.collect:
+                self.append(kind, s)
+            return None
         return cb(s) if cb is not self.on_console else cb(kind, s)
+
+    def request(self, is_password: bool, run_id: str = "") -> InputRequest:
+        """The input request now, with the prompt printed since the last one."""
+        req = InputRequest(self.prompt, bool(is_password), run_id)
+        self.prompt = ""
+        return req
 
     def media(self, mime, data, decoded, run_id):  # type: ignore[override]
         if self.on_media is None:
@@ -145,9 +160,11 @@ class _RunHandlers(_Collector):
         return self.on_media(mime, data if decoded else data.decode("utf-8", "replace"))
 
     def input(self, is_password, run_id):  # type: ignore[override]
+        req = self.request(is_password, run_id)
         if self.on_input is None or self.async_input:
+            self.pending = req  # answered by RunOperation.wait (or the caller)
             return None
-        return self.on_input(is_password)
+        return self.on_input(req)
 
     def finish(self) -> list:
         for kind, rest in self.text.flush().items():
@@ -372,14 +389,15 @@ class ComputeSession:
             on_stdout: Optional[Callable[[str], Any]] = None,
             on_stderr: Optional[Callable[[str], Any]] = None,
             on_media: Optional[Callable[[str, Union[bytes, str]], Any]] = None,
-            on_input: Optional[Callable[[bool], str]] = None,
+            on_input: Optional[Callable[[InputRequest], str]] = None,
             on_console: Optional[Callable[[str, str], Any]] = None,
             collect: bool = True) -> dict:
         """Runs code to the end (the SDK example's whole loop, done by the library).
 
         ``on_stdout(text)`` / ``on_stderr(text)`` get decoded text chunks; ``on_console(kind,
         text)`` gets other kinds (html, log, ...); ``on_media(mime, data)`` gets decoded image
-        bytes or SVG/drawing text; ``on_input(is_password)`` returns the line to send.
+        bytes or SVG/drawing text; ``on_input(request)`` gets an :class:`InputRequest`
+        (``prompt``, ``is_password``, ``run_id``) and returns the line to send.
         A callback returning ``False`` stops the run (``CallbackAbortedError``); a callback
         raising stops it and its exception propagates. Records without a callback are
         collected into the returned dict's ``console`` unless ``collect=False``.
@@ -670,8 +688,12 @@ class RunOperation:
                     if getattr(self._h, "on_input", None) is None:
                         raise BackendClientError(_lib.BAI_E_BAD_STATE,
                                                  "the code waits for input and no on_input was given")
-                    # The op does not tell whether this is a password prompt: None = unknown.
-                    answer = self._h.on_input(None)
+                    req = self._h.pending
+                    self._h.pending = None
+                    if req is None:
+                        pw = _lib.bai_op_input_is_password
+                        req = self._h.request(bool(pw(self._handle())) if pw is not None else False)
+                    answer = self._h.on_input(req)
                     if asyncio.iscoroutine(answer):
                         answer = await answer
                     self.send_input(answer)
@@ -1079,11 +1101,8 @@ class Session:
     def __init__(self, *, config: Optional[APIConfig] = None) -> None:
         self._h: Optional[int] = None
         if config is None:
-            cfg_out = ctypes.c_void_p()
-            check(_lib.bai_config_from_env(ctypes.byref(cfg_out)))
-            cfg = cfg_out.value
-        else:
-            cfg = config._build()
+            config = APIConfig()  # every value from the environment, as the SDK's Session()
+        cfg = config._build()
         try:
             out = ctypes.c_void_p()
             check(_lib.bai_session_new(cfg, ctypes.byref(out)))
@@ -1160,7 +1179,9 @@ class Session:
         check(_lib.require(_lib.bai_session_wakeup, "bai_session_wakeup")(self._handle()))
 
     @property
-    def config(self) -> Optional[APIConfig]:
+    def config(self) -> APIConfig:
+        """The configuration this session was opened with (from the environment for
+        ``Session()``)."""
         return self._config
 
     @property

@@ -90,22 +90,23 @@ def test_execute_step_dict_shape(cs):
 def test_run_user_input_callback(cs):
     prompts = []
 
-    def on_input(is_password):
-        prompts.append(is_password)
+    def on_input(req):
+        prompts.append((req.prompt, req.is_password))
         return "realstack"
 
     out = []
     res = cs.run('name = input("name? ")\nprint("hello,", name)', on_stdout=out.append, on_input=on_input)
     assert res["exitCode"] == 0
-    assert prompts == [False]
+    assert prompts == [("name? ", False)]
     assert "".join(out) == "name? hello, realstack\n"
+    assert res["options"] is None  # a finished run carries no options
 
 
 def test_run_password_input(cs):
     seen = []
     out = []
     res = cs.run('import getpass\npw = getpass.getpass("Password: ")\nprint("len", len(pw))',
-                 on_stdout=out.append, on_input=lambda p: seen.append(p) or "s3cret")
+                 on_stdout=out.append, on_input=lambda r: seen.append(r.is_password) or "s3cret")
     assert res["exitCode"] == 0 and seen == [True]
     assert "len 6" in "".join(out)
 

@@ -90,7 +90,10 @@ def test_async_run_on_the_event_loop(cs):
 
 
 def test_async_input_coroutine(cs):
-    async def answer(is_password):
+    prompts = []
+
+    async def answer(req):
+        prompts.append((req.prompt, req.is_password))
         await asyncio.sleep(0.01)
         return "async-answer"
 
@@ -100,6 +103,7 @@ def test_async_input_coroutine(cs):
     res = asyncio.run(main())
     assert res["exitCode"] == 0
     assert "got async-answer" in "".join(p for k, p in res["console"] if k == "stdout")
+    assert prompts == [("? ", False)]
 
 
 def test_async_task_cancellation(cs):
@@ -192,7 +196,7 @@ def test_op_failure_keeps_http_detail_on_every_poll(api, unique):
     with cs.start_run('print("never")') as op:
         errors = []
         for _ in range(2):
-            with pytest.raises(bai.BackendAPIError) as ei:
+            with pytest.raises(bai.NotFoundError) as ei:  # a BackendAPIError too
                 while op.poll(50) == "pending":
                     pass
             errors.append(ei.value)

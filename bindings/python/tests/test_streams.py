@@ -28,10 +28,10 @@ def test_stream_blocking_with_callbacks(cs):
     out, prompts = [], []
     res = cs.stream('import time\nfor i in range(3):\n    print("s", i, flush=True); time.sleep(0.2)\n'
                     'print("in", input("q? "))',
-                    on_stdout=out.append, on_input=lambda pw: prompts.append(pw) or "yes")
+                    on_stdout=out.append, on_input=lambda r: prompts.append((r.prompt, r.is_password)) or "yes")
     assert res["status"] == "finished" and res["exitCode"] == 0
     assert "".join(out) == "s 0\ns 1\ns 2\nq? in yes\n"
-    assert prompts == [False]
+    assert prompts == [("q? ", False)]
 
 
 def test_stream_callback_exception_propagates(cs):

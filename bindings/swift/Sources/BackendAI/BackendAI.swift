@@ -20,7 +20,8 @@ public enum Code: Int32 {
 }
 
 public enum ExecMode: Int32 { case query = 0, batch = 1, `continue` = 2, input = 3 }
-public enum Stream: Int32 { case stdout = 0, stderr = 1, html = 2, log = 3, completion = 4, other = 5 }
+/// The console stream of a record (named so as not to clash with Foundation's `Stream`).
+public enum ConsoleStream: Int32 { case stdout = 0, stderr = 1, html = 2, log = 3, completion = 4, other = 5 }
 
 /// A failed library call.
 public struct BackendAIError: Error, CustomStringConvertible {
@@ -32,6 +33,9 @@ public struct BackendAIError: Error, CustomStringConvertible {
     public let serverTitle: String
     public var codeName: String { String(cString: bai_code_name(code)) }
     public var isAPIError: Bool { httpStatus != 0 }
+    /// The not-found family every binding shares: BAI_E_NOT_FOUND, and BAI_E_SESSION_GONE (a
+    /// compute session that ended or was destroyed).
+    public var isNotFound: Bool { code == Code.notFound.rawValue || code == Code.sessionGone.rawValue }
     public var description: String {
         var s = "\(codeName): \(message)"
         if httpStatus != 0 { s += " (HTTP \(httpStatus)\(serverType.isEmpty ? "" : ", " + serverType))" }
@@ -172,7 +176,7 @@ public final class Session {
 // MARK: - Callbacks
 
 public struct ConsoleRecord {
-    public let stream: Stream
+    public let stream: ConsoleStream
     public let kind: String
     public let data: Data
     public let runId: String
@@ -184,11 +188,37 @@ public struct MediaRecord {
     public let decoded: Bool
 }
 
+/// The running code asks for one line of input.
+public struct InputRequest {
+    /// The stdout text since its last newline before the request: what `input("name? ")` printed.
+    public let prompt: String
+    /// `getpass()`: do not echo.
+    public let isPassword: Bool
+    public let runId: String
+}
+
+/// Stdout since its last newline, shared by a handle's console and input trampolines.
+final class PromptTail {
+    var bytes: [UInt8] = []
+    func feed(_ data: Data) {
+        if let nl = data.lastIndex(of: 0x0A) {
+            bytes = Array(data[data.index(after: nl)...])
+        } else if bytes.count < 4096 {
+            bytes.append(contentsOf: data)
+        }
+    }
+    func take() -> String {
+        defer { bytes.removeAll() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
 /// Boxed closure plus the place where a thrown error waits for the C call to return.
 final class CallbackBox<F> {
     let fn: F
     let sink: ErrorSink
-    init(_ fn: F, _ sink: ErrorSink) { self.fn = fn; self.sink = sink }
+    let tail: PromptTail?
+    init(_ fn: F, _ sink: ErrorSink, tail: PromptTail? = nil) { self.fn = fn; self.sink = sink; self.tail = tail }
 }
 
 final class ErrorSink {
@@ -204,10 +234,11 @@ private let consoleTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeP
     guard let ud = ud, let r = rec?.pointee else { return 0 }
     let box = Unmanaged<CallbackBox<(ConsoleRecord) throws -> Bool>>.fromOpaque(ud).takeUnretainedValue()
     if box.sink.error != nil { return 1 }
-    let record = ConsoleRecord(stream: Stream(rawValue: r.stream) ?? .other,
+    let record = ConsoleRecord(stream: ConsoleStream(rawValue: r.stream) ?? .other,
                                kind: r.kind.map { String(cString: $0) } ?? "",
                                data: r.data.map { Data(bytes: $0, count: r.len) } ?? Data(),
                                runId: r.run_id.map { String(cString: $0) } ?? "")
+    if record.stream == .stdout { box.tail?.feed(record.data) }
     do { return try box.fn(record) ? 0 : 1 } catch { box.sink.error = error; return 1 }
 }
 
@@ -223,10 +254,13 @@ private let mediaTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePoi
 
 private let inputTrampoline: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?) -> Int32 = { ud, req in
     guard let ud = ud, let req = req else { return 0 }
-    let box = Unmanaged<CallbackBox<(Bool) throws -> String?>>.fromOpaque(ud).takeUnretainedValue()
+    let box = Unmanaged<CallbackBox<(InputRequest) throws -> String?>>.fromOpaque(ud).takeUnretainedValue()
     if box.sink.error != nil { return 1 }
+    let request = InputRequest(prompt: box.tail?.take() ?? "",
+                               isPassword: bai_input_request_is_password(req),
+                               runId: bai_input_request_run_id(req).map { String(cString: $0) } ?? "")
     do {
-        if let answer = try box.fn(bai_input_request_is_password(req)) {
+        if let answer = try box.fn(request) {
             // A NUL-terminated copy: never a NULL pointer, even for an empty line.
             let bytes = Array(answer.utf8) + [0]
             let rc = bytes.withUnsafeBufferPointer { bai_input_reply(req, $0.baseAddress, bytes.count - 1) }
@@ -245,6 +279,8 @@ public final class ComputeSession {
     let handle: OpaquePointer
     let session: Session  // keeps the API session alive while the handle is used
     let sink = ErrorSink()
+    let tail = PromptTail()
+    private var consoleSet = false
 
     init(handle: OpaquePointer, session: Session) {
         self.handle = handle
@@ -259,7 +295,13 @@ public final class ComputeSession {
 
     /// Output callback; return false to stop the run, throw to stop it and get the error back.
     public func onConsole(_ fn: @escaping (ConsoleRecord) throws -> Bool) throws {
-        let box = CallbackBox(fn, sink)
+        try setConsole(fn)
+        consoleSet = true
+    }
+
+    /// Registers the console trampoline; it also follows stdout for the input prompt.
+    private func setConsole(_ fn: @escaping (ConsoleRecord) throws -> Bool) throws {
+        let box = CallbackBox(fn, sink, tail: tail)
         try check(bai_compute_set_console_cb(handle, consoleTrampoline,
                                              Unmanaged.passRetained(box).toOpaque(), releaseBox))
     }
@@ -270,9 +312,12 @@ public final class ComputeSession {
                                            Unmanaged.passRetained(box).toOpaque(), releaseBox))
     }
 
-    /// Input callback: gets `isPassword`, returns the line (nil leaves the request unanswered).
-    public func onInput(_ fn: @escaping (Bool) throws -> String?) throws {
-        let box = CallbackBox(fn, sink)
+    /// Input callback: gets the request (`prompt`, `isPassword`, `runId`), returns the line
+    /// (nil leaves the request unanswered). Without a console callback of the caller's, one
+    /// is registered that only follows stdout for the prompt.
+    public func onInput(_ fn: @escaping (InputRequest) throws -> String?) throws {
+        if !consoleSet { try setConsole { _ in true } }
+        let box = CallbackBox(fn, sink, tail: tail)
         try check(bai_compute_set_input_cb(handle, inputTrampoline,
                                            Unmanaged.passRetained(box).toOpaque(), releaseBox))
     }
@@ -320,9 +365,11 @@ public final class ComputeSession {
         }
     }
 
-    /// One execute step (the SDK's `execute`): records go to the callbacks.
+    /// One execute step (the SDK's `execute`): records go to the callbacks. `options` is the
+    /// server's options object parsed (`["is_password": false]` while waiting for input), nil
+    /// when it sent none.
     public func execute(runId: String?, code: String, mode: ExecMode = .query) throws
-        -> (runId: String, status: String, exitCode: Int64?, optionsJSON: String) {
+        -> (runId: String, status: String, exitCode: Int64?, options: [String: Any]?) {
         var out: OpaquePointer?
         let bytes = Array(code.utf8) + [0]
         let rc = bytes.withUnsafeBufferPointer {
@@ -332,20 +379,24 @@ public final class ComputeSession {
         try finish(rc)
         var exit: Int64 = 0
         let has = bai_exec_result_exit_code(out, &exit)
+        let options = bai_exec_result_options_json(out).flatMap { text -> [String: Any]? in
+            let json = Data(String(cString: text).utf8)
+            return (try? JSONSerialization.jsonObject(with: json)) as? [String: Any]
+        }
         return (String(cString: bai_exec_result_run_id(out)), String(cString: bai_exec_result_status(out)),
-                has ? exit : nil, String(cString: bai_exec_result_options_json(out)))
+                has ? exit : nil, options)
     }
 
-    /// Starts a non-blocking run; drive it with `Operation.poll`, e.g. once per frame or from
+    /// Starts a non-blocking run; drive it with `RunOperation.poll`, e.g. once per frame or from
     /// a timer on the main actor (callbacks run on the polling thread).
-    public func startRun(_ code: String, mode: ExecMode = .query) throws -> Operation {
+    public func startRun(_ code: String, mode: ExecMode = .query) throws -> RunOperation {
         var op: OpaquePointer?
         let bytes = Array(code.utf8) + [0]
         let rc = bytes.withUnsafeBufferPointer {
             bai_compute_run_start(handle, $0.baseAddress, bytes.count - 1, mode.rawValue, nil, &op)
         }
         try check(rc)
-        return Operation(handle: op!, sink: sink, compute: self)
+        return RunOperation(handle: op!, sink: sink, compute: self)
     }
 
     /// Cancels a blocking call running on this handle in another thread.
@@ -360,7 +411,8 @@ public final class ComputeSession {
 
 public enum PollState { case pending, waitingInput, done }
 
-public final class Operation {
+/// A non-blocking run (named so as not to clash with Foundation's `Operation`).
+public final class RunOperation {
     let handle: OpaquePointer
     let sink: ErrorSink
     let compute: ComputeSession  // keeps the handle's callbacks alive

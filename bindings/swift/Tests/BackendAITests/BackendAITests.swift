@@ -38,8 +38,44 @@ final class BackendAITests: XCTestCase {
         try cfg.keypair(accessKey: ProcessInfo.processInfo.environment["BACKEND_ACCESS_KEY"] ?? "",
                         secretKey: "wrong-secret")
         let api = try Session(config: cfg)
-        XCTAssertThrowsError(try api.getVersions()) { error in
+        // GET / (the versions) is not signed, so only a signed call meets the wrong secret.
+        XCTAssertThrowsError(try api.paginatedList()) { error in
             XCTAssertEqual((error as? BackendAIError)?.httpStatus, 401)
         }
+    }
+
+    func testPromptAndPasswordReachTheInputCallback() throws {
+        let api = try Session()
+        let cs = try api.getOrCreate(image: "python:3.9-ubuntu20.04", name: "swift-\(UUID().uuidString.prefix(8))")
+        defer { try? cs.destroy() }
+        var seen: [String] = []
+        try cs.onInput { req in
+            seen.append("\(req.prompt)|\(req.isPassword)")
+            return "x"
+        }
+        let r = try cs.run("import getpass\nprint('before')\na = input('user: ')\nb = getpass.getpass('pass: ')")
+        XCTAssertEqual(r.exitCode, 0)
+        XCTAssertEqual(seen, ["user: |false", "pass: |true"])
+    }
+
+    func testAGoneSessionIsNotFound() throws {
+        let api = try Session()
+        let cs = try api.getOrCreate(image: "python:3.9-ubuntu20.04", name: "swift-\(UUID().uuidString.prefix(8))")
+        try cs.destroy()
+        XCTAssertThrowsError(try cs.run("print('never')")) { error in
+            XCTAssertEqual((error as? BackendAIError)?.isNotFound, true)
+        }
+    }
+
+    func testOptionsAreParsedOrNil() throws {
+        let api = try Session()
+        let cs = try api.getOrCreate(image: "python:3.9-ubuntu20.04", name: "swift-\(UUID().uuidString.prefix(8))")
+        defer { try? cs.destroy() }
+        let step = try cs.execute(runId: nil, code: "x = input('x? ')")
+        XCTAssertEqual(step.status, "waiting-input")
+        XCTAssertEqual(step.options?["is_password"] as? Bool, false)
+        var done = try cs.execute(runId: step.runId, code: "1", mode: .input)
+        while done.status != "finished" { done = try cs.execute(runId: step.runId, code: "", mode: .continue) }
+        XCTAssertNil(done.options)
     }
 }
