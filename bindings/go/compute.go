@@ -279,7 +279,7 @@ func blockingOn(ctx context.Context, op string, h *C.bai_compute_t, f func(h *C.
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil && (err.Code == ErrCancelled || err.Code == ErrTimeout) {
+	if ctx.Err() != nil && (err.Code == ErrCancelled || err.Code == ErrInterrupted || err.Code == ErrTimeout) {
 		err.cause = ctx.Err()
 	}
 	return err

@@ -41,6 +41,7 @@ const (
 	ErrExecFailed        Code = 401
 	ErrAbortedByCallback Code = 402
 	ErrIO                Code = 403
+	ErrInterrupted       Code = 404
 	ErrPanic             Code = 900
 	ErrPoisoned          Code = 901
 	ErrNoMemory          Code = 902
@@ -62,7 +63,7 @@ func (c Code) String() string { return c.Name() }
 // ErrNotFound also matches ErrSessionGone.
 func (c Code) Is(target error) bool {
 	t, ok := target.(Code)
-	return ok && (c == t || (t == ErrNotFound && c == ErrSessionGone))
+	return ok && (c == t || (t == ErrNotFound && c == ErrSessionGone) || (t == ErrCancelled && c == ErrInterrupted))
 }
 
 // Error is a failure reported by libbackendai.

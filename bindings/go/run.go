@@ -358,7 +358,7 @@ func drive(ctx context.Context, op string, h *C.bai_compute_t, o *C.bai_op_t, st
 			}
 			stop()
 			stopped = true
-			if ctx.Err() != nil && (e.Code == ErrCancelled || e.Code == ErrTimeout) {
+			if ctx.Err() != nil && (e.Code == ErrCancelled || e.Code == ErrInterrupted || e.Code == ErrTimeout) {
 				e.cause = ctx.Err()
 			} else if st.err != nil && e.Code == ErrAbortedByCallback {
 				e.cause = st.err

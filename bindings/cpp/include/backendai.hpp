@@ -116,10 +116,17 @@ public:
     using ApiError::ApiError;
 };
 
-/// The operation was cancelled (BAI_E_CANCELLED).
+/// The operation was cancelled (BAI_E_CANCELLED), or, as InterruptedError, a run was
+/// cancelled while it executed.
 class CancelledError : public ClientError {
 public:
     using ClientError::ClientError;
+};
+
+/// A run was cancelled while it executed: the server interrupted it (BAI_E_INTERRUPTED).
+class InterruptedError : public CancelledError {
+public:
+    using CancelledError::CancelledError;
 };
 
 /// A callback asked to stop by returning false (BAI_E_ABORTED_BY_CALLBACK).
@@ -137,6 +144,8 @@ inline bool is_success(int32_t rc) noexcept {
 [[noreturn]] inline void throw_error(int32_t code, std::string message, uint16_t status,
                                      std::string type, std::string title) {
     if (message.empty()) message = bai_code_describe(code);
+    if (code == BAI_E_INTERRUPTED)
+        throw InterruptedError(code, std::move(message), status, std::move(type), std::move(title));
     if (code == BAI_E_CANCELLED)
         throw CancelledError(code, std::move(message), status, std::move(type), std::move(title));
     if (code == BAI_E_ABORTED_BY_CALLBACK)
@@ -467,6 +476,10 @@ public:
     }
     Config &request_timeout(std::chrono::milliseconds t) {
         return set(bai_config_set_request_timeout_ms(get(), t.count()));
+    }
+    /// How long a resumable transfer retries transient failures without progress.
+    Config &retry_budget(std::chrono::milliseconds t) {
+        return set(bai_config_set_retry_budget_ms(get(), t.count()));
     }
     /// The configuration as JSON (secrets omitted).
     std::string describe() const {
@@ -1263,6 +1276,9 @@ public:
     int event_fd() const noexcept { return bai_session_event_fd(h_.get()); }
     /// Ends a wait in poll(). Any thread.
     void wakeup() const { detail::check(bai_session_wakeup(h_.get())); }
+    /// Cancels every blocking call in progress on this session (they throw CancelledError).
+    /// Any thread.
+    void cancel() const { detail::check(bai_session_cancel(h_.get())); }
 
     // ---- storage folders (JSON answers as text) ----
     std::string vfolder_create(const std::string &name, const std::optional<std::string> &host = std::nullopt,

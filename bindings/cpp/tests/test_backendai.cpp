@@ -400,7 +400,7 @@ TEST_F(ComputeTest, OperationPollAndCancel) {
         },
         backendai::CancelledError);
     EXPECT_THROW(op.poll(0), backendai::CancelledError);
-    EXPECT_EQ(op.code(), BAI_E_CANCELLED);
+    EXPECT_EQ(op.code(), BAI_E_INTERRUPTED);
 }
 
 TEST_F(ComputeTest, OperationWaitingInput) {

@@ -17,7 +17,7 @@ const Codes = Object.freeze({
   BAI_E_NETWORK: 200, BAI_E_TLS: 201, BAI_E_TIMEOUT: 202, BAI_E_CANCELLED: 203, BAI_E_WEBSOCKET: 204,
   BAI_E_HTTP_STATUS: 300, BAI_E_AUTH: 301, BAI_E_NOT_FOUND: 302, BAI_E_CONFLICT: 303,
   BAI_E_RATE_LIMITED: 304, BAI_E_SERVER: 305, BAI_E_BAD_RESPONSE: 306,
-  BAI_E_SESSION_GONE: 400, BAI_E_EXEC_FAILED: 401, BAI_E_ABORTED_BY_CALLBACK: 402, BAI_E_IO: 403,
+  BAI_E_SESSION_GONE: 400, BAI_E_EXEC_FAILED: 401, BAI_E_ABORTED_BY_CALLBACK: 402, BAI_E_IO: 403, BAI_E_INTERRUPTED: 404,
   BAI_E_PANIC: 900, BAI_E_POISONED: 901, BAI_E_NO_MEMORY: 902, BAI_E_INTERNAL: 903,
 });
 
@@ -61,6 +61,7 @@ function errorClass(code) {
     case Codes.BAI_E_SESSION_GONE:
       return NotFoundError;
     case Codes.BAI_E_CANCELLED:
+    case Codes.BAI_E_INTERRUPTED:
       return CancelledError;
     case Codes.BAI_E_ABORTED_BY_CALLBACK:
       return CallbackAbortedError;
@@ -332,7 +333,7 @@ function drive(compute, op, st, opName, signal, onOk) {
         const b = {};
         if (C.bai_op_error_message(op, b) === 0) d.message = takeBuf(b).toString('utf8');
       }
-      if (rc === Codes.BAI_E_CANCELLED && signal && signal.aborted) {
+      if ((rc === Codes.BAI_E_CANCELLED || rc === Codes.BAI_E_INTERRUPTED) && signal && signal.aborted) {
         finish(fail(d, opName, { cause: signal.reason }));
       } else if (rc === Codes.BAI_E_ABORTED_BY_CALLBACK && st.error) {
         finish(fail(d, opName, { cause: st.error }));
@@ -579,7 +580,7 @@ class ComputeSession {
       try {
         return await submit(name, [ptr, ...args]);
       } catch (detail) {
-        if (detail.code === Codes.BAI_E_CANCELLED && signal && signal.aborted) throw fail(detail, op, { cause: signal.reason });
+        if ((detail.code === Codes.BAI_E_CANCELLED || detail.code === Codes.BAI_E_INTERRUPTED) && signal && signal.aborted) throw fail(detail, op, { cause: signal.reason });
         throw fail(detail, op);
       } finally {
         if (timer) clearInterval(timer);

@@ -4,7 +4,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Session, BackendAIError, NotFoundError, Codes } = require('../lib/index.js');
+const { Session, BackendAIError, NotFoundError, CancelledError, Codes } = require('../lib/index.js');
 const { IMAGE, unique, withCompute } = require('./support/helpers');
 
 function tmpdir(t) {
@@ -148,7 +148,8 @@ test('abort: a long run stops promptly and the session stays usable', async (t) 
     signal: ac.signal, onStdout: (x) => { out += x; },
   }), (e) => {
     assert.ok(e instanceof BackendAIError);
-    assert.equal(e.code, 'BAI_E_CANCELLED');
+    assert.equal(e.code, 'BAI_E_INTERRUPTED');
+    assert.ok(e instanceof CancelledError);
     assert.equal(e.cause, ac.signal.reason);
     return true;
   });
@@ -165,7 +166,7 @@ test('AbortSignal.timeout acts as a deadline', async (t) => {
   const { c } = await withCompute(t, 'node-deadline');
   const started = Date.now();
   await assert.rejects(c.run('import time\ntime.sleep(60)', { signal: AbortSignal.timeout(800) }),
-    (e) => e.code === 'BAI_E_CANCELLED' && e.cause && e.cause.name === 'TimeoutError');
+    (e) => e.code === 'BAI_E_INTERRUPTED' && e.cause && e.cause.name === 'TimeoutError');
   assert.ok(Date.now() - started < 5000);
 });
 
@@ -253,7 +254,7 @@ test('streaming run: output arrives while the code runs, abort closes the stream
   await assert.rejects(c.stream("import time\nprint('sleeping', flush=True)\ntime.sleep(60)", {
     signal: ac.signal,
     onStdout: (x) => { out += x; ac.abort(); },
-  }), (e) => e.code === 'BAI_E_CANCELLED');
+  }), (e) => e.code === 'BAI_E_INTERRUPTED');
   assert.equal(out, 'sleeping\n');
   assert.ok(Date.now() - started < 10000);
   out = '';

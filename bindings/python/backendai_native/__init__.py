@@ -9,6 +9,7 @@ from .exceptions import (
     CallbackAbortedError,
     CancelledError,
     NotFoundError,
+    RunInterruptedError,
 )
 from .records import InputRequest
 from .session import (
@@ -36,6 +37,7 @@ __all__ = [
     "InputRequest",
     "NotFoundError",
     "PaginatedResult",
+    "RunInterruptedError",
     "RunOperation",
     "Session",
     "EventsOperation",

@@ -58,6 +58,7 @@ BAI_E_SESSION_GONE = 400
 BAI_E_EXEC_FAILED = 401
 BAI_E_ABORTED_BY_CALLBACK = 402
 BAI_E_IO = 403
+BAI_E_INTERRUPTED = 404
 BAI_E_PANIC = 900
 BAI_E_POISONED = 901
 BAI_E_NO_MEMORY = 902
@@ -333,6 +334,7 @@ bai_config_set_sync_downloads = _fn("bai_config_set_sync_downloads", CODE, P, c_
 bai_config_set_connect_timeout_ms = _fn("bai_config_set_connect_timeout_ms", CODE, P, c_int64)
 bai_config_set_read_timeout_ms = _fn("bai_config_set_read_timeout_ms", CODE, P, c_int64)
 bai_config_set_request_timeout_ms = _fn("bai_config_set_request_timeout_ms", CODE, P, c_int64)
+bai_config_set_retry_budget_ms = _opt("bai_config_set_retry_budget_ms", CODE, P, c_int64)
 bai_config_describe = _fn("bai_config_describe", CODE, P, BUF)
 # sessions
 bai_session_new = _fn("bai_session_new", CODE, P, PP)
@@ -496,6 +498,7 @@ bai_compute_events_start = _opt("bai_compute_events_start", CODE, P, c_char_p, P
 bai_session_poll = _opt("bai_session_poll", CODE, P, c_int64, POINTER(c_size_t))
 bai_session_event_fd = _opt("bai_session_event_fd", c_int32, P)
 bai_session_wakeup = _opt("bai_session_wakeup", CODE, P)
+bai_session_cancel = _opt("bai_session_cancel", CODE, P)
 bai_compute_start_service = _opt(
     "bai_compute_start_service", CODE, P, c_char_p, c_uint16, c_char_p, c_char_p, BUF, BUF
 )

@@ -69,7 +69,13 @@ class NotFoundError(BackendAPIError):
 
 
 class CancelledError(BackendClientError):
-    """The operation was cancelled (``BAI_E_CANCELLED``)."""
+    """The operation was cancelled (``BAI_E_CANCELLED``), or, as the subclass
+    :class:`RunInterruptedError`, a run was cancelled while it executed."""
+
+
+class RunInterruptedError(CancelledError):
+    """A run was cancelled while it executed: the server interrupted it
+    (``BAI_E_INTERRUPTED``)."""
 
 
 class CallbackAbortedError(BackendClientError):
@@ -81,6 +87,8 @@ def make_error(code: int, message: str, http_status: int = 0, server_type: str =
                server_title: str = "") -> BackendError:
     if code == _lib.BAI_E_CANCELLED:
         cls = CancelledError
+    elif code == _lib.BAI_E_INTERRUPTED:
+        cls = RunInterruptedError
     elif code == _lib.BAI_E_ABORTED_BY_CALLBACK:
         cls = CallbackAbortedError
     elif code in (_lib.BAI_E_NOT_FOUND, _lib.BAI_E_SESSION_GONE):

@@ -54,7 +54,8 @@ def test_cancel_blocking_run_from_another_thread(cs):
         cs.run(SLOW)
     timer.join()
     assert time.monotonic() - t0 < 3.5
-    assert ei.value.code_name == "BAI_E_CANCELLED"
+    assert ei.value.code_name == "BAI_E_INTERRUPTED"
+    assert isinstance(ei.value, bai.RunInterruptedError)
     time.sleep(4.5)
     assert not marker_exists(cs)
 

@@ -15,7 +15,7 @@ public enum Code: Int32 {
     case nullArg = 100, invalidArg = 101, invalidUTF8 = 102, badState = 103, reentrant = 104, bufferTooSmall = 105
     case network = 200, tls = 201, timeout = 202, cancelled = 203, websocket = 204
     case httpStatus = 300, auth = 301, notFound = 302, conflict = 303, rateLimited = 304, server = 305, badResponse = 306
-    case sessionGone = 400, execFailed = 401, abortedByCallback = 402, io = 403
+    case sessionGone = 400, execFailed = 401, abortedByCallback = 402, io = 403, interrupted = 404
     case panic = 900, poisoned = 901, noMemory = 902, `internal` = 903
 }
 
