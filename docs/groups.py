@@ -71,7 +71,7 @@ GROUPS = [
      "containers), and the limits and cancellation of the calls made on a handle.",
      [r"bai_compute_\w+$", r"bai_create_opts_t$", r"bai_session_type_t$", r"BAI_SESSION_\w+$",
       r"bai_cluster_mode_t$", r"BAI_CLUSTER_\w+$", r"BAI_DESTROY_\w+$", r"bai_page_\w+$",
-      r"bai_session_list\w*$", r"bai_compute_session\w*$"]),
+      r"bai_compute_list\w*$", r"bai_compute_session\w*$"]),
     ("sessions", "Sessions",
      "API sessions (bai_session_t): opening one from a configuration, the negotiated API "
      "version, the server's versions.",

@@ -95,10 +95,12 @@ int main(int argc, char **argv)
         status = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(compute_sess, on_console, NULL, NULL);
-    bai_compute_set_media_cb(compute_sess, on_media, NULL, NULL);
+    if (bai_compute_set_console_cb(compute_sess, on_console, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
+    if (bai_compute_set_media_cb(compute_sess, on_media, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_media_cb failed: %s\n", bai_last_error_message());
     if ((code = bai_compute_stream_start(compute_sess, (const uint8_t *)code_text, strlen(code_text), MODE_QUERY,
-                                      NULL, &stream)) != BAI_OK) {
+                                      NULL, NULL, &stream)) != BAI_OK) {
         status = fail("bai_compute_stream_start", code);
         goto destroy;
     }
@@ -113,7 +115,8 @@ int main(int argc, char **argv)
             char line[1024];
             if (fgets(line, sizeof line, stdin) == NULL) {
                 fprintf(stderr, "no input to answer the prompt\n");
-                bai_op_cancel(stream);
+                if (bai_op_cancel(stream) != BAI_OK)
+                    fprintf(stderr, "bai_op_cancel failed: %s\n", bai_last_error_message());
                 continue;
             }
             line[strcspn(line, "\r\n")] = '\0';
@@ -125,7 +128,8 @@ int main(int argc, char **argv)
         }
         if (code != BAI_OK) {
             bai_buf_t message = {NULL, 0};
-            bai_op_error_message(stream, &message);
+            if (bai_op_error_message(stream, &message) != BAI_OK)
+                fprintf(stderr, "bai_op_error_message failed: %s\n", bai_last_error_message());
             fprintf(stderr, "the run failed: %s: %s\n", bai_code_name(code),
                     message.data != NULL ? (const char *)message.data : "");
             bai_buf_dispose(&message);

@@ -107,11 +107,13 @@ int main(void)
         status = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(compute_sess, on_console, NULL, NULL);
-    bai_compute_set_media_cb(compute_sess, on_media, NULL, NULL);
-    if ((code = bai_compute_upload(compute_sess, files, 2, NULL)) != BAI_OK) {
+    if (bai_compute_set_console_cb(compute_sess, on_console, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
+    if (bai_compute_set_media_cb(compute_sess, on_media, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_media_cb failed: %s\n", bai_last_error_message());
+    if ((code = bai_compute_upload(compute_sess, files, 2, NULL, NULL)) != BAI_OK) {
         status = fail("bai_compute_upload", code);
-    } else if ((code = bai_compute_run(compute_sess, (const uint8_t *)"", 0, MODE_BATCH, &opts, &result)) != BAI_OK) {
+    } else if ((code = bai_compute_run(compute_sess, (const uint8_t *)"", 0, MODE_BATCH, &opts, NULL, &result)) != BAI_OK) {
         status = fail("bai_compute_run", code);
     } else {
         int64_t exit_code = -1;

@@ -68,7 +68,7 @@ int main(void)
         goto destroy;
     }
     /* Mode 0 is BAI_EXEC_QUERY (run a snippet in the session's interpreter). */
-    if ((code = bai_compute_run(compute, (const uint8_t *)CODE, strlen(CODE), 0, NULL, &result)) != BAI_OK) {
+    if ((code = bai_compute_run(compute, (const uint8_t *)CODE, strlen(CODE), 0, NULL, NULL, &result)) != BAI_OK) {
         status = fail("bai_compute_run", code);
         goto destroy;
     }

@@ -9,7 +9,7 @@
  *     endpoint = service_info["url"]
  *     token = compute_sess.generate_api_token("3600s")["token"]
  *
- * With the library: bai_service_create(), bai_service_info() (JSON; the inference URL is
+ * With the library: bai_service_create(), bai_service_get_info() (JSON; the inference URL is
  * "service_endpoint", null until a route is healthy), bai_service_generate_token(), and
  * bai_service_delete() to clean up. The token is a credential: only its length is printed.
  *
@@ -76,8 +76,8 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("endpoint_id: %s\n", (const char *)endpoint_id.data);
-    if ((code = bai_service_info(api_session, (const char *)endpoint_id.data, &info)) != BAI_OK) {
-        status = fail("bai_service_info", code);
+    if ((code = bai_service_get_info(api_session, (const char *)endpoint_id.data, &info)) != BAI_OK) {
+        status = fail("bai_service_get_info", code);
         goto delete;
     }
     printf("info: %s\n", (const char *)info.data);

@@ -92,12 +92,14 @@ int main(int argc, char **argv)
         status = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(my_session, on_console, NULL, NULL);
-    bai_compute_set_media_cb(my_session, on_media, NULL, NULL);
+    if (bai_compute_set_console_cb(my_session, on_console, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
+    if (bai_compute_set_media_cb(my_session, on_media, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_media_cb failed: %s\n", bai_last_error_message());
     for (;;) {
         bai_exec_result_t *result = NULL;
         code = bai_compute_execute(my_session, run_id[0] ? run_id : NULL, (const uint8_t *)code_text,
-                                   strlen(code_text), mode, NULL, &result);
+                                   strlen(code_text), mode, NULL, NULL, &result);
         if (code != BAI_OK) {
             status = fail("bai_compute_execute", code);
             break;

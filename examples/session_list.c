@@ -58,9 +58,9 @@ int main(int argc, char **argv)
     }
     for (;;) {
         bai_page_t *page = NULL;
-        bai_code_t code = bai_session_list(session, status_filter, current_offset, page_size, &page);
+        bai_code_t code = bai_compute_list(session, status_filter, current_offset, page_size, &page);
         if (code != BAI_OK) {
-            status = fail("bai_session_list", code);
+            status = fail("bai_compute_list", code);
             break;
         }
         total_count = bai_page_total_count(page);

@@ -60,12 +60,14 @@ int main(int argc, char **argv)
         rc = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(compute, on_output, NULL, NULL);
-    if ((code = bai_compute_terminal_open(compute, &term)) != BAI_OK) {
+    if (bai_compute_set_console_cb(compute, on_output, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
+    if ((code = bai_compute_terminal_open(compute, NULL, &term)) != BAI_OK) {
         rc = fail("bai_compute_terminal_open", code);
         goto out;
     }
-    bai_terminal_resize(term, 24, 80);
+    if (bai_terminal_resize(term, 24, 80) != BAI_OK)
+        fprintf(stderr, "bai_terminal_resize failed: %s\n", bai_last_error_message());
 
     int interactive = isatty(STDIN_FILENO) && argc < 2;
     if (!interactive) {
@@ -85,10 +87,12 @@ int main(int argc, char **argv)
                 char buf[512];
                 ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
                 if (n <= 0) {
-                    bai_terminal_close(term);
+                    if (bai_terminal_close(term) != BAI_OK)
+                        fprintf(stderr, "bai_terminal_close failed: %s\n", bai_last_error_message());
                     interactive = 0;
                 } else {
-                    bai_terminal_write(term, (const uint8_t *)buf, (size_t)n);
+                    if (bai_terminal_write(term, (const uint8_t *)buf, (size_t)n) != BAI_OK)
+                        fprintf(stderr, "bai_terminal_write failed: %s\n", bai_last_error_message());
                 }
             }
         }
@@ -106,7 +110,8 @@ int main(int argc, char **argv)
 out:
     bai_op_free(term);
     if (compute)
-        bai_compute_destroy(compute, 0, NULL);
+        if (bai_compute_destroy(compute, 0, NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_destroy failed: %s\n", bai_last_error_message());
     bai_compute_free(compute);
     bai_session_free(session);
     bai_config_free(config);

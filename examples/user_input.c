@@ -112,10 +112,12 @@ int main(int argc, char **argv)
         status = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(compute, on_console, NULL, NULL);
-    bai_compute_set_input_cb(compute, on_input, &answers, NULL);
+    if (bai_compute_set_console_cb(compute, on_console, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
+    if (bai_compute_set_input_cb(compute, on_input, &answers, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_input_cb failed: %s\n", bai_last_error_message());
     /* Mode 0 is BAI_EXEC_QUERY. */
-    if ((code = bai_compute_run(compute, (const uint8_t *)CODE, strlen(CODE), 0, NULL, &result)) != BAI_OK) {
+    if ((code = bai_compute_run(compute, (const uint8_t *)CODE, strlen(CODE), 0, NULL, NULL, &result)) != BAI_OK) {
         status = fail("bai_compute_run", code);
     } else {
         int64_t exit_code = -1;

@@ -89,7 +89,11 @@ int main(int argc, char **argv)
      * <dataset>/train.csv and <dataset>/sub/test.csv. */
     unsigned long long sent = 0;
     const char *sources[] = {dataset};
-    if ((code = bai_vfolder_upload(session, folder, sources, 1, NULL, true, on_progress, &sent)) != BAI_OK) {
+    bai_op_opts_t progress = {0};
+    progress.struct_size = sizeof progress;
+    progress.progress_cb = on_progress;
+    progress.userdata = &sent;
+    if ((code = bai_vfolder_upload(session, folder, sources, 1, NULL, true, &progress)) != BAI_OK) {
         rc = fail("bai_vfolder_upload", code);
         goto out;
     }
@@ -104,7 +108,8 @@ int main(int argc, char **argv)
         rc = fail("bai_compute_create", code);
         goto out;
     }
-    bai_compute_set_console_cb(compute, on_console, NULL, NULL);
+    if (bai_compute_set_console_cb(compute, on_console, NULL, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     char src[1024];
     int n = snprintf(src, sizeof src,
                      "import csv, os\n"
@@ -119,7 +124,7 @@ int main(int argc, char **argv)
                      "    f.write(f'{len(rows)} {total}\\n')\n",
                      folder, dataset, folder);
     bai_exec_result_t *result = NULL;
-    if ((code = bai_compute_run(compute, (const uint8_t *)src, (size_t)n, BAI_EXEC_QUERY, NULL, &result)) != BAI_OK) {
+    if ((code = bai_compute_run(compute, (const uint8_t *)src, (size_t)n, BAI_EXEC_QUERY, NULL, NULL, &result)) != BAI_OK) {
         rc = fail("bai_compute_run", code);
         goto out;
     }
@@ -128,7 +133,7 @@ int main(int argc, char **argv)
     /* Download the result into the current directory. */
     const char *files[] = {"result.txt"};
     unlink("result.txt");
-    if ((code = bai_vfolder_download(session, folder, files, 1, ".", NULL, NULL)) != BAI_OK) {
+    if ((code = bai_vfolder_download(session, folder, files, 1, ".", NULL)) != BAI_OK) {
         rc = fail("bai_vfolder_download", code);
         goto out;
     }
@@ -146,10 +151,12 @@ int main(int argc, char **argv)
 
 out:
     if (compute)
-        bai_compute_destroy(compute, 0, NULL);
+        if (bai_compute_destroy(compute, 0, NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_destroy failed: %s\n", bai_last_error_message());
     bai_compute_free(compute);
     if (session)
-        bai_vfolder_delete(session, folder);
+        if (bai_vfolder_delete(session, folder) != BAI_OK)
+            fprintf(stderr, "bai_vfolder_delete failed: %s\n", bai_last_error_message());
     bai_session_free(session);
     bai_config_free(config);
     return rc;

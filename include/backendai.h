@@ -36,8 +36,17 @@
 #else
 #define BAI_API
 #endif
-/** Marks a function whose result must be checked (warn_unused_result with GCC and Clang). */
-#if defined(__GNUC__)
+/** Marks a function whose result must be checked: every function returning bai_code_t.
+ * C++17 and C23 compilers see [[nodiscard]] (a cast to void silences it); GCC and Clang in
+ * older C modes see warn_unused_result (with GCC, a cast to void does not silence it: check
+ * the code). Define BAI_NO_MUST_USE before including the header to turn it off. */
+#if defined(BAI_NO_MUST_USE)
+#define BAI_MUST_USE
+#elif defined(__cplusplus) && __cplusplus >= 201703L
+#define BAI_MUST_USE [[nodiscard]]
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define BAI_MUST_USE [[nodiscard]]
+#elif defined(__GNUC__)
 #define BAI_MUST_USE __attribute__((warn_unused_result))
 #else
 #define BAI_MUST_USE
@@ -46,13 +55,13 @@
 /** Major version of the header, from Cargo.toml. Compare with bai_version_num() at run time. */
 #define BAI_VERSION_MAJOR 0
 /** Minor version of the header. */
-#define BAI_VERSION_MINOR 1
+#define BAI_VERSION_MINOR 2
 /** Patch version of the header. */
 #define BAI_VERSION_PATCH 0
 /** Version of the header as text, "major.minor.patch". */
-#define BAI_VERSION_STRING "0.1.0"
+#define BAI_VERSION_STRING "0.2.0"
 /** Version of the header as one number: (major << 16) | (minor << 8) | patch. Pass it to bai_check_version(). */
-#define BAI_VERSION_NUM 0x000100
+#define BAI_VERSION_NUM 0x000200
 /** True when the header is at least version x.y.z. */
 #define BAI_AT_LEAST_VERSION(x, y, z) (BAI_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))
 
@@ -225,17 +234,9 @@ enum bai_code_t
    */
   BAI_E_INTERRUPTED = 404,
   /**
-   * A Rust panic was caught at the boundary. 
+   * A Rust panic was caught at the boundary. (901 and 902 are retired: never produced.) 
    */
   BAI_E_PANIC = 900,
-  /**
-   * The object was left unusable by an earlier panic. 
-   */
-  BAI_E_POISONED = 901,
-  /**
-   * Memory could not be allocated. 
-   */
-  BAI_E_NO_MEMORY = 902,
   /**
    * Any other internal failure. 
    */
@@ -345,7 +346,7 @@ typedef int32_t bai_exec_mode_t;
 #endif // __cplusplus
 
 /**
- * Session type of `bai_create_opts_t.type`.
+ * Session type of `bai_create_opts_t.session_type`.
  */
 enum bai_session_type_t
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -528,7 +529,7 @@ typedef struct bai_create_opts_t {
   /**
    * A bai_session_type_t value. 
    */
-  int32_t type_;
+  int32_t session_type;
   /**
    * Session name: the reuse key of get-or-create; NULL picks "libbai-<random>". 
    */
@@ -824,6 +825,55 @@ typedef struct bai_batch_opts_t {
 } bai_batch_opts_t;
 
 /**
+ * Per-operation options of the `_start` functions and their blocking forms: the operation's
+ * own callbacks and userdata. Zero-initialise, set `struct_size = sizeof(bai_op_opts_t)`,
+ * fill what you need; pass NULL for none.
+ *
+ * Each callback set here replaces, for this operation only, the one registered on the handle,
+ * and receives `userdata`; a callback left NULL falls back to the handle's (with the handle's
+ * userdata). So several operations on one compute session can each report to their own
+ * context without re-registering callbacks between `_start` calls.
+ *
+ * **Ownership:** `userdata_free(userdata)` (if not NULL) is called exactly once, when the
+ * library lets go of the userdata: after the operation is freed and no callback runs any
+ * more — or at once if the call that took the options fails.
+ */
+typedef struct bai_op_opts_t {
+  /**
+   * sizeof(bai_op_opts_t) as the caller was compiled. 
+   */
+  uint32_t struct_size;
+  /**
+   * Console records of this operation (stdout, stderr, terminal output, ...). 
+   */
+  bai_console_cb console_cb;
+  /**
+   * Media records of this operation. 
+   */
+  bai_media_cb media_cb;
+  /**
+   * Input requests of this operation. 
+   */
+  bai_input_cb input_cb;
+  /**
+   * Transfer progress of this operation. 
+   */
+  bai_progress_cb progress_cb;
+  /**
+   * Server-sent events of this operation (bai_compute_events_start()). 
+   */
+  bai_event_cb event_cb;
+  /**
+   * Passed to this operation's own callbacks; returned by bai_op_userdata(). 
+   */
+  void *userdata;
+  /**
+   * Releases `userdata` once the library lets go of it; may be NULL. 
+   */
+  bai_userdata_free_cb userdata_free;
+} bai_op_opts_t;
+
+/**
  * One entry of a file listing.
  *
  * **Ownership:** borrowed from its bai_file_list_t.
@@ -1081,6 +1131,15 @@ BAI_API bool bai_input_request_is_password(const struct bai_input_request_t *req
 BAI_API const char *bai_input_request_run_id(const struct bai_input_request_t *request);
 
 /**
+ * The prompt of the input request: the standard output the run printed since its last
+ * newline (what `input("Name: ")` printed, "Name: "), as a terminal would show it before the
+ * cursor; "" when there was none.
+ *
+ * **Ownership:** borrowed for the duration of the callback. **Thread:** the callback's.
+ */
+BAI_API const char *bai_input_request_prompt(const struct bai_input_request_t *request);
+
+/**
  * Answers an input request with one line (without its newline). Calling it again replaces
  * the answer.
  *
@@ -1088,6 +1147,7 @@ BAI_API const char *bai_input_request_run_id(const struct bai_input_request_t *r
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_input_reply(struct bai_input_request_t *request,
                            const uint8_t *text,
                            size_t len);
@@ -1106,6 +1166,7 @@ bai_code_t bai_input_reply(struct bai_input_request_t *request,
  * parameters, quota), transport codes. Example: examples/create_destroy.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_create(const struct bai_session_t *session,
                               const char *image,
                               const struct bai_create_opts_t *opts,
@@ -1118,6 +1179,7 @@ bai_code_t bai_compute_create(const struct bai_session_t *session,
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (empty name).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_attach(const struct bai_session_t *session,
                               const char *name_or_id,
                               struct bai_compute_t **out);
@@ -1163,7 +1225,7 @@ BAI_API const char *bai_compute_status(const struct bai_compute_t *compute);
  *
  * **Thread:** any. NULL gives false.
  */
-BAI_API bool bai_compute_created(const struct bai_compute_t *compute);
+BAI_API bool bai_compute_was_created(const struct bai_compute_t *compute);
 
 /**
  * Gets the session's details as JSON text (`GET /session/{name}`: status, image, resources,
@@ -1173,7 +1235,10 @@ BAI_API bool bai_compute_created(const struct bai_compute_t *compute);
  * blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND` (no such
  * session), transport and server codes, `BAI_E_REENTRANT`.
  */
-BAI_API bai_code_t bai_compute_get_info(struct bai_compute_t *compute, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_compute_get_info(struct bai_compute_t *compute,
+                                struct bai_buf_t *out);
 
 /**
  * Destroys (terminates) the session on the server. `flags`: BAI_DESTROY_FORCED (also
@@ -1187,6 +1252,7 @@ BAI_API bai_code_t bai_compute_get_info(struct bai_compute_t *compute, struct ba
  * BAI_DESTROY_FORCED), transport codes. Example: examples/create_destroy.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_destroy(const struct bai_compute_t *compute,
                                uint32_t flags,
                                struct bai_buf_t *stats_out);
@@ -1197,7 +1263,7 @@ bai_code_t bai_compute_destroy(const struct bai_compute_t *compute,
  * **Thread:** blocks; any thread (it may be called while another thread runs code on the
  * handle). **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes, `BAI_E_REENTRANT`.
  */
-BAI_API bai_code_t bai_compute_interrupt(const struct bai_compute_t *compute);
+BAI_API BAI_MUST_USE bai_code_t bai_compute_interrupt(const struct bai_compute_t *compute);
 
 /**
  * Restarts the session's containers (the working directory is kept).
@@ -1205,7 +1271,7 @@ BAI_API bai_code_t bai_compute_interrupt(const struct bai_compute_t *compute);
  * **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`,
  * transport and server codes.
  */
-BAI_API bai_code_t bai_compute_restart(const struct bai_compute_t *compute);
+BAI_API BAI_MUST_USE bai_code_t bai_compute_restart(const struct bai_compute_t *compute);
 
 /**
  * Gets the container log of the session as text.
@@ -1213,7 +1279,10 @@ BAI_API bai_code_t bai_compute_restart(const struct bai_compute_t *compute);
  * **Ownership:** `out` filled on success; release with bai_buf_dispose(). **Thread:** blocks;
  * the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes.
  */
-BAI_API bai_code_t bai_compute_get_logs(const struct bai_compute_t *compute, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_compute_get_logs(const struct bai_compute_t *compute,
+                                struct bai_buf_t *out);
 
 /**
  * Gets code-completion candidates for `code` at row/col, as the server's JSON answer.
@@ -1223,6 +1292,7 @@ BAI_API bai_code_t bai_compute_get_logs(const struct bai_compute_t *compute, str
  * server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_complete(const struct bai_compute_t *compute,
                                 const uint8_t *code,
                                 size_t code_len,
@@ -1239,6 +1309,7 @@ bai_code_t bai_compute_complete(const struct bai_compute_t *compute,
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_timeout_ms(const struct bai_compute_t *compute,
                                       int64_t timeout_ms);
 
@@ -1249,7 +1320,7 @@ bai_code_t bai_compute_set_timeout_ms(const struct bai_compute_t *compute,
  *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_compute_cancel(const struct bai_compute_t *compute);
+BAI_API BAI_MUST_USE bai_code_t bai_compute_cancel(const struct bai_compute_t *compute);
 
 /**
  * Sets (or with NULL `cb`, clears) the console callback: every stdout/stderr/html/log record
@@ -1262,6 +1333,7 @@ BAI_API bai_code_t bai_compute_cancel(const struct bai_compute_t *compute);
  * **Errors:** `BAI_E_NULL_ARG` (compute; userdata is still released).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_console_cb(struct bai_compute_t *compute,
                                       bai_console_cb cb,
                                       void *userdata,
@@ -1272,6 +1344,7 @@ bai_code_t bai_compute_set_console_cb(struct bai_compute_t *compute,
  * bai_compute_set_console_cb(). Example: examples/media.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_media_cb(struct bai_compute_t *compute,
                                     bai_media_cb cb,
                                     void *userdata,
@@ -1282,6 +1355,7 @@ bai_code_t bai_compute_set_media_cb(struct bai_compute_t *compute,
  * getpass()). Same rules as bai_compute_set_console_cb(). Example: examples/user_input.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_input_cb(struct bai_compute_t *compute,
                                     bai_input_cb cb,
                                     void *userdata,
@@ -1292,6 +1366,7 @@ bai_code_t bai_compute_set_input_cb(struct bai_compute_t *compute,
  * bai_compute_set_console_cb().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_event_cb(struct bai_compute_t *compute,
                                     bai_event_cb cb,
                                     void *userdata,
@@ -1302,6 +1377,7 @@ bai_code_t bai_compute_set_event_cb(struct bai_compute_t *compute,
  * bai_compute_set_console_cb().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_set_progress_cb(struct bai_compute_t *compute,
                                        bai_progress_cb cb,
                                        void *userdata,
@@ -1331,6 +1407,17 @@ BAI_API const char *bai_exec_result_run_id(const struct bai_exec_result_t *resul
 BAI_API
 bool bai_exec_result_exit_code(const struct bai_exec_result_t *result,
                                int64_t *exit_code_out);
+
+/**
+ * Whether the code raised: the run ended with a non-zero exit code, or its standard error
+ * carried a Python traceback ("Traceback (most recent call last):"). The second test is
+ * needed because query-mode runs report exit code 0 even when the code raised an uncaught
+ * exception — the real manager does so too (23.09 and 26.09); batch-mode steps report the
+ * command's exit code. A result of one step (bai_compute_execute()) sees only that step.
+ *
+ * **Thread:** any. NULL gives false.
+ */
+BAI_API bool bai_exec_result_raised(const struct bai_exec_result_t *result);
 
 /**
  * The step's `options` as JSON text (`{"is_password": false}` while waiting for input;
@@ -1364,43 +1451,54 @@ BAI_API void bai_exec_result_free(struct bai_exec_result_t *result);
  * answer (`BAI_EXEC_INPUT`, the input line as code). `batch_opts` is read only in
  * `BAI_EXEC_BATCH` mode. Most programs want bai_compute_run() instead.
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_exec_result_free().
- * **Thread:** blocks; the handle's thread; callbacks run on it.
- * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (mode, missing run
- * id), `BAI_E_SESSION_GONE`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
- * transport codes.
+ * This one-step form does not queue behind other runs (bai_compute_run_start()): the caller
+ * drives the run.
+ *
+ * **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `*out` is the
+ * caller's, release with bai_exec_result_free(). **Thread:** blocks; the handle's thread;
+ * callbacks run on it. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * `BAI_E_INVALID_ARG` (mode, missing run id), `BAI_E_SESSION_GONE`,
+ * `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_execute(const struct bai_compute_t *compute,
                                const char *run_id,
                                const uint8_t *code,
                                size_t code_len,
                                int32_t mode,
                                const struct bai_batch_opts_t *batch_opts,
+                               const struct bai_op_opts_t *op_opts,
                                struct bai_exec_result_t **out);
 
 /**
  * Runs code to the end: query-mode code (`BAI_EXEC_QUERY`) or a batch job
  * (`BAI_EXEC_BATCH` with `batch_opts`), sending `continue` after partial results and batch
  * steps and asking the input callback when the code waits for input — the loop of the
- * official SDK's examples, done once. Records reach the callbacks in server order as they
- * arrive. A callback returning BAI_CB_STOP, or bai_compute_cancel() from another thread,
- * interrupts the run on the server.
+ * official SDK's examples, done once. Records reach the callbacks (those of `op_opts`, else
+ * the handle's) in server order as they arrive. Runs on one compute session queue in start
+ * order (see bai_compute_run_start()). A callback returning BAI_CB_STOP, or
+ * bai_compute_cancel()/bai_session_cancel() from another thread, interrupts the run on the
+ * server; the call returns once the server confirmed it (at most 15 s later).
  *
- * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the caller's final result
- * (status "finished" and the exit code), release with bai_exec_result_free().
- * **Thread:** blocks; the handle's thread; callbacks run on it. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_BAD_STATE` (input asked, no callback
- * answered), `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, `BAI_E_SESSION_GONE`,
- * `BAI_E_EXEC_FAILED` (execution timeout), server and transport codes.
+ * **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `out` may be
+ * NULL, else `*out` is the caller's final result (status "finished", the exit code, whether
+ * the code raised), release with bai_exec_result_free(). **Thread:** blocks; the handle's
+ * thread; callbacks run on it. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * `BAI_E_INVALID_ARG`, `BAI_E_BAD_STATE` (input asked, no callback answered),
+ * `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_INTERRUPTED` (cancelled while it executed),
+ * `BAI_E_CANCELLED` (cancelled while queued), `BAI_E_SESSION_GONE`, `BAI_E_EXEC_FAILED`
+ * (execution timeout), server and transport codes.
  * Example: examples/query_mode.c, examples/batch_mode.c, examples/user_input.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_run(const struct bai_compute_t *compute,
                            const uint8_t *code,
                            size_t code_len,
                            int32_t mode,
                            const struct bai_batch_opts_t *batch_opts,
+                           const struct bai_op_opts_t *op_opts,
                            struct bai_exec_result_t **out);
 
 /**
@@ -1410,16 +1508,20 @@ bai_code_t bai_compute_run(const struct bai_compute_t *compute,
  * at most 20 files, each under 1 MiB (use a storage folder for larger data). Progress goes to
  * the progress callback.
  *
- * **Ownership:** inputs copied. **Thread:** blocks; the handle's thread. **Errors:**
- * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (limits, outside base_dir, not
- * a regular file), `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
- * transport codes. Example: examples/batch_mode.c.
+ * **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says. **Thread:**
+ * blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+ * `BAI_E_INVALID_ARG` (limits, outside base_dir, not a regular file), `BAI_E_IO`,
+ * `BAI_E_ABORTED_BY_CALLBACK` (a stop at the last progress report, done == total, comes after
+ * the server stored the files: they stay), `BAI_E_CANCELLED`, server and transport codes.
+ * Example: examples/batch_mode.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_upload(const struct bai_compute_t *compute,
                               const char *const *paths,
                               size_t n_paths,
-                              const char *base_dir);
+                              const char *base_dir,
+                              const struct bai_op_opts_t *op_opts);
 
 /**
  * Downloads files or directories of the session (paths relative to /home/work, at most 5)
@@ -1427,17 +1529,22 @@ bai_code_t bai_compute_upload(const struct bai_compute_t *compute,
  * written: an entry that would land outside `dest_dir` (absolute path, "..", links) fails
  * the whole download. Each file lands atomically (written aside, then renamed).
  *
- * **Ownership:** inputs copied; `names_out` may be NULL, else it is filled with the written
- * names as a JSON list (release with bai_buf_dispose()). **Thread:** blocks; the handle's
- * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`,
- * `BAI_E_BAD_RESPONSE` (hostile or broken archive), `BAI_E_IO`, `BAI_E_HTTP_STATUS` (no such
- * file), server and transport codes.
+ * The answer is spooled to temporary files as it arrives (bounded memory), checked, then
+ * extracted.
+ *
+ * **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `names_out`
+ * may be NULL, else it is filled with the written names as a JSON list (release with
+ * bai_buf_dispose()). **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_BAD_RESPONSE` (hostile or broken
+ * archive), `BAI_E_IO`, `BAI_E_HTTP_STATUS` (no such file), server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_download(const struct bai_compute_t *compute,
                                 const char *const *files,
                                 size_t n_files,
                                 const char *dest_dir,
+                                const struct bai_op_opts_t *op_opts,
                                 struct bai_buf_t *names_out);
 
 /**
@@ -1448,6 +1555,7 @@ bai_code_t bai_compute_download(const struct bai_compute_t *compute,
  * `BAI_E_BAD_RESPONSE`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_list_files(const struct bai_compute_t *compute,
                                   const char *path,
                                   struct bai_file_list_t **out);
@@ -1487,7 +1595,7 @@ BAI_API void bai_file_list_free(struct bai_file_list_t *list);
  * **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
  * **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_config_new(struct bai_config_t **out);
+BAI_API BAI_MUST_USE bai_code_t bai_config_new(struct bai_config_t **out);
 
 /**
  * Creates a configuration from the environment exactly as the official SDK reads it:
@@ -1502,7 +1610,7 @@ BAI_API bai_code_t bai_config_new(struct bai_config_t **out);
  * **Errors:** `BAI_E_NULL_ARG`; `BAI_E_INVALID_ARG` for an invalid value (the message names
  * the variable). Example: examples/versions_env.c.
  */
-BAI_API bai_code_t bai_config_from_env(struct bai_config_t **out);
+BAI_API BAI_MUST_USE bai_code_t bai_config_from_env(struct bai_config_t **out);
 
 /**
  * Releases a configuration. NULL is ignored.
@@ -1521,7 +1629,10 @@ BAI_API void bai_config_free(struct bai_config_t *config);
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (not an absolute
  * http(s) URL; the config is unchanged).
  */
-BAI_API bai_code_t bai_config_set_endpoint(struct bai_config_t *config, const char *endpoint);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_endpoint(struct bai_config_t *config,
+                                   const char *endpoint);
 
 /**
  * Sets the endpoint type: `BAI_ENDPOINT_API` (0) or `BAI_ENDPOINT_SESSION` (1).
@@ -1529,7 +1640,10 @@ BAI_API bai_code_t bai_config_set_endpoint(struct bai_config_t *config, const ch
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` for any
  * other value.
  */
-BAI_API bai_code_t bai_config_set_endpoint_type(struct bai_config_t *config, int32_t endpoint_type);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_endpoint_type(struct bai_config_t *config,
+                                        int32_t endpoint_type);
 
 /**
  * Sets the access key and secret key used to sign requests (API mode). Both NULL or both
@@ -1540,6 +1654,7 @@ BAI_API bai_code_t bai_config_set_endpoint_type(struct bai_config_t *config, int
  * `BAI_E_INVALID_UTF8`.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_config_set_keypair(struct bai_config_t *config,
                                   const char *access_key,
                                   const char *secret_key);
@@ -1552,6 +1667,7 @@ bai_code_t bai_config_set_keypair(struct bai_config_t *config,
  * **Errors:** `BAI_E_NULL_ARG` (password NULL with a user name), `BAI_E_INVALID_UTF8`.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_config_set_login(struct bai_config_t *config,
                                 const char *username,
                                 const char *password);
@@ -1562,7 +1678,10 @@ bai_code_t bai_config_set_login(struct bai_config_t *config,
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
  */
-BAI_API bai_code_t bai_config_set_domain(struct bai_config_t *config, const char *domain);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_domain(struct bai_config_t *config,
+                                 const char *domain);
 
 /**
  * Sets the group (project) of created sessions.
@@ -1570,7 +1689,10 @@ BAI_API bai_code_t bai_config_set_domain(struct bai_config_t *config, const char
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
  */
-BAI_API bai_code_t bai_config_set_group(struct bai_config_t *config, const char *group);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_group(struct bai_config_t *config,
+                                const char *group);
 
 /**
  * Sets the User-Agent header (default `libbackendai/<version>`).
@@ -1578,7 +1700,10 @@ BAI_API bai_code_t bai_config_set_group(struct bai_config_t *config, const char 
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
  */
-BAI_API bai_code_t bai_config_set_user_agent(struct bai_config_t *config, const char *user_agent);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_user_agent(struct bai_config_t *config,
+                                     const char *user_agent);
 
 /**
  * Sets the API version to ask for (`vMAJOR.YYYYMMDD`, default `v7.20230615`); the session
@@ -1587,7 +1712,10 @@ BAI_API bai_code_t bai_config_set_user_agent(struct bai_config_t *config, const 
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
  */
-BAI_API bai_code_t bai_config_set_api_version(struct bai_config_t *config, const char *api_version);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_api_version(struct bai_config_t *config,
+                                      const char *api_version);
 
 /**
  * Sets the signing hash: `"sha256"` (default) or `"sha512"`.
@@ -1595,7 +1723,10 @@ BAI_API bai_code_t bai_config_set_api_version(struct bai_config_t *config, const
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
  */
-BAI_API bai_code_t bai_config_set_hash_type(struct bai_config_t *config, const char *hash_type);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_hash_type(struct bai_config_t *config,
+                                    const char *hash_type);
 
 /**
  * Sets the folders mounted into every created compute session (comma-separated names), as
@@ -1604,7 +1735,10 @@ BAI_API bai_code_t bai_config_set_hash_type(struct bai_config_t *config, const c
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
  */
-BAI_API bai_code_t bai_config_set_vfolder_mounts(struct bai_config_t *config, const char *names);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_vfolder_mounts(struct bai_config_t *config,
+                                         const char *names);
 
 /**
  * Sets a PEM file of CA certificates trusted in addition to the system's; NULL clears it.
@@ -1617,7 +1751,10 @@ BAI_API bai_code_t bai_config_set_vfolder_mounts(struct bai_config_t *config, co
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`.
  */
-BAI_API bai_code_t bai_config_set_ca_file(struct bai_config_t *config, const char *path);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_ca_file(struct bai_config_t *config,
+                                  const char *path);
 
 /**
  * Sets an HTTP(S) proxy URL for every request; NULL clears it (no proxy; the environment's
@@ -1626,14 +1763,20 @@ BAI_API bai_code_t bai_config_set_ca_file(struct bai_config_t *config, const cha
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
  */
-BAI_API bai_code_t bai_config_set_http_proxy(struct bai_config_t *config, const char *proxy);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_http_proxy(struct bai_config_t *config,
+                                     const char *proxy);
 
 /**
  * Disables (true) or enables (false, the default) TLS certificate verification.
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_config_set_skip_tls_verify(struct bai_config_t *config, bool skip);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_skip_tls_verify(struct bai_config_t *config,
+                                          bool skip);
 
 /**
  * With true, each file bai_vfolder_download() writes is flushed to stable storage (fsync)
@@ -1644,7 +1787,10 @@ BAI_API bai_code_t bai_config_set_skip_tls_verify(struct bai_config_t *config, b
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_config_set_sync_downloads(struct bai_config_t *config, bool sync);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_sync_downloads(struct bai_config_t *config,
+                                         bool sync);
 
 /**
  * Sets the retry budget of resumable transfers (storage-folder uploads and downloads) in
@@ -1655,7 +1801,10 @@ BAI_API bai_code_t bai_config_set_sync_downloads(struct bai_config_t *config, bo
  *
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
-BAI_API bai_code_t bai_config_set_retry_budget_ms(struct bai_config_t *config, int64_t budget_ms);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_set_retry_budget_ms(struct bai_config_t *config,
+                                          int64_t budget_ms);
 
 /**
  * Sets the connect timeout in milliseconds (default 10000): DNS resolution, TCP connect, the
@@ -1664,6 +1813,7 @@ BAI_API bai_code_t bai_config_set_retry_budget_ms(struct bai_config_t *config, i
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_config_set_connect_timeout_ms(struct bai_config_t *config,
                                              int64_t timeout_ms);
 
@@ -1678,6 +1828,7 @@ bai_code_t bai_config_set_connect_timeout_ms(struct bai_config_t *config,
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_config_set_read_timeout_ms(struct bai_config_t *config,
                                           int64_t timeout_ms);
 
@@ -1689,6 +1840,7 @@ bai_code_t bai_config_set_read_timeout_ms(struct bai_config_t *config,
  * **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_config_set_request_timeout_ms(struct bai_config_t *config,
                                              int64_t timeout_ms);
 
@@ -1699,7 +1851,10 @@ bai_code_t bai_config_set_request_timeout_ms(struct bai_config_t *config,
  * **Ownership:** `out` is filled by the library; release with bai_buf_dispose().
  * **Thread:** any thread not modifying the config. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_config_describe(const struct bai_config_t *config, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_config_describe(const struct bai_config_t *config,
+                               struct bai_buf_t *out);
 
 /**
  * The symbolic name of a code (`"BAI_E_TIMEOUT"`), or `"BAI_E_UNKNOWN"` for a value that is
@@ -1722,7 +1877,7 @@ BAI_API const char *bai_code_describe(int32_t code);
  *
  * **Thread:** per thread. **Errors:** none.
  */
-BAI_API bai_code_t bai_last_error_code(void);
+BAI_API BAI_MUST_USE bai_code_t bai_last_error_code(void);
 
 /**
  * The message of the last failure on this thread; `""` if none. Never NULL. Never contains a
@@ -1770,6 +1925,7 @@ BAI_API const char *bai_last_error_server_title(void);
  * `buf` must be valid for `cap` bytes of writes; `len_out` valid for one write.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_last_error_message_copy(char *buf,
                                        size_t cap,
                                        size_t *len_out);
@@ -1786,7 +1942,8 @@ bai_code_t bai_last_error_message_copy(char *buf,
  * `BAI_E_BAD_RESPONSE`, transport codes. Example: examples/session_list.c.
  */
 BAI_API
-bai_code_t bai_session_list(const struct bai_session_t *session,
+BAI_MUST_USE
+bai_code_t bai_compute_list(const struct bai_session_t *session,
                             const char *status,
                             uint64_t offset,
                             uint32_t page_size,
@@ -1847,6 +2004,7 @@ BAI_API void bai_page_free(struct bai_page_t *page);
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (level).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
                                   bai_log_cb cb,
                                   void *userdata,
@@ -1860,7 +2018,10 @@ bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
  * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
  * already taken, or not a create operation).
  */
-BAI_API bai_code_t bai_op_take_compute(struct bai_op_t *op, struct bai_compute_t **out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_take_compute(struct bai_op_t *op,
+                               struct bai_compute_t **out);
 
 /**
  * Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
@@ -1879,7 +2040,7 @@ BAI_API bai_code_t bai_op_take_compute(struct bai_op_t *op, struct bai_compute_t
  * `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`, and the operation's own errors (see the `_start`
  * function).
  */
-BAI_API bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
+BAI_API BAI_MUST_USE bai_code_t bai_op_poll(struct bai_op_t *op, int64_t timeout_ms);
 
 /**
  * Whether the input an operation waits for (after bai_op_poll() returned
@@ -1896,7 +2057,11 @@ BAI_API bool bai_op_input_is_password(const struct bai_op_t *op);
  * **Ownership:** `text` copied. **Thread:** any; never blocks. **Errors:** `BAI_E_NULL_ARG`,
  * `BAI_E_INVALID_UTF8`, `BAI_E_BAD_STATE` (not waiting for input).
  */
-BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, size_t len);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_send_input(struct bai_op_t *op,
+                             const uint8_t *text,
+                             size_t len);
 
 /**
  * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
@@ -1905,7 +2070,7 @@ BAI_API bai_code_t bai_op_send_input(struct bai_op_t *op, const uint8_t *text, s
  * **Thread:** any thread, while the op is not being freed; never blocks. **Errors:**
  * `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
+BAI_API BAI_MUST_USE bai_code_t bai_op_cancel(const struct bai_op_t *op);
 
 /**
  * The final result of a finished run (after polling returned `BAI_OK`).
@@ -1913,14 +2078,17 @@ BAI_API bai_code_t bai_op_cancel(const struct bai_op_t *op);
  * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
  * any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
  */
-BAI_API bai_code_t bai_op_result(const struct bai_op_t *op, struct bai_exec_result_t **out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_result(const struct bai_op_t *op,
+                         struct bai_exec_result_t **out);
 
 /**
  * The operation's final code: `BAI_PENDING` while it runs, then `BAI_OK` or its error.
  *
  * **Thread:** any; never blocks. NULL gives `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
+BAI_API BAI_MUST_USE bai_code_t bai_op_code(const struct bai_op_t *op);
 
 /**
  * Copies the operation's error message (empty while it runs or after success) into `out`.
@@ -1928,7 +2096,39 @@ BAI_API bai_code_t bai_op_code(const struct bai_op_t *op);
  * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** any; never
  * blocks. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_op_error_message(const struct bai_op_t *op, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_error_message(const struct bai_op_t *op,
+                                struct bai_buf_t *out);
+
+/**
+ * The run id the server gave the operation's run, "" until it did (and for streamed runs,
+ * which have none on the wire).
+ *
+ * **Ownership:** borrowed until the operation is freed. **Thread:** any; never blocks.
+ * NULL gives "".
+ */
+BAI_API const char *bai_op_run_id(const struct bai_op_t *op);
+
+/**
+ * The userdata given in the operation's bai_op_opts_t, NULL if none.
+ *
+ * **Thread:** any; never blocks. NULL gives NULL.
+ */
+BAI_API void *bai_op_userdata(const struct bai_op_t *op);
+
+/**
+ * The prompt of the input the operation waits for (after bai_op_poll() returned
+ * `BAI_WAITING_INPUT`): the standard output since the run's last newline, as
+ * bai_input_request_prompt() gives it to an input callback. "" when there was none.
+ *
+ * **Ownership:** a copy into `out` (release with bai_buf_dispose()). **Thread:** any; never
+ * blocks. **Errors:** `BAI_E_NULL_ARG`.
+ */
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_input_prompt(const struct bai_op_t *op,
+                               struct bai_buf_t *out);
 
 /**
  * Releases an operation, cancelling it if it still runs (a server-side run is interrupted in
@@ -1956,9 +2156,31 @@ BAI_API void bai_op_free(struct bai_op_t *op);
  * this call's. Example: examples/game_loop.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_session_poll(const struct bai_session_t *session,
                             int64_t timeout_ms,
                             size_t *n_done_out);
+
+/**
+ * Takes the next operation of the session that finished, in completion order: each finished
+ * operation is handed out once, so a frame loop need not scan its operations. Operations
+ * finish during bai_session_poll() or bai_op_poll(); freed ones are skipped. Returns NULL when
+ * there is none (yet). Read the outcome with bai_op_code(), the result with bai_op_result(),
+ * the context with bai_op_userdata(). Example: examples/game_loop.c.
+ *
+ *     size_t n;
+ *     bai_session_poll(s, 16, &n);
+ *     for (bai_op_t *op; (op = bai_session_next_done(s)) != NULL;) {
+ *         struct job *job = bai_op_userdata(op);
+ *         ... bai_op_code(op) ...
+ *         bai_op_free(op);
+ *     }
+ *
+ * **Ownership:** the operation stays the caller's (release it with bai_op_free()).
+ * **Thread:** the polling thread; never blocks; must not race bai_op_free() of the same
+ * operation on another thread. NULL `session` gives NULL.
+ */
+BAI_API struct bai_op_t *bai_session_next_done(const struct bai_session_t *session);
 
 /**
  * A file descriptor that becomes readable when an operation of the session has news (or
@@ -1976,7 +2198,7 @@ BAI_API int32_t bai_session_event_fd(const struct bai_session_t *session);
  *
  * **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_session_wakeup(const struct bai_session_t *session);
+BAI_API BAI_MUST_USE bai_code_t bai_session_wakeup(const struct bai_session_t *session);
 
 /**
  * Starts a container app in the session (`POST /session/{name}/start-service`): `app` such
@@ -1991,6 +2213,7 @@ BAI_API bai_code_t bai_session_wakeup(const struct bai_session_t *session);
  * Example: examples/start_service.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_start_service(const struct bai_compute_t *compute,
                                      const char *app,
                                      uint16_t port,
@@ -2009,6 +2232,7 @@ bai_code_t bai_compute_start_service(const struct bai_compute_t *compute,
  * `BAI_E_BAD_RESPONSE`, transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_app_url(const struct bai_compute_t *compute,
                                const char *app,
                                const char *token,
@@ -2025,6 +2249,7 @@ bai_code_t bai_compute_app_url(const struct bai_compute_t *compute,
  * Example: examples/model_service.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_service_create(const struct bai_session_t *session,
                               const struct bai_service_opts_t *opts,
                               struct bai_buf_t *endpoint_id_out);
@@ -2037,19 +2262,21 @@ bai_code_t bai_service_create(const struct bai_session_t *session,
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
  */
 BAI_API
-bai_code_t bai_service_info(const struct bai_session_t *session,
-                            const char *endpoint_id,
-                            struct bai_buf_t *out);
+BAI_MUST_USE
+bai_code_t bai_service_get_info(const struct bai_session_t *session,
+                                const char *endpoint_id,
+                                struct bai_buf_t *out);
 
 /**
  * Waits until the service has a healthy route and writes its endpoint URL (polls
- * bai_service_info() every 200 ms, at most `timeout_ms`; negative: without limit).
+ * bai_service_get_info() every 200 ms, at most `timeout_ms`; negative: without limit).
  *
  * **Ownership:** `url_out` filled; release with bai_buf_dispose(). **Thread:** blocks; any
  * thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_TIMEOUT`, `BAI_E_NOT_FOUND`, server and
  * transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_service_wait_ready(const struct bai_session_t *session,
                                   const char *endpoint_id,
                                   int64_t timeout_ms,
@@ -2061,7 +2288,10 @@ bai_code_t bai_service_wait_ready(const struct bai_session_t *session,
  * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
  * **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
  */
-BAI_API bai_code_t bai_service_list(const struct bai_session_t *session, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_service_list(const struct bai_session_t *session,
+                            struct bai_buf_t *out);
 
 /**
  * Changes the number of inference sessions of a service.
@@ -2070,6 +2300,7 @@ BAI_API bai_code_t bai_service_list(const struct bai_session_t *session, struct 
  * transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_service_scale(const struct bai_session_t *session,
                              const char *endpoint_id,
                              uint32_t replicas);
@@ -2080,7 +2311,10 @@ bai_code_t bai_service_scale(const struct bai_session_t *session,
  * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
  * transport codes.
  */
-BAI_API bai_code_t bai_service_delete(const struct bai_session_t *session, const char *endpoint_id);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_service_delete(const struct bai_session_t *session,
+                              const char *endpoint_id);
 
 /**
  * Generates an API token for a service: give `duration` ("3600s", "30m", "1d", ...) or, with
@@ -2091,6 +2325,7 @@ BAI_API bai_code_t bai_service_delete(const struct bai_session_t *session, const
  * `BAI_E_HTTP_STATUS` (expiry in the past), `BAI_E_NOT_FOUND`, transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_service_generate_token(const struct bai_session_t *session,
                                       const char *endpoint_id,
                                       const char *duration,
@@ -2108,6 +2343,7 @@ bai_code_t bai_service_generate_token(const struct bai_session_t *session,
  * method), `BAI_E_NETWORK`, `BAI_E_TIMEOUT`, `BAI_E_TLS`.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_service_call(const struct bai_session_t *session,
                             const char *url,
                             const char *method,
@@ -2130,7 +2366,10 @@ bai_code_t bai_service_call(const struct bai_session_t *session,
  * `BAI_E_NETWORK`/`BAI_E_TIMEOUT` (login only), `BAI_E_REENTRANT`.
  * Example: examples/versions_explicit.c.
  */
-BAI_API bai_code_t bai_session_new(const struct bai_config_t *config, struct bai_session_t **out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_session_new(const struct bai_config_t *config,
+                           struct bai_session_t **out);
 
 /**
  * Closes a session. In session mode it logs out first. Compute handles made from it stay
@@ -2153,7 +2392,7 @@ BAI_API void bai_session_free(struct bai_session_t *session);
  *
  * **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
  */
-BAI_API bai_code_t bai_session_cancel(const struct bai_session_t *session);
+BAI_API BAI_MUST_USE bai_code_t bai_session_cancel(const struct bai_session_t *session);
 
 /**
  * The negotiated API version sent on every request, e.g. `"v7.20230615"`.
@@ -2181,6 +2420,7 @@ BAI_API const char *bai_session_server_version(const struct bai_session_t *sessi
  * Example: examples/versions_env.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_system_get_versions(const struct bai_session_t *session,
                                    struct bai_buf_t *out);
 
@@ -2195,6 +2435,7 @@ bai_code_t bai_system_get_versions(const struct bai_session_t *session,
  * Example: examples/start_service_raw.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_session_request(const struct bai_session_t *session,
                                const struct bai_request_t *request,
                                struct bai_response_t **out);
@@ -2235,6 +2476,7 @@ BAI_API size_t bai_response_header_count(const struct bai_response_t *response);
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (index out of range).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_response_header_at(const struct bai_response_t *response,
                                   size_t index,
                                   const char **name_out,
@@ -2252,21 +2494,30 @@ BAI_API void bai_response_free(struct bai_response_t *response);
 
 /**
  * Starts running code to the end without blocking: the non-blocking form of
- * bai_compute_run(). The callbacks registered on `compute` now are used for this operation;
- * they run inside bai_op_poll() or bai_session_poll(), on the polling thread.
+ * bai_compute_run(). Its records go to the callbacks of `op_opts` (NULL: the handle's), inside
+ * bai_op_poll() or bai_session_poll(), on the polling thread.
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free(). The
- * operation keeps what it needs of `compute` alive, so the handle may be freed first.
- * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are reported by
- * bai_op_poll()). Example: examples/async_stream.c.
+ * Runs on one compute session are executed one at a time by the server; the library queues
+ * them in start order and sends each when the previous one ended. Cancelled while queued, a
+ * run ends with `BAI_E_CANCELLED` and never reaches the server; cancelled while it executes,
+ * it is interrupted there and ends with `BAI_E_INTERRUPTED` once the server confirmed it (at
+ * most 15 s); stopped by a callback, `BAI_E_ABORTED_BY_CALLBACK`; a request timeout,
+ * `BAI_E_TIMEOUT`.
+ *
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). The operation keeps what it needs of `compute` alive, so the
+ * handle may be freed first. **Thread:** returns at once; any thread. **Errors:**
+ * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (failures of the run itself are
+ * reported by bai_op_poll()). Example: examples/game_loop.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
                                  const uint8_t *code,
                                  size_t code_len,
                                  int32_t mode,
                                  const struct bai_batch_opts_t *batch_opts,
+                                 const struct bai_op_opts_t *op_opts,
                                  struct bai_op_t **out);
 
 /**
@@ -2274,29 +2525,34 @@ bai_code_t bai_compute_run_start(const struct bai_compute_t *compute,
  * bai_compute_create(). When bai_op_poll() returns `BAI_OK`, take the handle with
  * bai_op_take_compute().
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** argument errors as
- * bai_compute_create(); the server's answer comes from bai_op_poll().
+ * **Ownership:** inputs copied; `op_opts` (may be NULL) only gives the operation its userdata
+ * (bai_op_userdata()); `*out` is the caller's, release with bai_op_free(). **Thread:** returns
+ * at once; any thread. **Errors:** argument errors as bai_compute_create(); the server's
+ * answer comes from bai_op_poll().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_create_start(const struct bai_session_t *session,
                                     const char *image,
                                     const struct bai_create_opts_t *opts,
+                                    const struct bai_op_opts_t *op_opts,
                                     struct bai_op_t **out);
 
 /**
  * Starts a download without blocking: the non-blocking form of bai_compute_download().
  * The written names are not reported; check the destination.
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** argument errors here; transfer errors
- * from bai_op_poll().
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). **Thread:** returns at once; any thread. **Errors:** argument
+ * errors here; transfer errors from bai_op_poll().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_download_start(const struct bai_compute_t *compute,
                                       const char *const *files,
                                       size_t n_files,
                                       const char *dest_dir,
+                                      const struct bai_op_opts_t *op_opts,
                                       struct bai_op_t **out);
 
 /**
@@ -2304,50 +2560,59 @@ bai_code_t bai_compute_download_start(const struct bai_compute_t *compute,
  * limits and paths are checked here, before anything is sent). Progress goes to the progress
  * callback inside bai_op_poll().
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** as bai_compute_upload() for the
- * checks; transfer failures are reported by bai_op_poll().
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). **Thread:** returns at once; any thread. **Errors:** as
+ * bai_compute_upload() for the checks; transfer failures are reported by bai_op_poll().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_upload_start(const struct bai_compute_t *compute,
                                     const char *const *paths,
                                     size_t n_paths,
                                     const char *base_dir,
+                                    const struct bai_op_opts_t *op_opts,
                                     struct bai_op_t **out);
 
 /**
  * Runs code over the streaming WebSocket endpoint, blocking until it finishes: records reach
  * the callbacks on this thread as soon as the server sends them (not per request round trip
  * as with bai_compute_run()); input requests go to the input callback. A callback returning
- * BAI_CB_STOP or bai_compute_cancel() closes the stream, which interrupts the run.
+ * BAI_CB_STOP, bai_compute_cancel() or bai_session_cancel() closes the stream, which
+ * interrupts the run (`BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_INTERRUPTED`). Streamed runs queue
+ * with the other runs of the session (see bai_compute_run_start()). The server gives
+ * streamed runs no run id: records carry "" as `run_id` (tell runs apart with `op_opts`).
  *
- * **Ownership:** inputs copied; `out` may be NULL, else `*out` is the final result, release
- * with bai_exec_result_free(). **Thread:** blocks; the handle's thread. **Errors:** as
- * bai_compute_run(), plus `BAI_E_WEBSOCKET` (stream broken or closed early).
- * Example: examples/async_stream.c.
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `out` may be NULL, else
+ * `*out` is the final result, release with bai_exec_result_free(). **Thread:** blocks; the
+ * handle's thread. **Errors:** as bai_compute_run(), plus `BAI_E_WEBSOCKET` (stream broken
+ * or closed early). Example: examples/async_stream.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_stream(const struct bai_compute_t *compute,
                               const uint8_t *code,
                               size_t code_len,
                               int32_t mode,
                               const struct bai_batch_opts_t *batch_opts,
+                              const struct bai_op_opts_t *op_opts,
                               struct bai_exec_result_t **out);
 
 /**
  * The non-blocking form of bai_compute_stream().
  *
- * **Ownership:** inputs copied; `*out` is the caller's, release with bai_op_free().
- * **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come from bai_op_poll().
- * Example: examples/async_stream.c.
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). **Thread:** returns at once; any thread. **Errors:**
+ * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`; the stream's failures come
+ * from bai_op_poll(). Example: examples/async_stream.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
                                     const uint8_t *code,
                                     size_t code_len,
                                     int32_t mode,
                                     const struct bai_batch_opts_t *batch_opts,
+                                    const struct bai_op_opts_t *op_opts,
                                     struct bai_op_t **out);
 
 /**
@@ -2355,12 +2620,15 @@ bai_code_t bai_compute_stream_start(const struct bai_compute_t *compute,
  * SDK's listen_events reads) to the event callback, until cancelled or the server ends the
  * stream. `scope` is "*", "session" or "kernel" (NULL: "*").
  *
- * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
- * once; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (scope).
+ * **Ownership:** `op_opts` as bai_op_opts_t says; `*out` is the caller's, release with
+ * bai_op_free(). **Thread:** returns at once; any thread. **Errors:** `BAI_E_NULL_ARG`,
+ * `BAI_E_INVALID_ARG` (scope).
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
                                     const char *scope,
+                                    const struct bai_op_opts_t *op_opts,
                                     struct bai_op_t **out);
 
 /**
@@ -2370,12 +2638,15 @@ bai_code_t bai_compute_events_start(const struct bai_compute_t *compute,
  * ping, restart, and end it with bai_terminal_close() (then poll until BAI_OK) or
  * bai_op_cancel().
  *
- * **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
- * once; any thread. **Errors:** `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
+ * **Ownership:** `op_opts` (may be NULL) as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). **Thread:** returns at once; any thread. **Errors:**
+ * `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
  * Example: examples/terminal.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_compute_terminal_open(const struct bai_compute_t *compute,
+                                     const struct bai_op_opts_t *op_opts,
                                      struct bai_op_t **out);
 
 /**
@@ -2385,7 +2656,11 @@ bai_code_t bai_compute_terminal_open(const struct bai_compute_t *compute,
  * waits only if 1024 writes are already queued. **Errors:** `BAI_E_NULL_ARG`,
  * `BAI_E_BAD_STATE` (not a terminal, or closed).
  */
-BAI_API bai_code_t bai_terminal_write(const struct bai_op_t *op, const uint8_t *data, size_t len);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_terminal_write(const struct bai_op_t *op,
+                              const uint8_t *data,
+                              size_t len);
 
 /**
  * Resizes the terminal.
@@ -2393,28 +2668,32 @@ BAI_API bai_code_t bai_terminal_write(const struct bai_op_t *op, const uint8_t *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (zero size),
  * `BAI_E_BAD_STATE`.
  */
-BAI_API bai_code_t bai_terminal_resize(const struct bai_op_t *op, uint16_t rows, uint16_t cols);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_terminal_resize(const struct bai_op_t *op,
+                               uint16_t rows,
+                               uint16_t cols);
 
 /**
  * Pings the terminal (keeps the session marked as in use).
  *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
  */
-BAI_API bai_code_t bai_terminal_ping(const struct bai_op_t *op);
+BAI_API BAI_MUST_USE bai_code_t bai_terminal_ping(const struct bai_op_t *op);
 
 /**
  * Asks the server to restart the terminal's shell.
  *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
  */
-BAI_API bai_code_t bai_terminal_restart(const struct bai_op_t *op);
+BAI_API BAI_MUST_USE bai_code_t bai_terminal_restart(const struct bai_op_t *op);
 
 /**
  * Closes the terminal; the operation then ends with BAI_OK.
  *
  * **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (already closed).
  */
-BAI_API bai_code_t bai_terminal_close(const struct bai_op_t *op);
+BAI_API BAI_MUST_USE bai_code_t bai_terminal_close(const struct bai_op_t *op);
 
 /**
  * The library's version text, e.g. `"libbackendai/0.1.0 (api v7.20230615)"`.
@@ -2438,7 +2717,7 @@ BAI_API uint32_t bai_version_num(void);
  *
  * **Thread:** any. **Errors:** `BAI_E_BAD_STATE` on a mismatch (the message names both versions).
  */
-BAI_API bai_code_t bai_check_version(uint32_t header_num);
+BAI_API BAI_MUST_USE bai_code_t bai_check_version(uint32_t header_num);
 
 /**
  * Creates a storage folder (`POST /folders`). `opts` may be NULL for a general read-write
@@ -2450,6 +2729,7 @@ BAI_API bai_code_t bai_check_version(uint32_t header_num);
  * `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_create(const struct bai_session_t *session,
                               const char *name,
                               const struct bai_vfolder_opts_t *opts,
@@ -2461,7 +2741,10 @@ bai_code_t bai_vfolder_create(const struct bai_session_t *session,
  * **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
  * **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
  */
-BAI_API bai_code_t bai_vfolder_list(const struct bai_session_t *session, struct bai_buf_t *out);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_vfolder_list(const struct bai_session_t *session,
+                            struct bai_buf_t *out);
 
 /**
  * A folder's details as JSON (`GET /folders/{name}`).
@@ -2470,9 +2753,10 @@ BAI_API bai_code_t bai_vfolder_list(const struct bai_session_t *session, struct 
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
  */
 BAI_API
-bai_code_t bai_vfolder_info(const struct bai_session_t *session,
-                            const char *name,
-                            struct bai_buf_t *out);
+BAI_MUST_USE
+bai_code_t bai_vfolder_get_info(const struct bai_session_t *session,
+                                const char *name,
+                                struct bai_buf_t *out);
 
 /**
  * Deletes a folder.
@@ -2480,7 +2764,10 @@ bai_code_t bai_vfolder_info(const struct bai_session_t *session,
  * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
  * transport codes.
  */
-BAI_API bai_code_t bai_vfolder_delete(const struct bai_session_t *session, const char *name);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_vfolder_delete(const struct bai_session_t *session,
+                              const char *name);
 
 /**
  * Renames a folder.
@@ -2489,6 +2776,7 @@ BAI_API bai_code_t bai_vfolder_delete(const struct bai_session_t *session, const
  * `BAI_E_NOT_FOUND`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_rename(const struct bai_session_t *session,
                               const char *name,
                               const char *new_name);
@@ -2501,6 +2789,7 @@ bai_code_t bai_vfolder_rename(const struct bai_session_t *session,
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_list_files(const struct bai_session_t *session,
                                   const char *name,
                                   const char *path,
@@ -2513,6 +2802,7 @@ bai_code_t bai_vfolder_list_files(const struct bai_session_t *session,
  * server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_mkdir(const struct bai_session_t *session,
                              const char *name,
                              const char *path,
@@ -2524,6 +2814,7 @@ bai_code_t bai_vfolder_mkdir(const struct bai_session_t *session,
  * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_rename_file(const struct bai_session_t *session,
                                    const char *name,
                                    const char *target_path,
@@ -2535,6 +2826,7 @@ bai_code_t bai_vfolder_rename_file(const struct bai_session_t *session,
  * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_move_file(const struct bai_session_t *session,
                                  const char *name,
                                  const char *src,
@@ -2546,6 +2838,7 @@ bai_code_t bai_vfolder_move_file(const struct bai_session_t *session,
  * **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_delete_files(const struct bai_session_t *session,
                                     const char *name,
                                     const char *const *files,
@@ -2555,63 +2848,71 @@ bai_code_t bai_vfolder_delete_files(const struct bai_session_t *session,
 /**
  * Uploads files (and, with `recursive`, whole directories) into a folder through the storage
  * proxy (tus), streamed from disk in bounded memory; remote names are the paths relative to
- * `base_dir` (NULL: the current directory). A dropped connection is resumed from the
- * server's offset without re-sending what it already stored. `progress` (may be NULL) gets
- * the bytes sent so far.
+ * `base_dir` (NULL: the current directory). A transient failure is resumed from the server's
+ * offset without re-sending what it already stored, within the retry budget
+ * (bai_config_set_retry_budget_ms()). The progress callback of `op_opts` (may be NULL) gets
+ * the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk — a stop at
+ * the last report (done == total) comes after the last byte was sent: the call reports
+ * `BAI_E_ABORTED_BY_CALLBACK` and the server keeps the file.
  *
- * **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
- * any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_ARG` (outside base_dir, a directory without `recursive`), `BAI_E_IO`,
- * `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes (after the retries).
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
+ * when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (outside base_dir, a directory without
+ * `recursive`), `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`
+ * (bai_session_cancel()), server and transport codes (after the retries).
  * Example: examples/vfolder_dataset.c.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_upload(const struct bai_session_t *session,
                               const char *name,
                               const char *const *paths,
                               size_t n_paths,
                               const char *base_dir,
                               bool recursive,
-                              bai_progress_cb progress,
-                              void *userdata);
+                              const struct bai_op_opts_t *op_opts);
 
 /**
  * The non-blocking form of bai_vfolder_upload(): progress is delivered inside bai_op_poll().
  *
- * **Ownership:** inputs copied; `userdata_free(userdata)` (if not NULL) is called once the op
- * lets go of it; `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
- * once. **Errors:** argument errors here; transfer errors from bai_op_poll().
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+ * release with bai_op_free(). **Thread:** returns at once. **Errors:** argument errors here;
+ * transfer errors from bai_op_poll().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_upload_start(const struct bai_session_t *session,
                                     const char *name,
                                     const char *const *paths,
                                     size_t n_paths,
                                     const char *base_dir,
                                     bool recursive,
-                                    bai_progress_cb progress,
-                                    void *userdata,
-                                    bai_userdata_free_cb userdata_free,
+                                    const struct bai_op_opts_t *op_opts,
                                     struct bai_op_t **out);
 
 /**
  * Downloads files of a folder into the existing directory `dest_dir` (each to its base
  * name; an existing file there is an error), streamed to disk in bounded memory and resumed
- * with Range after a dropped connection. Each file lands atomically (written to
- * `<name>.partial`, then renamed; flushed to disk first with bai_config_set_sync_downloads()).
+ * with Range after a transient failure, within the retry budget. Each file lands atomically
+ * (written to `<name>.partial`, then renamed; flushed to disk first with
+ * bai_config_set_sync_downloads()). A stop from the progress callback of `op_opts` removes
+ * the partial file; a stop at the last report (done == total) comes after the last byte
+ * arrived: the call reports `BAI_E_ABORTED_BY_CALLBACK` and the file may already carry its
+ * final name.
  *
- * **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
- * any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
- * `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes.
+ * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
+ * when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
+ * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`,
+ * `BAI_E_CANCELLED`, server and transport codes.
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_download(const struct bai_session_t *session,
                                 const char *name,
                                 const char *const *files,
                                 size_t n_files,
                                 const char *dest_dir,
-                                bai_progress_cb progress,
-                                void *userdata);
+                                const struct bai_op_opts_t *op_opts);
 
 /**
  * The non-blocking form of bai_vfolder_download().
@@ -2620,14 +2921,13 @@ bai_code_t bai_vfolder_download(const struct bai_session_t *session,
  * **Errors:** argument errors here; transfer errors from bai_op_poll().
  */
 BAI_API
+BAI_MUST_USE
 bai_code_t bai_vfolder_download_start(const struct bai_session_t *session,
                                       const char *name,
                                       const char *const *files,
                                       size_t n_files,
                                       const char *dest_dir,
-                                      bai_progress_cb progress,
-                                      void *userdata,
-                                      bai_userdata_free_cb userdata_free,
+                                      const struct bai_op_opts_t *op_opts,
                                       struct bai_op_t **out);
 
 #ifdef __cplusplus

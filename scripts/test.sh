@@ -68,7 +68,7 @@ fi
 echo "include/backendai.h matches the build"
 
 step "The shared library exports exactly the functions of the header"
-# Names without their version (bai_x@@BACKENDAI_0.1); the version node itself (type A) is no function.
+# Names without their version (bai_x@@BACKENDAI_0.2); the version node itself (type A) is no function.
 nm -D --defined-only "$lib_so" | awk '$2 != "A" {sub(/@.*/, "", $NF); print $NF}' | sort -u >"$target_dir/exported.txt"
 awk '/^BAI_API/{p=1} p{print} /;$/{p=0}' include/backendai.h | grep -oE '\bbai_[a-z0-9_]+\(' |
     tr -d '(' | sort -u >"$target_dir/declared.txt"

@@ -74,13 +74,13 @@ impl Sess {
     }
     fn run(&self, code: &str) -> bai_code_t {
         let mut res = null_mut();
-        let r = bai_compute_run(self.c, code.as_ptr(), code.len(), 0, null(), &mut res);
+        let r = bai_compute_run(self.c, code.as_ptr(), code.len(), 0, null(), null(), &mut res);
         unsafe { bai_exec_result_free(res) };
         r
     }
     fn stream(&self, code: &str) -> bai_code_t {
         let mut res = null_mut();
-        let r = bai_compute_stream(self.c, code.as_ptr(), code.len(), 0, null(), &mut res);
+        let r = bai_compute_stream(self.c, code.as_ptr(), code.len(), 0, null(), null(), &mut res);
         unsafe { bai_exec_result_free(res) };
         r
     }
@@ -250,7 +250,7 @@ fn fault_matrix() {
         let wrong = "WRONGsecretKEYwJalrXUtnFEMIzzzzzzzzzzzz";
         let s = open(&Cfg { secret: Some(wrong.into()), ..Cfg::new(&url) }).map_err(|c| code_name(c))?;
         let mut page = null_mut();
-        let r = bai_session_list(s, null(), 0, 10, &mut page);
+        let r = bai_compute_list(s, null(), 0, 10, &mut page);
         unsafe { bai_page_free(page) };
         let (_, msg, status, stype) = last_error();
         let title = cstr_ptr(backendai::ffi::error::bai_last_error_server_title());
@@ -275,7 +275,7 @@ fn fault_matrix() {
         let srv = Server::start_with(&[], &[("LD_PRELOAD", shim2.to_str().unwrap()), ("BAI_TEST_CLOCK_OFFSET_S", "1200")]);
         let s = open(&Cfg::new(&srv.url)).map_err(|c| code_name(c))?;
         let mut page = null_mut();
-        let r = bai_session_list(s, null(), 0, 10, &mut page);
+        let r = bai_compute_list(s, null(), 0, 10, &mut page);
         unsafe { bai_page_free(page) };
         let out = code_is(r, &[BAI_OK]);
         unsafe { bai_session_free(s) };
@@ -288,7 +288,7 @@ fn fault_matrix() {
         let srv = Server::start_with(&[], &[("LD_PRELOAD", shim2.to_str().unwrap()), ("BAI_TEST_CLOCK_OFFSET_S", "-1200")]);
         let s = open(&Cfg::new(&srv.url)).map_err(|c| code_name(c))?;
         let mut page = null_mut();
-        let r = bai_session_list(s, null(), 0, 10, &mut page);
+        let r = bai_compute_list(s, null(), 0, 10, &mut page);
         unsafe { bai_page_free(page) };
         let out = code_is(r, &[BAI_OK]);
         unsafe { bai_session_free(s) };
@@ -302,7 +302,7 @@ fn fault_matrix() {
         p.set(Fault::StripDate);
         let s = open(&Cfg::new(&p.url("http"))).map_err(|c| code_name(c))?;
         let mut page = null_mut();
-        let r = bai_session_list(s, null(), 0, 10, &mut page);
+        let r = bai_compute_list(s, null(), 0, 10, &mut page);
         unsafe { bai_page_free(page) };
         let out = code_is(r, &[BAI_E_HTTP_STATUS]);
         unsafe { bai_session_free(s) };
@@ -346,7 +346,7 @@ fn fault_matrix() {
         let ss = Sess::open(&Cfg::new(&srv.url), true)?;
         let code = "import time\nfor i in range(300):\n    print(i, flush=True)\n    time.sleep(0.1)\n";
         let mut op = null_mut();
-        let r = bai_compute_stream_start(ss.c, code.as_ptr(), code.len(), 0, null(), &mut op);
+        let r = bai_compute_stream_start(ss.c, code.as_ptr(), code.len(), 0, null(), null(), &mut op);
         if r != BAI_OK {
             return Err(format!("stream_start: {}", code_name(r)));
         }
@@ -388,11 +388,11 @@ fn fault_matrix() {
         let b = cs(base.to_str().unwrap());
         p.set(Fault::CutUp(1_000_000));
         let t = Instant::now();
-        let r = bai_compute_upload(ss.c, ptrs.as_ptr(), ptrs.len(), b.as_ptr());
+        let r = bai_compute_upload(ss.c, ptrs.as_ptr(), ptrs.len(), b.as_ptr(), null());
         let out = within(t, Duration::from_secs(10), code_is(r, &[BAI_E_NETWORK]));
         p.set(Fault::Pass);
         // The same upload succeeds once the connection is healthy again.
-        let again = bai_compute_upload(ss.c, ptrs.as_ptr(), ptrs.len(), b.as_ptr());
+        let again = bai_compute_upload(ss.c, ptrs.as_ptr(), ptrs.len(), b.as_ptr(), null());
         drop(ss);
         if again != BAI_OK {
             return Err(format!("{} — and the retry after the fault failed: {}", out.unwrap_or_else(|e| e), code_name(again)));
@@ -409,7 +409,7 @@ fn fault_matrix() {
         std::fs::write(&f, &data).unwrap();
         let fp = cs(f.to_str().unwrap());
         let b = cs(src.path().to_str().unwrap());
-        let r = bai_compute_upload(ss.c, [fp.as_ptr()].as_ptr(), 1, b.as_ptr());
+        let r = bai_compute_upload(ss.c, [fp.as_ptr()].as_ptr(), 1, b.as_ptr(), null());
         if r != BAI_OK {
             return Err(format!("upload: {}", code_name(r)));
         }
@@ -419,7 +419,7 @@ fn fault_matrix() {
         p.set(Fault::CutDown(300_000));
         let t = Instant::now();
         let mut names = empty_buf();
-        let r = bai_compute_download(ss.c, [name.as_ptr()].as_ptr(), 1, d.as_ptr(), &mut names);
+        let r = bai_compute_download(ss.c, [name.as_ptr()].as_ptr(), 1, d.as_ptr(), null(), &mut names);
         unsafe { bai_buf_dispose(&mut names) };
         let out = within(t, Duration::from_secs(10), code_is(r, &[BAI_E_NETWORK]));
         let left: Vec<_> = std::fs::read_dir(dest.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
@@ -427,7 +427,7 @@ fn fault_matrix() {
         if !left.is_empty() {
             return Err(format!("{} — but left {left:?} in the destination", out.unwrap_or_else(|e| e)));
         }
-        let r = bai_compute_download(ss.c, [name.as_ptr()].as_ptr(), 1, d.as_ptr(), null_mut());
+        let r = bai_compute_download(ss.c, [name.as_ptr()].as_ptr(), 1, d.as_ptr(), null(), null_mut());
         let ok = r == BAI_OK && std::fs::read(dest.path().join("big.bin")).ok().as_deref() == Some(&data[..]);
         drop(ss);
         if !ok {

@@ -39,7 +39,7 @@ fn create(s: *const bai_session_t) -> *mut bai_compute_t {
 }
 
 fn run(c: *const bai_compute_t, code: &str) -> bai_code_t {
-    bai_compute_run(c, code.as_ptr(), code.len(), 0, null(), null_mut())
+    bai_compute_run(c, code.as_ptr(), code.len(), 0, null(), null(), null_mut())
 }
 
 // ------------------------------------------------------------------------------------
@@ -166,9 +166,9 @@ fn invalid_utf8_is_refused_everywhere() {
     assert!(h.is_null(), "out must stay NULL on failure");
     assert_eq!(bai_compute_attach(s, cs("some-session").as_ptr(), &mut h), BAI_OK);
     let code = b"print('\xff')";
-    assert_eq!(bai_compute_run(h, code.as_ptr(), code.len(), 0, null(), null_mut()), BAI_E_INVALID_UTF8);
+    assert_eq!(bai_compute_run(h, code.as_ptr(), code.len(), 0, null(), null(), null_mut()), BAI_E_INVALID_UTF8);
     let mut op = null_mut();
-    assert_eq!(bai_compute_run_start(h, code.as_ptr(), code.len(), 0, null(), &mut op), BAI_E_INVALID_UTF8);
+    assert_eq!(bai_compute_run_start(h, code.as_ptr(), code.len(), 0, null(), null(), &mut op), BAI_E_INVALID_UTF8);
     assert!(op.is_null());
     unsafe {
         bai_compute_free(h);
@@ -201,20 +201,20 @@ fn unknown_enum_values_are_invalid_arguments() {
     assert_eq!(bai_compute_attach(s, cs("some-session").as_ptr(), &mut h), BAI_OK);
     let code = "print(1)";
     for mode in [99, -1, 4, i32::MAX] {
-        assert_eq!(bai_compute_run(h, code.as_ptr(), code.len(), mode, null(), null_mut()), BAI_E_INVALID_ARG, "mode {mode}");
+        assert_eq!(bai_compute_run(h, code.as_ptr(), code.len(), mode, null(), null(), null_mut()), BAI_E_INVALID_ARG, "mode {mode}");
         let mut res = null_mut();
-        assert_eq!(bai_compute_execute(h, null(), code.as_ptr(), code.len(), mode, null(), &mut res), BAI_E_INVALID_ARG, "execute mode {mode}");
+        assert_eq!(bai_compute_execute(h, null(), code.as_ptr(), code.len(), mode, null(), null(), &mut res), BAI_E_INVALID_ARG, "execute mode {mode}");
         let mut op = null_mut();
-        assert_eq!(bai_compute_run_start(h, code.as_ptr(), code.len(), mode, null(), &mut op), BAI_E_INVALID_ARG, "run_start mode {mode}");
+        assert_eq!(bai_compute_run_start(h, code.as_ptr(), code.len(), mode, null(), null(), &mut op), BAI_E_INVALID_ARG, "run_start mode {mode}");
         assert!(op.is_null());
     }
     assert_eq!(bai_compute_destroy(h, 0x80, null_mut()), BAI_E_INVALID_ARG, "unknown destroy flag");
     let mut o: backendai::ffi::compute::bai_create_opts_t = unsafe { std::mem::zeroed() };
     o.struct_size = std::mem::size_of_val(&o) as u32;
-    o.type_ = 9;
+    o.session_type = 9;
     let mut h2 = null_mut();
     assert_eq!(bai_compute_create(s, cs(IMAGE).as_ptr(), &o, &mut h2), BAI_E_INVALID_ARG, "session type 9");
-    o.type_ = 0;
+    o.session_type = 0;
     o.cluster_mode = 5;
     assert_eq!(bai_compute_create(s, cs(IMAGE).as_ptr(), &o, &mut h2), BAI_E_INVALID_ARG, "cluster mode 5");
     o.cluster_mode = 0;
@@ -344,12 +344,12 @@ fn cancel_from_another_thread() {
     let t = Instant::now();
     let r = run(c, "import time\ntime.sleep(60)\n");
     assert_eq!(canceller.join().unwrap(), BAI_OK);
-    assert_eq!(r, BAI_E_CANCELLED, "{}", last_error().1);
+    assert_eq!(r, BAI_E_INTERRUPTED, "{}", last_error().1);
     assert!(t.elapsed() < Duration::from_secs(10), "cancel took {:?}", t.elapsed());
     // Non-blocking run polled here, cancelled by another thread.
     let code = "import time\ntime.sleep(60)\n";
     let mut op = null_mut();
-    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), &mut op), BAI_OK);
+    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), null(), &mut op), BAI_OK);
     let opaddr = op as usize;
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
@@ -365,8 +365,8 @@ fn cancel_from_another_thread() {
         }
     };
     assert_eq!(canceller.join().unwrap(), (BAI_OK, BAI_OK), "bai_op_cancel is idempotent");
-    assert_eq!(r, BAI_E_CANCELLED);
-    assert_eq!(bai_op_poll(op, 0), BAI_E_CANCELLED, "the same code on every later poll");
+    assert_eq!(r, BAI_E_INTERRUPTED);
+    assert_eq!(bai_op_poll(op, 0), BAI_E_INTERRUPTED, "the same code on every later poll");
     unsafe { bai_op_free(op) };
     // The session is usable afterwards.
     assert_eq!(run(c, "print(1)"), BAI_OK, "{}", last_error().1);
@@ -384,7 +384,7 @@ fn compute_handle_outlives_its_session() {
     let c = create(s);
     let code = "import time\ntime.sleep(1)\nprint('late')";
     let mut op = null_mut();
-    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), &mut op), BAI_OK);
+    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), null(), &mut op), BAI_OK);
     // Free order does not matter: the handles keep the session's internals alive.
     unsafe { bai_session_free(s) };
     let t = Instant::now();

@@ -137,10 +137,11 @@ static int w_exec(long n, const char *name)
     bai_session_t *s = open_session();
     bai_compute_t *k = get_compute(s, name);
     struct counter cnt = {0};
-    bai_compute_set_console_cb(k, on_console, &cnt, NULL);
+    if (bai_compute_set_console_cb(k, on_console, &cnt, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     static const char code_text[] = "print(1)";
     for (int i = 0; i < 5; i++) {
-        bai_code_t code = bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL);
+        bai_code_t code = bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL, NULL);
         if (code != BAI_OK) {
             die("bai_compute_run", code);
         }
@@ -148,7 +149,7 @@ static int w_exec(long n, const char *name)
     cnt.lines = 0;
     double c0 = cpu(), t0 = now();
     for (long i = 0; i < n; i++) {
-        bai_code_t code = bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL);
+        bai_code_t code = bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL, NULL);
         if (code != BAI_OK) {
             die("bai_compute_run", code);
         }
@@ -171,7 +172,8 @@ static int w_conc(long n, int k_count, const char *prefix)
         char name[128];
         snprintf(name, sizeof name, "%s%d", prefix, i);
         ks[i] = get_compute(s, name);
-        bai_compute_set_console_cb(ks[i], on_console, &cnt, NULL);
+        if (bai_compute_set_console_cb(ks[i], on_console, &cnt, NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     }
     static const char code_text[] = "print(1)";
     bai_op_t **ops = calloc((size_t)n, sizeof *ops);
@@ -182,7 +184,7 @@ static int w_conc(long n, int k_count, const char *prefix)
         double c0 = cpu(), t0 = now();
         for (long i = 0; i < count; i++) {
             bai_code_t code = bai_compute_run_start(ks[i % k_count], (const uint8_t *)code_text, strlen(code_text),
-                                                    BAI_EXEC_QUERY, NULL, &ops[i]);
+                                                    BAI_EXEC_QUERY, NULL, NULL, &ops[i]);
             if (code != BAI_OK) {
                 die("bai_compute_run_start", code);
             }
@@ -222,13 +224,14 @@ static int w_stream(long n, const char *how, const char *name)
     bai_session_t *s = open_session();
     bai_compute_t *k = get_compute(s, name);
     struct counter cnt = {0};
-    bai_compute_set_console_cb(k, on_console, &cnt, NULL);
+    if (bai_compute_set_console_cb(k, on_console, &cnt, NULL) != BAI_OK)
+        fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     char code_text[128];
     snprintf(code_text, sizeof code_text, "for i in range(%ld): print(i)", n);
     int ws = strcmp(how, "ws") == 0;
     double c0 = cpu(), t0 = now();
-    bai_code_t code = ws ? bai_compute_stream(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL)
-                         : bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL);
+    bai_code_t code = ws ? bai_compute_stream(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL, NULL)
+                         : bai_compute_run(k, (const uint8_t *)code_text, strlen(code_text), BAI_EXEC_QUERY, NULL, NULL, NULL);
     double wall = now() - t0, c = cpu() - c0;
     if (code != BAI_OK) {
         die(ws ? "bai_compute_stream" : "bai_compute_run", code);
@@ -248,27 +251,31 @@ static int w_oppoll(long n, const char *name)
     static const char slow[] = "import time; time.sleep(60)";
     static const char fast[] = "print(1)";
     bai_op_t *op = NULL;
-    bai_code_t code = bai_compute_run_start(k, (const uint8_t *)slow, strlen(slow), BAI_EXEC_QUERY, NULL, &op);
+    long pending_sink = 0;
+    bai_code_t code = bai_compute_run_start(k, (const uint8_t *)slow, strlen(slow), BAI_EXEC_QUERY, NULL, NULL, &op);
     if (code != BAI_OK) {
         die("bai_compute_run_start", code);
     }
     for (int i = 0; i < 1000; i++) { /* warm-up */
-        (void)bai_op_poll(op, 0);
+        pending_sink += bai_op_poll(op, 0);
     }
     long pending = 0;
     double t0 = now();
+    (void)pending_sink;
     for (long i = 0; i < n; i++) {
         pending += bai_op_poll(op, 0) == BAI_PENDING;
     }
     double t_pending = now() - t0;
-    bai_op_cancel(op);
+    if (bai_op_cancel(op) != BAI_OK)
+        fprintf(stderr, "bai_op_cancel failed: %s\n", bai_last_error_message());
     while (bai_op_poll(op, -1) == BAI_PENDING) {
     }
     bai_op_free(op);
-    bai_compute_interrupt(k);
+    if (bai_compute_interrupt(k) != BAI_OK)
+        fprintf(stderr, "bai_compute_interrupt failed: %s\n", bai_last_error_message());
 
     op = NULL;
-    code = bai_compute_run_start(k, (const uint8_t *)fast, strlen(fast), BAI_EXEC_QUERY, NULL, &op);
+    code = bai_compute_run_start(k, (const uint8_t *)fast, strlen(fast), BAI_EXEC_QUERY, NULL, NULL, &op);
     if (code != BAI_OK) {
         die("bai_compute_run_start", code);
     }
@@ -300,7 +307,7 @@ static int w_vup(const char *folder, const char *base, const char *dir)
     snprintf(path, sizeof path, "%s/%s", base, dir);
     const char *paths[1] = {path};
     double c0 = cpu(), t0 = now();
-    bai_code_t code = bai_vfolder_upload(s, folder, paths, 1, base, true, NULL, NULL);
+    bai_code_t code = bai_vfolder_upload(s, folder, paths, 1, base, true, NULL);
     double wall = now() - t0, c = cpu() - c0;
     if (code != BAI_OK) {
         die("bai_vfolder_upload", code);
@@ -315,7 +322,7 @@ static int w_vdown(const char *folder, const char *file, const char *dest)
     bai_session_t *s = open_session();
     const char *files[1] = {file};
     double c0 = cpu(), t0 = now();
-    bai_code_t code = bai_vfolder_download(s, folder, files, 1, dest, NULL, NULL);
+    bai_code_t code = bai_vfolder_download(s, folder, files, 1, dest, NULL);
     double wall = now() - t0, c = cpu() - c0;
     if (code != BAI_OK) {
         die("bai_vfolder_download", code);

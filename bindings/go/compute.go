@@ -158,7 +158,7 @@ func (s *Session) CreateCompute(ctx context.Context, image string, opts CreateOp
 		}
 		return out, nil
 	}, func(h *C.bai_compute_t) {
-		if C.bai_compute_created(h) {
+		if C.bai_compute_was_created(h) {
 			C.bai_compute_destroy(h, C.BAI_DESTROY_FORCED, nil)
 		}
 		C.bai_compute_free(h)
@@ -245,7 +245,7 @@ func (c *Compute) Status() string {
 // Created reports whether CreateCompute created the session (false: it reused one).
 func (c *Compute) Created() bool {
 	return c.getter(func(h *C.bai_compute_t) string {
-		if C.bai_compute_created(h) {
+		if C.bai_compute_was_created(h) {
 			return "y"
 		}
 		return ""

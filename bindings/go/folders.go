@@ -60,7 +60,7 @@ func (s *Session) FolderInfo(ctx context.Context, name string) (json.RawMessage,
 	return s.folderBuf(ctx, "folder info", func(h *C.bai_session_t, out *C.bai_buf_t) C.bai_code_t {
 		n := C.CString(name)
 		defer cfree(n)
-		return C.bai_vfolder_info(h, n, out)
+		return C.bai_vfolder_get_info(h, n, out)
 	})
 }
 

@@ -52,7 +52,7 @@ func (s *Session) ListSessions(ctx context.Context, status string, offset uint64
 		defer cfree(st)
 		var page *C.bai_page_t
 		if err := call("list sessions", func() C.bai_code_t {
-			return C.bai_session_list(h, st, C.uint64_t(offset), C.uint32_t(pageSize), &page)
+			return C.bai_compute_list(h, st, C.uint64_t(offset), C.uint32_t(pageSize), &page)
 		}); err != nil {
 			return nil, err
 		}

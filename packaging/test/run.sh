@@ -26,7 +26,7 @@ check() {
 
 cc "$here/versions.c" -o "$tmp/pc_shared" $(pkg-config --cflags --libs backendai) -Wl,-rpath,"$prefix/lib"
 check "pkg-config shared" "$tmp/pc_shared"
-readelf -d "$tmp/pc_shared" | grep -q 'NEEDED.*libbackendai.so.0.1' || { echo "FAIL soname not recorded"; fail=$((fail+1)); }
+readelf -d "$tmp/pc_shared" | grep -q "NEEDED.*libbackendai.so.0.2" || { echo "FAIL soname not recorded"; fail=$((fail+1)); }
 # Static: the archive itself, then the system libraries pkg-config lists as private.
 cc "$here/versions.c" -o "$tmp/pc_static" $(pkg-config --cflags backendai) -L"$prefix/lib" -l:libbackendai.a \
   $(pkg-config --static --libs-only-l backendai | sed 's/-lbackendai//')

@@ -31,7 +31,6 @@ pub enum ErrorKind {
     Interrupted,
     Io,
     Panic,
-    Poisoned,
     Internal,
 }
 

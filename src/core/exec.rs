@@ -178,11 +178,58 @@ pub struct RunSummary {
     pub exit_code: Option<i64>,
     pub options: Value,
     pub files: Value,
+    /// The code raised: a non-zero exit code, or a Python traceback on stderr (query-mode
+    /// runs report exit code 0 even when the code raised, on the real manager too).
+    pub raised: bool,
 }
 
 impl From<&StepResult> for RunSummary {
     fn from(s: &StepResult) -> Self {
-        RunSummary { run_id: s.run_id.clone(), status: s.status.clone(), exit_code: s.exit_code, options: s.options.clone(), files: s.files.clone() }
+        RunSummary {
+            run_id: s.run_id.clone(),
+            status: s.status.clone(),
+            exit_code: s.exit_code,
+            options: s.options.clone(),
+            files: s.files.clone(),
+            raised: s.exit_code.is_some_and(|c| c != 0),
+        }
+    }
+}
+
+/// Watches a run's standard error for the header of a Python traceback, across records.
+#[derive(Default)]
+pub struct RaiseWatch {
+    tail: String,
+    pub seen: bool,
+}
+
+const TRACEBACK: &str = "Traceback (most recent call last):";
+
+impl RaiseWatch {
+    pub fn record(&mut self, r: &Record) {
+        let Record::Console { stream: Stream::Stderr, text } = r else { return };
+        if self.seen {
+            return;
+        }
+        self.tail.push_str(text);
+        if self.tail.contains(TRACEBACK) {
+            self.seen = true;
+        }
+        // Keep only what may start a header split over records.
+        if self.tail.len() > TRACEBACK.len() {
+            let mut cut = self.tail.len() - TRACEBACK.len();
+            while !self.tail.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.tail.drain(..cut);
+        }
+    }
+
+    /// The summary of a finished run, `raised` set from what was seen.
+    pub fn summary(&self, step: &StepResult) -> RunSummary {
+        let mut s = RunSummary::from(step);
+        s.raised |= self.seen;
+        s
     }
 }
 
@@ -204,6 +251,7 @@ pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: 
     let mut mode = mode;
     let mut code = code.to_string();
     let mut opts = opts;
+    let mut raised = RaiseWatch::default();
     loop {
         progress.started = true;
         let step = ctx.guard(sess.execute_step(run_id.as_deref(), &code, mode, opts.as_ref())).await?;
@@ -214,10 +262,11 @@ pub async fn run_loop(sess: &ComputeSession, ctx: &mut OpCtx, code: &str, mode: 
         }
         ctx.set_run_id(run_id.clone());
         for rec in &step.records {
+            raised.record(rec);
             ctx.emit_record(rec.clone()).await?;
         }
         match step.status.as_str() {
-            "finished" => return Ok(RunSummary::from(&step)),
+            "finished" => return Ok(raised.summary(&step)),
             "waiting-input" => {
                 let is_password = step.options.get("is_password").and_then(Value::as_bool).unwrap_or(false);
                 code = ctx.ask_input(is_password).await?;

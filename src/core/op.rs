@@ -47,11 +47,13 @@ pub struct OpShared {
     cancel: CancellationToken,
     reason: AtomicU8,
     waker: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// The run id the server gave the run, once it did.
+    run_id: std::sync::OnceLock<String>,
 }
 
 impl OpShared {
     fn new() -> Arc<OpShared> {
-        Arc::new(OpShared { cancel: CancellationToken::new(), reason: AtomicU8::new(0), waker: Mutex::new(None) })
+        Arc::new(OpShared { cancel: CancellationToken::new(), reason: AtomicU8::new(0), waker: Mutex::new(None), run_id: Default::default() })
     }
 
     /// Cancels the operation (idempotent; the first reason wins). Any thread.
@@ -63,6 +65,11 @@ impl OpShared {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// The run id the server gave the run (any thread), once it did.
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.get().map(String::as_str)
     }
 
     /// The error a cancelled operation ends with.
@@ -101,6 +108,9 @@ impl OpCtx {
     }
 
     pub fn set_run_id(&mut self, run_id: Option<String>) {
+        if let Some(id) = &run_id {
+            let _ = self.shared.run_id.set(id.clone());
+        }
         self.run_id = run_id;
     }
 

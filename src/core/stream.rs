@@ -95,6 +95,7 @@ pub async fn stream_execute(sess: &ComputeSession, ctx: &mut OpCtx, ticket: Tick
 }
 
 async fn stream_frames(ws: &mut Ws, ctx: &mut OpCtx) -> Result<RunSummary> {
+    let mut raised = super::exec::RaiseWatch::default();
     loop {
         let text = match ctx.guard(next_text(ws)).await? {
             Some(t) => t,
@@ -109,10 +110,11 @@ async fn stream_frames(ws: &mut Ws, ctx: &mut OpCtx) -> Result<RunSummary> {
         }
         let step = parse_step(&v)?;
         for r in &step.records {
+            raised.record(r);
             ctx.emit_record(r.clone()).await?;
         }
         match step.status.as_str() {
-            "finished" => return Ok(RunSummary::from(&step)),
+            "finished" => return Ok(raised.summary(&step)),
             "waiting-input" => {
                 let is_password = step.options.get("is_password").and_then(Value::as_bool).unwrap_or(false);
                 let line = ctx.ask_input(is_password).await?;

@@ -111,6 +111,7 @@ pub struct bai_server_event_t {
 pub struct bai_input_request_t {
     pub(crate) is_password: bool,
     pub(crate) run_id: CString,
+    pub(crate) prompt: CString,
     pub(crate) reply: Option<String>,
 }
 
@@ -154,12 +155,26 @@ pub extern "C" fn bai_input_request_run_id(request: *const bai_input_request_t) 
     }
 }
 
+/// The prompt of the input request: the standard output the run printed since its last
+/// newline (what `input("Name: ")` printed, "Name: "), as a terminal would show it before the
+/// cursor; "" when there was none.
+///
+/// **Ownership:** borrowed for the duration of the callback. **Thread:** the callback's.
+#[no_mangle]
+pub extern "C" fn bai_input_request_prompt(request: *const bai_input_request_t) -> *const c_char {
+    match unsafe { request.as_ref() } {
+        Some(r) => r.prompt.as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
 /// Answers an input request with one line (without its newline). Calling it again replaces
 /// the answer.
 ///
 /// **Ownership:** `text` is copied. **Thread:** the callback's.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_input_reply(request: *mut bai_input_request_t, text: *const u8, len: usize) -> bai_code_t {
     fallible(|| {
         let r = unsafe { request.as_mut() }.ok_or_else(|| super::args::null("request"))?;
@@ -225,7 +240,8 @@ pub(crate) type InputFn = unsafe extern "C" fn(*mut c_void, *mut bai_input_reque
 pub(crate) type ProgressFn = unsafe extern "C" fn(*mut c_void, *const bai_progress_t) -> i32;
 pub(crate) type EventFn = unsafe extern "C" fn(*mut c_void, *const bai_server_event_t) -> i32;
 
-/// The callbacks of a compute handle, copied into each operation it starts.
+/// The callbacks of a compute handle, copied into each operation it starts, or an operation's
+/// own (see `bai_op_opts_t`).
 #[derive(Clone, Default)]
 pub struct Callbacks {
     pub console: Option<Registered<ConsoleFn>>,
@@ -233,4 +249,95 @@ pub struct Callbacks {
     pub input: Option<Registered<InputFn>>,
     pub progress: Option<Registered<ProgressFn>>,
     pub event: Option<Registered<EventFn>>,
+    /// The operation's own userdata (bai_op_userdata()), if it was given one.
+    pub op_data: Option<Arc<UserData>>,
+}
+
+/// Per-operation options of the `_start` functions and their blocking forms: the operation's
+/// own callbacks and userdata. Zero-initialise, set `struct_size = sizeof(bai_op_opts_t)`,
+/// fill what you need; pass NULL for none.
+///
+/// Each callback set here replaces, for this operation only, the one registered on the handle,
+/// and receives `userdata`; a callback left NULL falls back to the handle's (with the handle's
+/// userdata). So several operations on one compute session can each report to their own
+/// context without re-registering callbacks between `_start` calls.
+///
+/// **Ownership:** `userdata_free(userdata)` (if not NULL) is called exactly once, when the
+/// library lets go of the userdata: after the operation is freed and no callback runs any
+/// more — or at once if the call that took the options fails.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+pub struct bai_op_opts_t {
+    /** sizeof(bai_op_opts_t) as the caller was compiled. */
+    pub struct_size: u32,
+    /** Console records of this operation (stdout, stderr, terminal output, ...). */
+    pub console_cb: bai_console_cb,
+    /** Media records of this operation. */
+    pub media_cb: bai_media_cb,
+    /** Input requests of this operation. */
+    pub input_cb: bai_input_cb,
+    /** Transfer progress of this operation. */
+    pub progress_cb: bai_progress_cb,
+    /** Server-sent events of this operation (bai_compute_events_start()). */
+    pub event_cb: bai_event_cb,
+    /** Passed to this operation's own callbacks; returned by bai_op_userdata(). */
+    pub userdata: *mut c_void,
+    /** Releases `userdata` once the library lets go of it; may be NULL. */
+    pub userdata_free: bai_userdata_free_cb,
+}
+
+/// The options of one operation, taken (and their userdata owned) as soon as a function
+/// gets them, so that the userdata is released even when the function then fails.
+#[derive(Default)]
+pub struct OpOpts {
+    own: Callbacks,
+}
+
+impl OpOpts {
+    /// Reads `opts` (NULL: none).
+    pub fn take(opts: *const bai_op_opts_t) -> crate::core::error::Result<OpOpts> {
+        if opts.is_null() {
+            return Ok(OpOpts::default());
+        }
+        let o = unsafe { super::session::read_sized(opts, "op_opts") }?;
+        let data = Arc::new(UserData { ptr: o.userdata, free: o.userdata_free });
+        fn own<F>(cb: Option<F>, data: &Arc<UserData>) -> Option<Registered<F>> {
+            cb.map(|cb| Registered { cb, data: data.clone() })
+        }
+        Ok(OpOpts {
+            own: Callbacks {
+                console: own(o.console_cb, &data),
+                media: own(o.media_cb, &data),
+                input: own(o.input_cb, &data),
+                progress: own(o.progress_cb, &data),
+                event: own(o.event_cb, &data),
+                op_data: Some(data),
+            },
+        })
+    }
+
+    /// The callbacks the operation uses: its own where set, `handle`'s elsewhere.
+    pub fn over(self, handle: &Callbacks) -> Callbacks {
+        let o = self.own;
+        Callbacks {
+            console: o.console.or_else(|| handle.console.clone()),
+            media: o.media.or_else(|| handle.media.clone()),
+            input: o.input.or_else(|| handle.input.clone()),
+            progress: o.progress.or_else(|| handle.progress.clone()),
+            event: o.event.or_else(|| handle.event.clone()),
+            op_data: o.op_data,
+        }
+    }
+
+    /// The callbacks of an operation outside any handle (storage folders).
+    pub fn alone(self) -> Callbacks {
+        self.own
+    }
+}
+
+impl Callbacks {
+    /// The operation's own userdata pointer (NULL when it has none).
+    pub fn op_userdata(&self) -> *mut c_void {
+        self.op_data.as_ref().map_or(std::ptr::null_mut(), |d| d.ptr)
+    }
 }

@@ -15,12 +15,12 @@ use super::args::{handle, handle_mut, opt_str_arg, out_ptr, out_val, str_arg};
 use super::boundary::{fallible, getter};
 use super::buf::bai_buf_t;
 use super::callback::{
-    register, bai_console_cb, bai_input_cb, bai_media_cb, bai_progress_cb, bai_userdata_free_cb, Callbacks,
+    bai_op_opts_t, register, OpOpts, bai_console_cb, bai_input_cb, bai_media_cb, bai_progress_cb, bai_userdata_free_cb, Callbacks,
 };
 use super::error::bai_code_t;
 use super::session::{bai_session_t, read_sized, CallSlot, SessionInner};
 
-/// Session type of `bai_create_opts_t.type`.
+/// Session type of `bai_create_opts_t.session_type`.
 #[repr(i32)]
 #[allow(non_camel_case_types)]
 pub enum bai_session_type_t {
@@ -80,7 +80,7 @@ pub struct bai_create_opts_t {
     /** sizeof(the struct) as the caller was compiled; the library reads only that many bytes. */
     pub struct_size: u32,
     /** A bai_session_type_t value. */
-    pub type_: i32,
+    pub session_type: i32,
     /** Session name: the reuse key of get-or-create; NULL picks "libbai-<random>". */
     pub name: *const c_char,
     /** Storage folder names to mount (under `/home/work/<name>`). */
@@ -200,10 +200,10 @@ fn opt_string(p: *const c_char, name: &str) -> Result<Option<String>> {
 
 /// Converts the C options into the core's.
 pub(crate) fn create_options(o: &bai_create_opts_t) -> Result<CreateOptions> {
-    let session_type = match o.type_ {
+    let session_type = match o.session_type {
         0 => SessionType::Interactive,
         1 => SessionType::Batch,
-        v => return Err(Error::invalid(format!("opts.type: {v} is not a bai_session_type_t"))),
+        v => return Err(Error::invalid(format!("opts.session_type: {v} is not a bai_session_type_t"))),
     };
     let cluster_mode = match o.cluster_mode {
         0 => ClusterMode::SingleNode,
@@ -302,6 +302,7 @@ pub(crate) fn new_handle(session: Arc<SessionInner>, c: ComputeSession) -> bai_c
 /// image or folder; see bai_last_error_server_title()), `BAI_E_HTTP_STATUS` (invalid
 /// parameters, quota), transport codes. Example: examples/create_destroy.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_create(session: *const bai_session_t, image: *const c_char, opts: *const bai_create_opts_t, out: *mut *mut bai_compute_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -321,6 +322,7 @@ pub extern "C" fn bai_compute_create(session: *const bai_session_t, image: *cons
 /// **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** any.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (empty name).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_attach(session: *const bai_session_t, name_or_id: *const c_char, out: *mut *mut bai_compute_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -388,7 +390,7 @@ pub extern "C" fn bai_compute_status(compute: *const bai_compute_t) -> *const c_
 ///
 /// **Thread:** any. NULL gives false.
 #[no_mangle]
-pub extern "C" fn bai_compute_created(compute: *const bai_compute_t) -> bool {
+pub extern "C" fn bai_compute_was_created(compute: *const bai_compute_t) -> bool {
     getter(false, || unsafe { compute.as_ref() }.map(|c| c.compute.created))
 }
 
@@ -401,8 +403,14 @@ pub(crate) struct Runner {
 }
 
 impl bai_compute_t {
+    /// For calls whose records go to the handle's callbacks.
     pub(crate) fn runner(&self) -> Runner {
         Runner { session: self.session.clone(), callbacks: self.callbacks.clone(), current: self.current.clone() }
+    }
+
+    /// For calls with per-operation options (bai_op_opts_t).
+    pub(crate) fn runner_with(&self, oo: OpOpts) -> Runner {
+        Runner { session: self.session.clone(), callbacks: oo.over(&self.callbacks), current: self.current.clone() }
     }
 }
 
@@ -430,6 +438,7 @@ fn compute_ref<'a>(p: *const bai_compute_t) -> Result<&'a bai_compute_t> {
 /// blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND` (no such
 /// session), transport and server codes, `BAI_E_REENTRANT`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_get_info(compute: *mut bai_compute_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = unsafe { handle_mut(compute, "compute") }?;
@@ -454,6 +463,7 @@ pub extern "C" fn bai_compute_get_info(compute: *mut bai_compute_t, out: *mut ba
 /// `BAI_E_NOT_FOUND` (already destroyed), `BAI_E_HTTP_STATUS` (403 while starting without
 /// BAI_DESTROY_FORCED), transport codes. Example: examples/create_destroy.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_destroy(compute: *const bai_compute_t, flags: u32, stats_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -477,6 +487,7 @@ pub extern "C" fn bai_compute_destroy(compute: *const bai_compute_t, flags: u32,
 /// **Thread:** blocks; any thread (it may be called while another thread runs code on the
 /// handle). **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes, `BAI_E_REENTRANT`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_interrupt(compute: *const bai_compute_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -490,6 +501,7 @@ pub extern "C" fn bai_compute_interrupt(compute: *const bai_compute_t) -> bai_co
 /// **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`,
 /// transport and server codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_restart(compute: *const bai_compute_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -503,6 +515,7 @@ pub extern "C" fn bai_compute_restart(compute: *const bai_compute_t) -> bai_code
 /// **Ownership:** `out` filled on success; release with bai_buf_dispose(). **Thread:** blocks;
 /// the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_get_logs(compute: *const bai_compute_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -520,6 +533,7 @@ pub extern "C" fn bai_compute_get_logs(compute: *const bai_compute_t, out: *mut 
 /// **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
 /// server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_complete(compute: *const bai_compute_t, code: *const u8, code_len: usize, row: u32, col: u32, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -539,6 +553,7 @@ pub extern "C" fn bai_compute_complete(compute: *const bai_compute_t, code: *con
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_timeout_ms(compute: *const bai_compute_t, timeout_ms: i64) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -556,6 +571,7 @@ pub extern "C" fn bai_compute_set_timeout_ms(compute: *const bai_compute_t, time
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_cancel(compute: *const bai_compute_t) -> bai_code_t {
     fallible(|| {
         let c = compute_ref(compute)?;
@@ -583,6 +599,7 @@ fn set_cb<F>(compute: *mut bai_compute_t, f: impl FnOnce(&mut Callbacks)) -> bai
 /// handle's; callbacks run on the thread that called the blocking function or bai_op_poll().
 /// **Errors:** `BAI_E_NULL_ARG` (compute; userdata is still released).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_console_cb(compute: *mut bai_compute_t, cb: bai_console_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     set_cb::<()>(compute, |c| c.console = reg)
@@ -591,6 +608,7 @@ pub extern "C" fn bai_compute_set_console_cb(compute: *mut bai_compute_t, cb: ba
 /// Sets (or clears) the media callback (images, SVG, drawings). Same rules as
 /// bai_compute_set_console_cb(). Example: examples/media.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_media_cb(compute: *mut bai_compute_t, cb: bai_media_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     set_cb::<()>(compute, |c| c.media = reg)
@@ -599,6 +617,7 @@ pub extern "C" fn bai_compute_set_media_cb(compute: *mut bai_compute_t, cb: bai_
 /// Sets (or clears) the input callback, called when running code waits for input (input(),
 /// getpass()). Same rules as bai_compute_set_console_cb(). Example: examples/user_input.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_input_cb(compute: *mut bai_compute_t, cb: bai_input_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     set_cb::<()>(compute, |c| c.input = reg)
@@ -607,6 +626,7 @@ pub extern "C" fn bai_compute_set_input_cb(compute: *mut bai_compute_t, cb: bai_
 /// Sets (or clears) the event callback of bai_compute_events_start(). Same rules as
 /// bai_compute_set_console_cb().
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_event_cb(compute: *mut bai_compute_t, cb: super::callback::bai_event_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     set_cb::<()>(compute, |c| c.event = reg)
@@ -615,6 +635,7 @@ pub extern "C" fn bai_compute_set_event_cb(compute: *mut bai_compute_t, cb: supe
 /// Sets (or clears) the progress callback of uploads and downloads. Same rules as
 /// bai_compute_set_console_cb().
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_set_progress_cb(compute: *mut bai_compute_t, cb: bai_progress_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     set_cb::<()>(compute, |c| c.progress = reg)
@@ -628,6 +649,7 @@ pub struct bai_exec_result_t {
     exit_code: Option<i64>,
     options: CString,
     files: CString,
+    raised: bool,
 }
 
 impl bai_exec_result_t {
@@ -639,6 +661,7 @@ impl bai_exec_result_t {
             exit_code: s.exit_code,
             options: cs(&s.options.to_string()),
             files: cs(&s.files.to_string()),
+            raised: s.raised,
         }
     }
 }
@@ -673,6 +696,18 @@ pub extern "C" fn bai_exec_result_exit_code(result: *const bai_exec_result_t, ex
         }
         Some(true)
     })
+}
+
+/// Whether the code raised: the run ended with a non-zero exit code, or its standard error
+/// carried a Python traceback ("Traceback (most recent call last):"). The second test is
+/// needed because query-mode runs report exit code 0 even when the code raised an uncaught
+/// exception — the real manager does so too (23.09 and 26.09); batch-mode steps report the
+/// command's exit code. A result of one step (bai_compute_execute()) sees only that step.
+///
+/// **Thread:** any. NULL gives false.
+#[no_mangle]
+pub extern "C" fn bai_exec_result_raised(result: *const bai_exec_result_t) -> bool {
+    getter(false, || unsafe { result.as_ref() }.map(|r| r.raised))
 }
 
 /// The step's `options` as JSON text (`{"is_password": false}` while waiting for input;
@@ -711,12 +746,16 @@ pub unsafe extern "C" fn bai_exec_result_free(result: *mut bai_exec_result_t) {
 /// answer (`BAI_EXEC_INPUT`, the input line as code). `batch_opts` is read only in
 /// `BAI_EXEC_BATCH` mode. Most programs want bai_compute_run() instead.
 ///
-/// **Ownership:** inputs copied; `*out` is the caller's, release with bai_exec_result_free().
-/// **Thread:** blocks; the handle's thread; callbacks run on it.
-/// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (mode, missing run
-/// id), `BAI_E_SESSION_GONE`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
-/// transport codes.
+/// This one-step form does not queue behind other runs (bai_compute_run_start()): the caller
+/// drives the run.
+///
+/// **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `*out` is the
+/// caller's, release with bai_exec_result_free(). **Thread:** blocks; the handle's thread;
+/// callbacks run on it. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+/// `BAI_E_INVALID_ARG` (mode, missing run id), `BAI_E_SESSION_GONE`,
+/// `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_execute(
     compute: *const bai_compute_t,
     run_id: *const c_char,
@@ -724,9 +763,12 @@ pub extern "C" fn bai_compute_execute(
     code_len: usize,
     mode: i32,
     batch_opts: *const bai_batch_opts_t,
+    op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_exec_result_t,
 ) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let out = unsafe { out_ptr(out, "out") }?;
         let c = compute_ref(compute)?;
         let run_id = unsafe { opt_str_arg(run_id, "run_id") }?.map(str::to_owned);
@@ -734,13 +776,15 @@ pub extern "C" fn bai_compute_execute(
         let mode = exec_mode(mode)?;
         let opts = batch_options(batch_opts)?;
         let cs = c.compute.clone();
-        let summary = c.runner().run("bai_compute_execute", move |mut ctx| async move {
+        let summary = c.runner_with(oo).run("bai_compute_execute", move |mut ctx| async move {
             let step = ctx.guard(cs.execute_step(run_id.as_deref(), &code, mode, opts.as_ref())).await?;
             ctx.set_run_id(step.run_id.clone());
+            let mut raised = crate::core::exec::RaiseWatch::default();
             for r in &step.records {
+                raised.record(r);
                 ctx.emit_record(r.clone()).await?;
             }
-            Ok(RunSummary::from(&step))
+            Ok(raised.summary(&step))
         })?;
         *out = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         Ok(())
@@ -750,27 +794,35 @@ pub extern "C" fn bai_compute_execute(
 /// Runs code to the end: query-mode code (`BAI_EXEC_QUERY`) or a batch job
 /// (`BAI_EXEC_BATCH` with `batch_opts`), sending `continue` after partial results and batch
 /// steps and asking the input callback when the code waits for input — the loop of the
-/// official SDK's examples, done once. Records reach the callbacks in server order as they
-/// arrive. A callback returning BAI_CB_STOP, or bai_compute_cancel() from another thread,
-/// interrupts the run on the server.
+/// official SDK's examples, done once. Records reach the callbacks (those of `op_opts`, else
+/// the handle's) in server order as they arrive. Runs on one compute session queue in start
+/// order (see bai_compute_run_start()). A callback returning BAI_CB_STOP, or
+/// bai_compute_cancel()/bai_session_cancel() from another thread, interrupts the run on the
+/// server; the call returns once the server confirmed it (at most 15 s later).
 ///
-/// **Ownership:** inputs copied; `out` may be NULL, else `*out` is the caller's final result
-/// (status "finished" and the exit code), release with bai_exec_result_free().
-/// **Thread:** blocks; the handle's thread; callbacks run on it. **Errors:** `BAI_E_NULL_ARG`,
-/// `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_BAD_STATE` (input asked, no callback
-/// answered), `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, `BAI_E_SESSION_GONE`,
-/// `BAI_E_EXEC_FAILED` (execution timeout), server and transport codes.
+/// **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `out` may be
+/// NULL, else `*out` is the caller's final result (status "finished", the exit code, whether
+/// the code raised), release with bai_exec_result_free(). **Thread:** blocks; the handle's
+/// thread; callbacks run on it. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+/// `BAI_E_INVALID_ARG`, `BAI_E_BAD_STATE` (input asked, no callback answered),
+/// `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_INTERRUPTED` (cancelled while it executed),
+/// `BAI_E_CANCELLED` (cancelled while queued), `BAI_E_SESSION_GONE`, `BAI_E_EXEC_FAILED`
+/// (execution timeout), server and transport codes.
 /// Example: examples/query_mode.c, examples/batch_mode.c, examples/user_input.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_run(
     compute: *const bai_compute_t,
     code: *const u8,
     code_len: usize,
     mode: i32,
     batch_opts: *const bai_batch_opts_t,
+    op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_exec_result_t,
 ) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = std::ptr::null_mut();
         }
@@ -778,7 +830,7 @@ pub extern "C" fn bai_compute_run(
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
         let ticket = cs.runs.ticket();
-        let summary = c.runner().run("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, ticket, code, mode, opts))?;
+        let summary = c.runner_with(oo).run("bai_compute_run", move |ctx| crate::core::exec::run(cs, ctx, ticket, code, mode, opts))?;
         if let Some(o) = unsafe { out.as_mut() } {
             *o = Box::into_raw(Box::new(bai_exec_result_t::new(&summary)));
         }
@@ -805,19 +857,24 @@ pub(crate) fn path_list(paths: *const *const c_char, n: usize, name: &str) -> Re
 /// at most 20 files, each under 1 MiB (use a storage folder for larger data). Progress goes to
 /// the progress callback.
 ///
-/// **Ownership:** inputs copied. **Thread:** blocks; the handle's thread. **Errors:**
-/// `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (limits, outside base_dir, not
-/// a regular file), `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`, server and
-/// transport codes. Example: examples/batch_mode.c.
+/// **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says. **Thread:**
+/// blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
+/// `BAI_E_INVALID_ARG` (limits, outside base_dir, not a regular file), `BAI_E_IO`,
+/// `BAI_E_ABORTED_BY_CALLBACK` (a stop at the last progress report, done == total, comes after
+/// the server stored the files: they stay), `BAI_E_CANCELLED`, server and transport codes.
+/// Example: examples/batch_mode.c.
 #[no_mangle]
-pub extern "C" fn bai_compute_upload(compute: *const bai_compute_t, paths: *const *const c_char, n_paths: usize, base_dir: *const c_char) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_compute_upload(compute: *const bai_compute_t, paths: *const *const c_char, n_paths: usize, base_dir: *const c_char, op_opts: *const bai_op_opts_t) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let c = compute_ref(compute)?;
         let paths: Vec<PathBuf> = path_list(paths, n_paths, "paths")?.into_iter().map(PathBuf::from).collect();
         let base = unsafe { opt_str_arg(base_dir, "base_dir") }?.map(PathBuf::from);
         let items = crate::core::files::plan_upload(&paths, base.as_deref())?;
         let cs = c.compute.clone();
-        c.runner().run("bai_compute_upload", move |ctx| async move { cs.upload(&ctx, items).await })
+        c.runner_with(oo).run("bai_compute_upload", move |ctx| async move { cs.upload(&ctx, items).await })
     })
 }
 
@@ -826,20 +883,33 @@ pub extern "C" fn bai_compute_upload(compute: *const bai_compute_t, paths: *cons
 /// written: an entry that would land outside `dest_dir` (absolute path, "..", links) fails
 /// the whole download. Each file lands atomically (written aside, then renamed).
 ///
-/// **Ownership:** inputs copied; `names_out` may be NULL, else it is filled with the written
-/// names as a JSON list (release with bai_buf_dispose()). **Thread:** blocks; the handle's
-/// thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`,
-/// `BAI_E_BAD_RESPONSE` (hostile or broken archive), `BAI_E_IO`, `BAI_E_HTTP_STATUS` (no such
-/// file), server and transport codes.
+/// The answer is spooled to temporary files as it arrives (bounded memory), checked, then
+/// extracted.
+///
+/// **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `names_out`
+/// may be NULL, else it is filled with the written names as a JSON list (release with
+/// bai_buf_dispose()). **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`,
+/// `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_BAD_RESPONSE` (hostile or broken
+/// archive), `BAI_E_IO`, `BAI_E_HTTP_STATUS` (no such file), server and transport codes.
 #[no_mangle]
-pub extern "C" fn bai_compute_download(compute: *const bai_compute_t, files: *const *const c_char, n_files: usize, dest_dir: *const c_char, names_out: *mut bai_buf_t) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_compute_download(
+    compute: *const bai_compute_t,
+    files: *const *const c_char,
+    n_files: usize,
+    dest_dir: *const c_char,
+    op_opts: *const bai_op_opts_t,
+    names_out: *mut bai_buf_t,
+) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let c = compute_ref(compute)?;
         let files = path_list(files, n_files, "files")?;
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
         let names_out = unsafe { names_out.as_mut() };
         let cs = c.compute.clone();
-        let names = c.runner().run("bai_compute_download", move |ctx| async move { cs.download(&ctx, &files, &dest).await })?;
+        let names = c.runner_with(oo).run("bai_compute_download", move |ctx| async move { cs.download(&ctx, &files, &dest).await })?;
         if let Some(b) = names_out {
             b.fill(serde_json::to_string(&names).unwrap_or_default().as_bytes());
         }
@@ -884,6 +954,7 @@ pub struct bai_file_list_t {
 /// blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
 /// `BAI_E_BAD_RESPONSE`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_list_files(compute: *const bai_compute_t, path: *const c_char, out: *mut *mut bai_file_list_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;

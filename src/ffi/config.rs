@@ -47,6 +47,7 @@ fn new_config(c: Config, out: *mut *mut bai_config_t) -> Result<()> {
 /// **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
 /// **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_new(out: *mut *mut bai_config_t) -> bai_code_t {
     fallible(|| new_config(Config::default(), out))
 }
@@ -63,6 +64,7 @@ pub extern "C" fn bai_config_new(out: *mut *mut bai_config_t) -> bai_code_t {
 /// **Errors:** `BAI_E_NULL_ARG`; `BAI_E_INVALID_ARG` for an invalid value (the message names
 /// the variable). Example: examples/versions_env.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_from_env(out: *mut *mut bai_config_t) -> bai_code_t {
     fallible(|| {
         unsafe { out_ptr(out, "out") }?;
@@ -93,6 +95,7 @@ fn with_config(config: *mut bai_config_t, f: impl FnOnce(&mut Config) -> Result<
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG` (not an absolute
 /// http(s) URL; the config is unchanged).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_endpoint(config: *mut bai_config_t, endpoint: *const c_char) -> bai_code_t {
     with_config(config, |c| {
         c.endpoints = config::parse_endpoints("endpoint", unsafe { str_arg(endpoint, "endpoint") }?)?;
@@ -105,6 +108,7 @@ pub extern "C" fn bai_config_set_endpoint(config: *mut bai_config_t, endpoint: *
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` for any
 /// other value.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_endpoint_type(config: *mut bai_config_t, endpoint_type: i32) -> bai_code_t {
     with_config(config, |c| {
         c.endpoint_type = match endpoint_type {
@@ -123,6 +127,7 @@ pub extern "C" fn bai_config_set_endpoint_type(config: *mut bai_config_t, endpoi
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG` (only one of them NULL),
 /// `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_keypair(config: *mut bai_config_t, access_key: *const c_char, secret_key: *const c_char) -> bai_code_t {
     with_config(config, |c| {
         let ak = unsafe { opt_str_arg(access_key, "access_key") }?;
@@ -149,6 +154,7 @@ pub extern "C" fn bai_config_set_keypair(config: *mut bai_config_t, access_key: 
 /// **Ownership:** copied; the password is never logged. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG` (password NULL with a user name), `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_login(config: *mut bai_config_t, username: *const c_char, password: *const c_char) -> bai_code_t {
     with_config(config, |c| {
         match unsafe { opt_str_arg(username, "username") }? {
@@ -174,6 +180,7 @@ fn set_str(config: *mut bai_config_t, value: *const c_char, field: &str, apply: 
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_domain(config: *mut bai_config_t, domain: *const c_char) -> bai_code_t {
     set_str(config, domain, "domain", |c, v| {
         c.domain = v.to_string();
@@ -186,6 +193,7 @@ pub extern "C" fn bai_config_set_domain(config: *mut bai_config_t, domain: *cons
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_group(config: *mut bai_config_t, group: *const c_char) -> bai_code_t {
     set_str(config, group, "group", |c, v| {
         c.group = v.to_string();
@@ -198,6 +206,7 @@ pub extern "C" fn bai_config_set_group(config: *mut bai_config_t, group: *const 
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_user_agent(config: *mut bai_config_t, user_agent: *const c_char) -> bai_code_t {
     set_str(config, user_agent, "user_agent", |c, v| {
         c.user_agent = v.to_string();
@@ -211,6 +220,7 @@ pub extern "C" fn bai_config_set_user_agent(config: *mut bai_config_t, user_agen
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_api_version(config: *mut bai_config_t, api_version: *const c_char) -> bai_code_t {
     set_str(config, api_version, "api_version", |c, v| {
         config::parse_api_version("api_version", v)?;
@@ -224,6 +234,7 @@ pub extern "C" fn bai_config_set_api_version(config: *mut bai_config_t, api_vers
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_hash_type(config: *mut bai_config_t, hash_type: *const c_char) -> bai_code_t {
     set_str(config, hash_type, "hash_type", |c, v| {
         c.hash_type = HashType::parse(v).ok_or_else(|| Error::invalid(format!("hash_type: '{v}' is not sha256 or sha512")))?;
@@ -237,6 +248,7 @@ pub extern "C" fn bai_config_set_hash_type(config: *mut bai_config_t, hash_type:
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_vfolder_mounts(config: *mut bai_config_t, names: *const c_char) -> bai_code_t {
     set_str(config, names, "vfolder_mounts", |c, v| {
         c.vfolder_mounts = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
@@ -254,6 +266,7 @@ pub extern "C" fn bai_config_set_vfolder_mounts(config: *mut bai_config_t, names
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_ca_file(config: *mut bai_config_t, path: *const c_char) -> bai_code_t {
     with_config(config, |c| {
         c.ca_file = unsafe { opt_str_arg(path, "ca_file") }?.map(PathBuf::from);
@@ -267,6 +280,7 @@ pub extern "C" fn bai_config_set_ca_file(config: *mut bai_config_t, path: *const
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG` (config), `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_http_proxy(config: *mut bai_config_t, proxy: *const c_char) -> bai_code_t {
     with_config(config, |c| {
         c.http_proxy = match unsafe { opt_str_arg(proxy, "http_proxy") }? {
@@ -281,6 +295,7 @@ pub extern "C" fn bai_config_set_http_proxy(config: *mut bai_config_t, proxy: *c
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_skip_tls_verify(config: *mut bai_config_t, skip: bool) -> bai_code_t {
     with_config(config, |c| {
         c.skip_tls_verify = skip;
@@ -296,6 +311,7 @@ pub extern "C" fn bai_config_set_skip_tls_verify(config: *mut bai_config_t, skip
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_sync_downloads(config: *mut bai_config_t, sync: bool) -> bai_code_t {
     with_config(config, |c| {
         c.sync_downloads = sync;
@@ -311,6 +327,7 @@ pub extern "C" fn bai_config_set_sync_downloads(config: *mut bai_config_t, sync:
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_retry_budget_ms(config: *mut bai_config_t, budget_ms: i64) -> bai_code_t {
     with_config(config, |c| {
         c.retry_budget = ms("budget_ms", budget_ms)?;
@@ -330,6 +347,7 @@ fn ms(field: &str, v: i64) -> Result<Duration> {
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_connect_timeout_ms(config: *mut bai_config_t, timeout_ms: i64) -> bai_code_t {
     with_config(config, |c| {
         let d = ms("connect_timeout_ms", timeout_ms)?;
@@ -350,6 +368,7 @@ pub extern "C" fn bai_config_set_connect_timeout_ms(config: *mut bai_config_t, t
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_read_timeout_ms(config: *mut bai_config_t, timeout_ms: i64) -> bai_code_t {
     with_config(config, |c| {
         let d = ms("read_timeout_ms", timeout_ms)?;
@@ -364,6 +383,7 @@ pub extern "C" fn bai_config_set_read_timeout_ms(config: *mut bai_config_t, time
 ///
 /// **Thread:** the config's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (negative).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_set_request_timeout_ms(config: *mut bai_config_t, timeout_ms: i64) -> bai_code_t {
     with_config(config, |c| {
         let d = ms("request_timeout_ms", timeout_ms)?;
@@ -378,6 +398,7 @@ pub extern "C" fn bai_config_set_request_timeout_ms(config: *mut bai_config_t, t
 /// **Ownership:** `out` is filled by the library; release with bai_buf_dispose().
 /// **Thread:** any thread not modifying the config. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_config_describe(config: *const bai_config_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = &unsafe { handle(config, "config") }?.inner;

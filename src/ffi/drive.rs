@@ -55,8 +55,8 @@ impl InputState {
     pub fn prompt(&self) -> CString {
         self.prompt.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
-    fn set_prompt(&self, p: &str) {
-        *self.prompt.lock().unwrap_or_else(|p| p.into_inner()) = cstring(p);
+    fn set_prompt(&self, p: CString) {
+        *self.prompt.lock().unwrap_or_else(|p| p.into_inner()) = p;
     }
     /// Pointer to the prompt; valid until the next input request of the operation.
     pub fn prompt_ptr(&self) -> *const c_char {
@@ -139,13 +139,13 @@ fn deliver(input_tx: &mpsc::Sender<String>, cbs: &Callbacks, st: &mut DriveState
         }
         Event::WaitingInput { is_password, run_id } => {
             input.password.store(is_password, Ordering::Release);
-            input.set_prompt(&st.stdout_tail);
-            st.stdout_tail.clear();
+            let prompt = cstring(&std::mem::take(&mut st.stdout_tail));
+            input.set_prompt(prompt.clone());
             let Some(r) = &cbs.input else {
                 input.waiting.store(true, Ordering::Release);
                 return true;
             };
-            let mut req = bai_input_request_t { is_password, run_id: cstring(run_id.as_deref().unwrap_or("")), reply: None };
+            let mut req = bai_input_request_t { is_password, run_id: cstring(run_id.as_deref().unwrap_or("")), prompt, reply: None };
             let rc = delivering(|| unsafe { (r.cb)(r.data.ptr(), &mut req) });
             if rc != BAI_CB_CONTINUE {
                 return false;
@@ -250,7 +250,11 @@ pub fn drive_to_end<T>(op: &mut Op<T>, cbs: &Callbacks) -> Result<T> {
             }
         }
     }
-    let r = op.take_result().unwrap_or_else(|| Err(Error::internal("operation ended without a result")));
+    let mut r = op.take_result().unwrap_or_else(|| Err(Error::internal("operation ended without a result")));
+    if st.stopped && !unanswered && r.is_ok() {
+        // A callback asked to stop after the work had already done its last step.
+        r = Err(Error::new(crate::core::ErrorKind::AbortedByCallback, "a callback asked to stop the operation (after its work had completed)"));
+    }
     if unanswered {
         return Err(Error::bad_state("the run asked for input but no input callback answered it (set one with bai_compute_set_input_cb)"));
     }

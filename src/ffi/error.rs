@@ -65,12 +65,8 @@ pub enum bai_code_t {
     /** A run was cancelled while it executed: the server interrupted it (a run cancelled while
      * still queued behind another ends with BAI_E_CANCELLED instead, never reaching the server). */
     BAI_E_INTERRUPTED = 404,
-    /** A Rust panic was caught at the boundary. */
+    /** A Rust panic was caught at the boundary. (901 and 902 are retired: never produced.) */
     BAI_E_PANIC = 900,
-    /** The object was left unusable by an earlier panic. */
-    BAI_E_POISONED = 901,
-    /** Memory could not be allocated. */
-    BAI_E_NO_MEMORY = 902,
     /** Any other internal failure. */
     BAI_E_INTERNAL = 903,
 }
@@ -82,7 +78,7 @@ pub const ALL_CODES: &[bai_code_t] = &[
     BAI_E_REENTRANT, BAI_E_BUFFER_TOO_SMALL, BAI_E_NETWORK, BAI_E_TLS, BAI_E_TIMEOUT, BAI_E_CANCELLED, BAI_E_WEBSOCKET,
     BAI_E_HTTP_STATUS, BAI_E_AUTH, BAI_E_NOT_FOUND, BAI_E_CONFLICT, BAI_E_RATE_LIMITED, BAI_E_SERVER,
     BAI_E_BAD_RESPONSE, BAI_E_SESSION_GONE, BAI_E_EXEC_FAILED, BAI_E_ABORTED_BY_CALLBACK, BAI_E_IO, BAI_E_INTERRUPTED, BAI_E_PANIC,
-    BAI_E_POISONED, BAI_E_NO_MEMORY, BAI_E_INTERNAL,
+    BAI_E_INTERNAL,
 ];
 
 pub fn code_for(kind: ErrorKind) -> bai_code_t {
@@ -111,7 +107,6 @@ pub fn code_for(kind: ErrorKind) -> bai_code_t {
         ErrorKind::Interrupted => BAI_E_INTERRUPTED,
         ErrorKind::Io => BAI_E_IO,
         ErrorKind::Panic => BAI_E_PANIC,
-        ErrorKind::Poisoned => BAI_E_POISONED,
         ErrorKind::Internal => BAI_E_INTERNAL,
     }
 }
@@ -156,8 +151,6 @@ fn name_and_text(code: bai_code_t) -> (&'static CStr, &'static CStr) {
         BAI_E_IO => (c"BAI_E_IO", c"local file input/output failed"),
         BAI_E_INTERRUPTED => (c"BAI_E_INTERRUPTED", c"the run was interrupted on the server"),
         BAI_E_PANIC => (c"BAI_E_PANIC", c"internal panic caught"),
-        BAI_E_POISONED => (c"BAI_E_POISONED", c"the object was poisoned by an earlier panic"),
-        BAI_E_NO_MEMORY => (c"BAI_E_NO_MEMORY", c"out of memory"),
         BAI_E_INTERNAL => (c"BAI_E_INTERNAL", c"internal error"),
     }
 }
@@ -230,6 +223,7 @@ pub extern "C" fn bai_code_describe(code: i32) -> *const c_char {
 ///
 /// **Thread:** per thread. **Errors:** none.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_last_error_code() -> bai_code_t {
     LAST.with(|l| l.borrow().code)
 }
@@ -282,6 +276,7 @@ pub extern "C" fn bai_last_error_server_title() -> *const c_char {
 /// # Safety
 /// `buf` must be valid for `cap` bytes of writes; `len_out` valid for one write.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn bai_last_error_message_copy(buf: *mut c_char, cap: usize, len_out: *mut usize) -> bai_code_t {
     if len_out.is_null() || (buf.is_null() && cap > 0) {
         return BAI_E_NULL_ARG;

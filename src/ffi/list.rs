@@ -32,13 +32,14 @@ pub struct bai_page_t {
 /// (page_size), `BAI_E_HTTP_STATUS` (GraphQL error; type `graphql-error`),
 /// `BAI_E_BAD_RESPONSE`, transport codes. Example: examples/session_list.c.
 #[no_mangle]
-pub extern "C" fn bai_session_list(session: *const bai_session_t, status: *const c_char, offset: u64, page_size: u32, out: *mut *mut bai_page_t) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_compute_list(session: *const bai_session_t, status: *const c_char, offset: u64, page_size: u32, out: *mut *mut bai_page_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
         let s = unsafe { handle(session, "session") }?;
         let status = unsafe { opt_str_arg(status, "status") }?.map(str::to_owned);
         let client = s.inner.client.clone();
-        let page = s.inner.call("bai_session_list", async move { paginated_list(&client, status.as_deref(), offset, page_size).await })?;
+        let page = s.inner.call("bai_compute_list", async move { paginated_list(&client, status.as_deref(), offset, page_size).await })?;
         let items_c = page.items.iter().map(|v| CString::new(v.to_string()).unwrap_or_default()).collect();
         *out = Box::into_raw(Box::new(bai_page_t { total_count: page.total_count, items: page.items, items_c, fields: Default::default() }));
         Ok(())

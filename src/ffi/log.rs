@@ -61,6 +61,7 @@ pub type bai_log_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, record:
 /// of it (replacement, removal, or the session's end). **Thread:** any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (level).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_set_log_cb(session: *const bai_session_t, cb: bai_log_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb, max_level: i32) -> bai_code_t {
     let reg = register(cb, userdata, userdata_free);
     fallible(|| {

@@ -11,7 +11,7 @@
 //! * what other threads read (code, error, input state) is atomic or behind short locks that
 //!   callbacks never hold.
 
-use std::ffi::CString;
+use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -79,6 +79,10 @@ pub(crate) struct OpInner {
     terminal: Option<mpsc::Sender<TermCommand>>,
     /// bai_op_free() was called: a poll running now stops delivering.
     freed: AtomicBool,
+    /// The address of the handle (`bai_op_t *`), for the completion list.
+    handle: std::sync::atomic::AtomicUsize,
+    /// The run id, as C text, once the server gave it.
+    run_id_c: OnceLock<CString>,
 }
 
 /// What taking the driver gave.
@@ -127,7 +131,11 @@ impl OpInner {
         if self.is_finished() {
             return;
         }
-        let r = driver.op.take_result().unwrap_or_else(|| Err(Error::internal("operation ended without a result")));
+        let mut r = driver.op.take_result().unwrap_or_else(|| Err(Error::internal("operation ended without a result")));
+        if driver.drive.stopped && r.is_ok() {
+            // A callback asked to stop after the work had already done its last step.
+            r = Err(Error::new(ErrorKind::AbortedByCallback, "a callback asked to stop the operation (after its work had completed)"));
+        }
         let (code, end) = match r {
             Ok(o) => {
                 *self.output.lock().unwrap_or_else(|p| p.into_inner()) = Some(o);
@@ -205,6 +213,8 @@ impl SessionInner {
             input: InputState::default(),
             terminal,
             freed: AtomicBool::new(false),
+            handle: Default::default(),
+            run_id_c: OnceLock::new(),
         });
         let slot = OpSlot::new(&inner);
         let (ready, s) = (self.ready.clone(), slot.clone());
@@ -218,7 +228,20 @@ impl SessionInner {
 
 /// Boxes an operation into the caller's out-pointer.
 pub(crate) fn boxed(op: bai_op_t, out: &mut *mut bai_op_t) {
+    let inner = op.inner.clone();
     *out = Box::into_raw(Box::new(op));
+    inner.handle.store(*out as usize, Ordering::Release);
+}
+
+impl OpInner {
+    /// The handle of a finished operation for the completion list, unless it was freed.
+    pub(crate) fn live_handle(&self) -> Option<*mut bai_op_t> {
+        if self.freed.load(Ordering::Acquire) {
+            return None;
+        }
+        let h = self.handle.load(Ordering::Acquire);
+        (h != 0).then_some(h as *mut bai_op_t)
+    }
 }
 
 /// The state behind a handle (a clone: it outlives a free from inside a callback).
@@ -239,6 +262,7 @@ pub(crate) fn terminal_of(op: *const bai_op_t) -> Result<(Arc<OpInner>, mpsc::Se
 /// op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
 /// already taken, or not a create operation).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_take_compute(op: *mut bai_op_t, out: *mut *mut bai_compute_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -273,6 +297,7 @@ pub extern "C" fn bai_op_take_compute(op: *mut bai_op_t, out: *mut *mut bai_comp
 /// `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`, and the operation's own errors (see the `_start`
 /// function).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_poll(op: *mut bai_op_t, timeout_ms: i64) -> bai_code_t {
     status(|| {
         let o = op_inner(op)?;
@@ -308,6 +333,7 @@ pub extern "C" fn bai_op_input_is_password(op: *const bai_op_t) -> bool {
 /// **Ownership:** `text` copied. **Thread:** any; never blocks. **Errors:** `BAI_E_NULL_ARG`,
 /// `BAI_E_INVALID_UTF8`, `BAI_E_BAD_STATE` (not waiting for input).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_send_input(op: *mut bai_op_t, text: *const u8, len: usize) -> bai_code_t {
     fallible(|| {
         let o = op_inner(op)?;
@@ -327,6 +353,7 @@ pub extern "C" fn bai_op_send_input(op: *mut bai_op_t, text: *const u8, len: usi
 /// **Thread:** any thread, while the op is not being freed; never blocks. **Errors:**
 /// `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_cancel(op: *const bai_op_t) -> bai_code_t {
     fallible(|| {
         op_inner(op)?.shared.cancel(CancelReason::Caller);
@@ -339,6 +366,7 @@ pub extern "C" fn bai_op_cancel(op: *const bai_op_t) -> bai_code_t {
 /// **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
 /// any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_result(op: *const bai_op_t, out: *mut *mut bai_exec_result_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -359,6 +387,7 @@ pub extern "C" fn bai_op_result(op: *const bai_op_t, out: *mut *mut bai_exec_res
 ///
 /// **Thread:** any; never blocks. NULL gives `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_code(op: *const bai_op_t) -> bai_code_t {
     getter(bai_code_t::BAI_E_NULL_ARG, || {
         let o = unsafe { op.as_ref() }?;
@@ -371,11 +400,51 @@ pub extern "C" fn bai_op_code(op: *const bai_op_t) -> bai_code_t {
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** any; never
 /// blocks. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_op_error_message(op: *const bai_op_t, out: *mut super::buf::bai_buf_t) -> bai_code_t {
     fallible(|| {
         let o = op_inner(op)?;
         let out = unsafe { out_val(out, "out") }?;
         out.fill(o.end.get().map(|e| e.message.as_bytes()).unwrap_or(b""));
+        Ok(())
+    })
+}
+
+/// The run id the server gave the operation's run, "" until it did (and for streamed runs,
+/// which have none on the wire).
+///
+/// **Ownership:** borrowed until the operation is freed. **Thread:** any; never blocks.
+/// NULL gives "".
+#[no_mangle]
+pub extern "C" fn bai_op_run_id(op: *const bai_op_t) -> *const c_char {
+    getter(c"".as_ptr(), || {
+        let o = unsafe { op.as_ref() }?;
+        let id = o.inner.shared.run_id()?;
+        Some(o.inner.run_id_c.get_or_init(|| super::drive::cstring(id)).as_ptr())
+    })
+}
+
+/// The userdata given in the operation's bai_op_opts_t, NULL if none.
+///
+/// **Thread:** any; never blocks. NULL gives NULL.
+#[no_mangle]
+pub extern "C" fn bai_op_userdata(op: *const bai_op_t) -> *mut c_void {
+    getter(std::ptr::null_mut(), || unsafe { op.as_ref() }.map(|o| o.inner.callbacks.op_userdata()))
+}
+
+/// The prompt of the input the operation waits for (after bai_op_poll() returned
+/// `BAI_WAITING_INPUT`): the standard output since the run's last newline, as
+/// bai_input_request_prompt() gives it to an input callback. "" when there was none.
+///
+/// **Ownership:** a copy into `out` (release with bai_buf_dispose()). **Thread:** any; never
+/// blocks. **Errors:** `BAI_E_NULL_ARG`.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn bai_op_input_prompt(op: *const bai_op_t, out: *mut super::buf::bai_buf_t) -> bai_code_t {
+    fallible(|| {
+        let o = op_inner(op)?;
+        let out = unsafe { out_val(out, "out") }?;
+        out.fill(o.input.prompt().as_bytes());
         Ok(())
     })
 }

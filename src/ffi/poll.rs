@@ -23,6 +23,7 @@ const BUSY_RETRY: Duration = Duration::from_millis(5);
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_REENTRANT`. Failures of operations are theirs, not
 /// this call's. Example: examples/game_loop.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i64, n_done_out: *mut usize) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -79,6 +80,28 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
     })
 }
 
+/// Takes the next operation of the session that finished, in completion order: each finished
+/// operation is handed out once, so a frame loop need not scan its operations. Operations
+/// finish during bai_session_poll() or bai_op_poll(); freed ones are skipped. Returns NULL when
+/// there is none (yet). Read the outcome with bai_op_code(), the result with bai_op_result(),
+/// the context with bai_op_userdata(). Example: examples/game_loop.c.
+///
+///     size_t n;
+///     bai_session_poll(s, 16, &n);
+///     for (bai_op_t *op; (op = bai_session_next_done(s)) != NULL;) {
+///         struct job *job = bai_op_userdata(op);
+///         ... bai_op_code(op) ...
+///         bai_op_free(op);
+///     }
+///
+/// **Ownership:** the operation stays the caller's (release it with bai_op_free()).
+/// **Thread:** the polling thread; never blocks; must not race bai_op_free() of the same
+/// operation on another thread. NULL `session` gives NULL.
+#[no_mangle]
+pub extern "C" fn bai_session_next_done(session: *const bai_session_t) -> *mut super::op::bai_op_t {
+    getter(std::ptr::null_mut(), || unsafe { session.as_ref() }.map(|s| s.inner.next_done().unwrap_or(std::ptr::null_mut())))
+}
+
 /// A file descriptor that becomes readable when an operation of the session has news (or
 /// bai_session_wakeup() is called): watch it with epoll/kqueue/libuv, then call
 /// bai_session_poll(s, 0, ...). Do not read, write or close it.
@@ -95,6 +118,7 @@ pub extern "C" fn bai_session_event_fd(session: *const bai_session_t) -> i32 {
 ///
 /// **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_wakeup(session: *const bai_session_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;

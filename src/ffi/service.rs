@@ -41,6 +41,7 @@ fn json_object(p: *const c_char, name: &str) -> Result<Option<Value>> {
 /// service."), `BAI_E_SERVER` (503: no app proxy), transport codes.
 /// Example: examples/start_service.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_start_service(
     compute: *const bai_compute_t,
     app: *const c_char,
@@ -74,6 +75,7 @@ pub extern "C" fn bai_compute_start_service(
 /// **Thread:** blocks; the handle's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_HTTP_STATUS`,
 /// `BAI_E_BAD_RESPONSE`, transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_compute_app_url(compute: *const bai_compute_t, app: *const c_char, token: *const c_char, wsproxy_addr: *const c_char, url_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let c = unsafe { handle(compute, "compute") }?;
@@ -141,6 +143,7 @@ unsafe fn pairs(p: *const *const c_char, n: usize, name: &str) -> Result<Map<Str
 /// folder, no model definition, duplicate name), `BAI_E_SERVER` (503), transport codes.
 /// Example: examples/model_service.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_create(session: *const bai_session_t, opts: *const bai_service_opts_t, endpoint_id_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -185,24 +188,26 @@ fn service(s: &bai_session_t, id: *const c_char) -> Result<Service> {
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
 #[no_mangle]
-pub extern "C" fn bai_service_info(session: *const bai_session_t, endpoint_id: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_service_get_info(session: *const bai_session_t, endpoint_id: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
         let svc = service(s, endpoint_id)?;
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.inner.call("bai_service_info", async move { svc.info().await })?;
+        let v = s.inner.call("bai_service_get_info", async move { svc.info().await })?;
         out.fill(v.to_string().as_bytes());
         Ok(())
     })
 }
 
 /// Waits until the service has a healthy route and writes its endpoint URL (polls
-/// bai_service_info() every 200 ms, at most `timeout_ms`; negative: without limit).
+/// bai_service_get_info() every 200 ms, at most `timeout_ms`; negative: without limit).
 ///
 /// **Ownership:** `url_out` filled; release with bai_buf_dispose(). **Thread:** blocks; any
 /// thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_TIMEOUT`, `BAI_E_NOT_FOUND`, server and
 /// transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_wait_ready(session: *const bai_session_t, endpoint_id: *const c_char, timeout_ms: i64, url_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -231,6 +236,7 @@ pub extern "C" fn bai_service_wait_ready(session: *const bai_session_t, endpoint
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_list(session: *const bai_session_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -247,6 +253,7 @@ pub extern "C" fn bai_service_list(session: *const bai_session_t, out: *mut bai_
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
 /// transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_scale(session: *const bai_session_t, endpoint_id: *const c_char, replicas: u32) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -260,6 +267,7 @@ pub extern "C" fn bai_service_scale(session: *const bai_session_t, endpoint_id: 
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
 /// transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_delete(session: *const bai_session_t, endpoint_id: *const c_char) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -275,6 +283,7 @@ pub extern "C" fn bai_service_delete(session: *const bai_session_t, endpoint_id:
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`,
 /// `BAI_E_HTTP_STATUS` (expiry in the past), `BAI_E_NOT_FOUND`, transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_generate_token(session: *const bai_session_t, endpoint_id: *const c_char, duration: *const c_char, valid_until: i64, token_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -301,6 +310,7 @@ pub extern "C" fn bai_service_generate_token(session: *const bai_session_t, endp
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (URL,
 /// method), `BAI_E_NETWORK`, `BAI_E_TIMEOUT`, `BAI_E_TLS`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_service_call(
     session: *const bai_session_t,
     url: *const c_char,

@@ -89,7 +89,23 @@ impl SessionInner {
 
     /// Records that an operation finished (each operation once).
     pub(crate) fn completed(&self, op: &Arc<super::op::OpInner>) {
-        self.done.lock().unwrap_or_else(|p| p.into_inner()).push_back(Arc::downgrade(op));
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if done.len() >= 256 && done.len().is_power_of_two() {
+            // Nobody takes them (ops polled one by one): drop the freed ones.
+            done.retain(|w| w.upgrade().is_some_and(|o| o.live_handle().is_some()));
+        }
+        done.push_back(Arc::downgrade(op));
+    }
+
+    /// The next finished operation whose handle is still live, in completion order.
+    pub(crate) fn next_done(&self) -> Option<*mut super::op::bai_op_t> {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(w) = done.pop_front() {
+            if let Some(h) = w.upgrade().and_then(|o| o.live_handle()) {
+                return Some(h);
+            }
+        }
+        None
     }
 
     /// Cancels every blocking call in progress.
@@ -123,6 +139,7 @@ pub struct bai_session_t {
 /// `BAI_E_NETWORK`/`BAI_E_TIMEOUT` (login only), `BAI_E_REENTRANT`.
 /// Example: examples/versions_explicit.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut bai_session_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -181,6 +198,7 @@ pub unsafe extern "C" fn bai_session_free(session: *mut bai_session_t) {
 ///
 /// **Thread:** any thread; never blocks. **Errors:** `BAI_E_NULL_ARG`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_cancel(session: *const bai_session_t) -> bai_code_t {
     fallible(|| {
         unsafe { handle(session, "session") }?.inner.cancel_calls();
@@ -214,6 +232,7 @@ pub extern "C" fn bai_session_server_version(session: *const bai_session_t) -> *
 /// `BAI_E_TIMEOUT`, `BAI_E_TLS`), server codes (`BAI_E_AUTH`, ...), `BAI_E_REENTRANT`.
 /// Example: examples/versions_env.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_system_get_versions(session: *const bai_session_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
@@ -307,6 +326,7 @@ impl bai_response_t {
 /// header value), `BAI_E_NETWORK`, `BAI_E_TIMEOUT`, `BAI_E_TLS`, `BAI_E_REENTRANT`.
 /// Example: examples/start_service_raw.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_session_request(session: *const bai_session_t, request: *const bai_request_t, out: *mut *mut bai_response_t) -> bai_code_t {
     fallible(|| {
         let out = unsafe { out_ptr(out, "out") }?;
@@ -392,6 +412,7 @@ pub extern "C" fn bai_response_header_count(response: *const bai_response_t) -> 
 /// **Ownership:** both strings borrowed until the response is freed. **Thread:** any.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (index out of range).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_response_header_at(response: *const bai_response_t, index: usize, name_out: *mut *const c_char, value_out: *mut *const c_char) -> bai_code_t {
     fallible(|| {
         let r = unsafe { handle(response, "response") }?;

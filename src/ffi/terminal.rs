@@ -8,6 +8,7 @@ use crate::core::stream::TermCommand;
 
 use super::args::{handle, out_ptr};
 use super::boundary::{fallible, refuse_reentry};
+use super::callback::{bai_op_opts_t, OpOpts};
 use super::compute::bai_compute_t;
 use super::error::bai_code_t;
 use super::op::{bai_op_t, boxed, terminal_of, Output};
@@ -18,17 +19,21 @@ use super::op::{bai_op_t, boxed, terminal_of, Output};
 /// ping, restart, and end it with bai_terminal_close() (then poll until BAI_OK) or
 /// bai_op_cancel().
 ///
-/// **Ownership:** `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
-/// once; any thread. **Errors:** `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
+/// **Ownership:** `op_opts` (may be NULL) as bai_op_opts_t says; `*out` is the caller's,
+/// release with bai_op_free(). **Thread:** returns at once; any thread. **Errors:**
+/// `BAI_E_NULL_ARG`; connection failures come from bai_op_poll().
 /// Example: examples/terminal.c.
 #[no_mangle]
-pub extern "C" fn bai_compute_terminal_open(compute: *const bai_compute_t, out: *mut *mut bai_op_t) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_compute_terminal_open(compute: *const bai_compute_t, op_opts: *const bai_op_opts_t, out: *mut *mut bai_op_t) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let out = unsafe { out_ptr(out, "out") }?;
         let c = unsafe { handle(compute, "compute") }?;
         let (tx, rx) = mpsc::channel(1024);
         let cs = c.compute.clone();
-        let op = c.session.start_op_with(c.callbacks.clone(), Some(tx), move |mut ctx| async move {
+        let op = c.session.start_op_with(oo.over(&c.callbacks), Some(tx), move |mut ctx| async move {
             crate::core::stream::terminal(&cs, &mut ctx, rx).await.map(|_| Output::Nothing)
         })?;
         boxed(op, out);
@@ -55,6 +60,7 @@ fn term_send(op: *const bai_op_t, cmd: TermCommand) -> Result<()> {
 /// waits only if 1024 writes are already queued. **Errors:** `BAI_E_NULL_ARG`,
 /// `BAI_E_BAD_STATE` (not a terminal, or closed).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_terminal_write(op: *const bai_op_t, data: *const u8, len: usize) -> bai_code_t {
     fallible(|| {
         let bytes = unsafe { super::args::bytes_arg(data, len, "data") }?.to_vec();
@@ -67,6 +73,7 @@ pub extern "C" fn bai_terminal_write(op: *const bai_op_t, data: *const u8, len: 
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (zero size),
 /// `BAI_E_BAD_STATE`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_terminal_resize(op: *const bai_op_t, rows: u16, cols: u16) -> bai_code_t {
     fallible(|| {
         if rows == 0 || cols == 0 {
@@ -80,6 +87,7 @@ pub extern "C" fn bai_terminal_resize(op: *const bai_op_t, rows: u16, cols: u16)
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_terminal_ping(op: *const bai_op_t) -> bai_code_t {
     fallible(|| term_send(op, TermCommand::Ping))
 }
@@ -88,6 +96,7 @@ pub extern "C" fn bai_terminal_ping(op: *const bai_op_t) -> bai_code_t {
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE`.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_terminal_restart(op: *const bai_op_t) -> bai_code_t {
     fallible(|| term_send(op, TermCommand::Restart))
 }
@@ -96,6 +105,7 @@ pub extern "C" fn bai_terminal_restart(op: *const bai_op_t) -> bai_code_t {
 ///
 /// **Thread:** any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (already closed).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_terminal_close(op: *const bai_op_t) -> bai_code_t {
     fallible(|| term_send(op, TermCommand::Close))
 }

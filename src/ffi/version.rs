@@ -34,6 +34,7 @@ pub extern "C" fn bai_version_num() -> u32 {
 ///
 /// **Thread:** any. **Errors:** `BAI_E_BAD_STATE` on a mismatch (the message names both versions).
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_check_version(header_num: u32) -> bai_code_t {
     super::boundary::fallible(|| {
         let lib = num();

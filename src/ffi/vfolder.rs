@@ -1,6 +1,6 @@
 //! Storage folders (vfolders): management and resumable transfers.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,10 +10,10 @@ use crate::core::vfolder::{self, CreateFolder, VFolder};
 use super::args::{handle, opt_str_arg, out_ptr, out_val, str_arg};
 use super::boundary::fallible;
 use super::buf::bai_buf_t;
-use super::callback::{register, bai_progress_cb, bai_userdata_free_cb, Callbacks};
+use super::callback::{bai_op_opts_t, OpOpts};
 use super::compute::path_list;
 use super::error::bai_code_t;
-use super::op::{bai_op_t, Output};
+use super::op::{bai_op_t, boxed, Output};
 use super::session::{bai_session_t, read_sized, SessionInner};
 
 /// Options of bai_vfolder_create(). Zero-initialise and set `struct_size`.
@@ -64,6 +64,7 @@ fn json_out(out: &mut bai_buf_t, v: &serde_json::Value) -> Result<()> {
 /// `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_HTTP_STATUS` (e.g. type
 /// `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const c_char, opts: *const bai_vfolder_opts_t, info_out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -95,6 +96,7 @@ pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_list(session: *const bai_session_t, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -110,12 +112,13 @@ pub extern "C" fn bai_vfolder_list(session: *const bai_session_t, out: *mut bai_
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
 #[no_mangle]
-pub extern "C" fn bai_vfolder_info(session: *const bai_session_t, name: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
+#[must_use]
+pub extern "C" fn bai_vfolder_get_info(session: *const bai_session_t, name: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let out = unsafe { out_val(out, "out") }?;
-        let v = s.call("bai_vfolder_info", async move { f.info().await })?;
+        let v = s.call("bai_vfolder_get_info", async move { f.info().await })?;
         json_out(out, &v)
     })
 }
@@ -125,6 +128,7 @@ pub extern "C" fn bai_vfolder_info(session: *const bai_session_t, name: *const c
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and
 /// transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_delete(session: *const bai_session_t, name: *const c_char) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -138,6 +142,7 @@ pub extern "C" fn bai_vfolder_delete(session: *const bai_session_t, name: *const
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`,
 /// `BAI_E_NOT_FOUND`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_rename(session: *const bai_session_t, name: *const c_char, new_name: *const c_char) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -153,6 +158,7 @@ pub extern "C" fn bai_vfolder_rename(session: *const bai_session_t, name: *const
 /// **Ownership:** `out` filled; release with bai_buf_dispose(). **Thread:** blocks; any thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_NOT_FOUND`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_list_files(session: *const bai_session_t, name: *const c_char, path: *const c_char, out: *mut bai_buf_t) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -169,6 +175,7 @@ pub extern "C" fn bai_vfolder_list_files(session: *const bai_session_t, name: *c
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (flags),
 /// server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_mkdir(session: *const bai_session_t, name: *const c_char, path: *const c_char, flags: u32) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -185,6 +192,7 @@ pub extern "C" fn bai_vfolder_mkdir(session: *const bai_session_t, name: *const 
 ///
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_rename_file(session: *const bai_session_t, name: *const c_char, target_path: *const c_char, new_name: *const c_char) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -199,6 +207,7 @@ pub extern "C" fn bai_vfolder_rename_file(session: *const bai_session_t, name: *
 ///
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_move_file(session: *const bai_session_t, name: *const c_char, src: *const c_char, dst: *const c_char) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -213,6 +222,7 @@ pub extern "C" fn bai_vfolder_move_file(session: *const bai_session_t, name: *co
 ///
 /// **Thread:** blocks; any thread. **Errors:** `BAI_E_NULL_ARG`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_delete_files(session: *const bai_session_t, name: *const c_char, files: *const *const c_char, n_files: usize, recursive: bool) -> bai_code_t {
     fallible(|| {
         let s = self::session(session)?;
@@ -220,10 +230,6 @@ pub extern "C" fn bai_vfolder_delete_files(session: *const bai_session_t, name: 
         let files = path_list(files, n_files, "files")?;
         s.call("bai_vfolder_delete_files", async move { f.delete_files(&files, recursive).await })
     })
-}
-
-fn transfer_callbacks(cb: bai_progress_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> Callbacks {
-    Callbacks { progress: register(cb, userdata, userdata_free), ..Default::default() }
 }
 
 /// Work of an upload.
@@ -239,16 +245,21 @@ fn upload_work(s: &Arc<SessionInner>, name: *const c_char, paths: *const *const 
 
 /// Uploads files (and, with `recursive`, whole directories) into a folder through the storage
 /// proxy (tus), streamed from disk in bounded memory; remote names are the paths relative to
-/// `base_dir` (NULL: the current directory). A dropped connection is resumed from the
-/// server's offset without re-sending what it already stored. `progress` (may be NULL) gets
-/// the bytes sent so far.
+/// `base_dir` (NULL: the current directory). A transient failure is resumed from the server's
+/// offset without re-sending what it already stored, within the retry budget
+/// (bai_config_set_retry_budget_ms()). The progress callback of `op_opts` (may be NULL) gets
+/// the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk — a stop at
+/// the last report (done == total) comes after the last byte was sent: the call reports
+/// `BAI_E_ABORTED_BY_CALLBACK` and the server keeps the file.
 ///
-/// **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
-/// any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
-/// `BAI_E_INVALID_ARG` (outside base_dir, a directory without `recursive`), `BAI_E_IO`,
-/// `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes (after the retries).
+/// **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
+/// when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
+/// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG` (outside base_dir, a directory without
+/// `recursive`), `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, `BAI_E_CANCELLED`
+/// (bai_session_cancel()), server and transport codes (after the retries).
 /// Example: examples/vfolder_dataset.c.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_upload(
     session: *const bai_session_t,
     name: *const c_char,
@@ -256,23 +267,24 @@ pub extern "C" fn bai_vfolder_upload(
     n_paths: usize,
     base_dir: *const c_char,
     recursive: bool,
-    progress: bai_progress_cb,
-    userdata: *mut c_void,
+    op_opts: *const bai_op_opts_t,
 ) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let s = self::session(session)?;
         let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
-        let cbs = transfer_callbacks(progress, userdata, None);
-        s.call_op("bai_vfolder_upload", &cbs, None, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await }).map(|_| ())
+        s.call_op("bai_vfolder_upload", &oo.alone(), None, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await }).map(|_| ())
     })
 }
 
 /// The non-blocking form of bai_vfolder_upload(): progress is delivered inside bai_op_poll().
 ///
-/// **Ownership:** inputs copied; `userdata_free(userdata)` (if not NULL) is called once the op
-/// lets go of it; `*out` is the caller's, release with bai_op_free(). **Thread:** returns at
-/// once. **Errors:** argument errors here; transfer errors from bai_op_poll().
+/// **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says; `*out` is the caller's,
+/// release with bai_op_free(). **Thread:** returns at once. **Errors:** argument errors here;
+/// transfer errors from bai_op_poll().
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_upload_start(
     session: *const bai_session_t,
     name: *const c_char,
@@ -280,47 +292,52 @@ pub extern "C" fn bai_vfolder_upload_start(
     n_paths: usize,
     base_dir: *const c_char,
     recursive: bool,
-    progress: bai_progress_cb,
-    userdata: *mut c_void,
-    userdata_free: bai_userdata_free_cb,
+    op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let cbs = transfer_callbacks(progress, userdata, userdata_free);
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let out = unsafe { out_ptr(out, "out") }?;
         let s = self::session(session)?;
         let (f, p, base, rec) = upload_work(s, name, paths, n_paths, base_dir, recursive)?;
-        let op = s.start_op(cbs, move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await.map(|_| Output::Nothing) })?;
-        *out = Box::into_raw(Box::new(op));
+        let op = s.start_op(oo.alone(), move |ctx| async move { f.upload(&ctx, &p, base.as_deref(), rec).await.map(|_| Output::Nothing) })?;
+        boxed(op, out);
         Ok(())
     })
 }
 
 /// Downloads files of a folder into the existing directory `dest_dir` (each to its base
 /// name; an existing file there is an error), streamed to disk in bounded memory and resumed
-/// with Range after a dropped connection. Each file lands atomically (written to
-/// `<name>.partial`, then renamed; flushed to disk first with bai_config_set_sync_downloads()).
+/// with Range after a transient failure, within the retry budget. Each file lands atomically
+/// (written to `<name>.partial`, then renamed; flushed to disk first with
+/// bai_config_set_sync_downloads()). A stop from the progress callback of `op_opts` removes
+/// the partial file; a stop at the last report (done == total) comes after the last byte
+/// arrived: the call reports `BAI_E_ABORTED_BY_CALLBACK` and the file may already carry its
+/// final name.
 ///
-/// **Ownership:** inputs copied; `userdata` is only used during the call. **Thread:** blocks;
-/// any thread; the progress callback runs on it. **Errors:** `BAI_E_NULL_ARG`,
-/// `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`, server and transport codes.
+/// **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
+/// when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
+/// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_ARG`, `BAI_E_IO`, `BAI_E_ABORTED_BY_CALLBACK`,
+/// `BAI_E_CANCELLED`, server and transport codes.
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_download(
     session: *const bai_session_t,
     name: *const c_char,
     files: *const *const c_char,
     n_files: usize,
     dest_dir: *const c_char,
-    progress: bai_progress_cb,
-    userdata: *mut c_void,
+    op_opts: *const bai_op_opts_t,
 ) -> bai_code_t {
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let files = path_list(files, n_files, "files")?;
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
-        let cbs = transfer_callbacks(progress, userdata, None);
-        s.call_op("bai_vfolder_download", &cbs, None, move |ctx| async move { f.download(&ctx, &files, &dest).await }).map(|_| ())
+        s.call_op("bai_vfolder_download", &oo.alone(), None, move |ctx| async move { f.download(&ctx, &files, &dest).await }).map(|_| ())
     })
 }
 
@@ -329,26 +346,26 @@ pub extern "C" fn bai_vfolder_download(
 /// **Ownership:** as bai_vfolder_upload_start(). **Thread:** returns at once.
 /// **Errors:** argument errors here; transfer errors from bai_op_poll().
 #[no_mangle]
+#[must_use]
 pub extern "C" fn bai_vfolder_download_start(
     session: *const bai_session_t,
     name: *const c_char,
     files: *const *const c_char,
     n_files: usize,
     dest_dir: *const c_char,
-    progress: bai_progress_cb,
-    userdata: *mut c_void,
-    userdata_free: bai_userdata_free_cb,
+    op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let cbs = transfer_callbacks(progress, userdata, userdata_free);
+    let oo = OpOpts::take(op_opts);
     fallible(|| {
+        let oo = oo?;
         let out = unsafe { out_ptr(out, "out") }?;
         let s = self::session(session)?;
         let f = folder(s, name)?;
         let files = path_list(files, n_files, "files")?;
         let dest = PathBuf::from(unsafe { str_arg(dest_dir, "dest_dir") }?);
-        let op = s.start_op(cbs, move |ctx| async move { f.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })?;
-        *out = Box::into_raw(Box::new(op));
+        let op = s.start_op(oo.alone(), move |ctx| async move { f.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })?;
+        boxed(op, out);
         Ok(())
     })
 }

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     CHECK_CODE(bai_config_from_env(&config), BAI_OK);
     CHECK_CODE(bai_session_new(config, &session), BAI_OK);
     bai_config_free(config);
-    bai_code_t code = bai_vfolder_info(session, name, &info);
+    bai_code_t code = bai_vfolder_get_info(session, name, &info);
     bai_buf_dispose(&info);
     if (code == BAI_E_NOT_FOUND) {
         bai_vfolder_opts_t opts = {0};
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
             fclose(f);
         }
         const char *files[] = {"model-definition.yaml", "serve.py"};
-        CHECK_CODE(bai_vfolder_upload(session, name, files, 2, NULL, false, NULL, NULL), BAI_OK);
+        CHECK_CODE(bai_vfolder_upload(session, name, files, 2, NULL, false, NULL), BAI_OK);
     } else {
         CHECK_CODE(code, BAI_OK);
     }

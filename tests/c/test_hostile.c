@@ -553,7 +553,7 @@ static void test_slow_upgrade(void)
     stream_out[0] = '\0';
     bai_exec_result_t *r = NULL;
     const char *code = "print('slow hello')";
-    CHECK_CODE(bai_compute_stream(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, &r), BAI_OK);
+    CHECK_CODE(bai_compute_stream(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, NULL, &r), BAI_OK);
     CHECK_STR(stream_out, "slow hello\n");
     bai_exec_result_free(r);
     bai_compute_free(c);
@@ -603,14 +603,14 @@ static void test_storage_failing(void)
     bai_session_t *s = open_session(endpoint("http", srv.port), tune_budget);
     storage_status = "500 Internal Server Error";
     double t0 = now_s();
-    CHECK_CODE(bai_vfolder_download(s, "folder", files, 1, dest, NULL, NULL), BAI_E_SERVER);
+    CHECK_CODE(bai_vfolder_download(s, "folder", files, 1, dest, NULL), BAI_E_SERVER);
     CHECK(bai_last_error_http_status() == 500);
     CHECK(now_s() - t0 < 1.0);
 
     /* A persistent 503 is retried, within the retry budget only. */
     storage_status = "503 Service Unavailable";
     t0 = now_s();
-    CHECK_CODE(bai_vfolder_download(s, "folder", files, 1, dest, NULL, NULL), BAI_E_SERVER);
+    CHECK_CODE(bai_vfolder_download(s, "folder", files, 1, dest, NULL), BAI_E_SERVER);
     double took = now_s() - t0;
     CHECK(took >= 0.5 && took < 4.0);
     bai_session_free(s);

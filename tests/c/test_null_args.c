@@ -131,9 +131,9 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     bai_response_free(NULL);
 
     bai_page_t *page = SENTINEL;
-    CHECK_CODE(bai_session_list(NULL, "RUNNING", 0, 20, &page), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_list(NULL, "RUNNING", 0, 20, &page), BAI_E_NULL_ARG);
     CHECK(page == NULL);
-    CHECK_CODE(bai_session_list(session, "RUNNING", 0, 20, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_list(session, "RUNNING", 0, 20, NULL), BAI_E_NULL_ARG);
     CHECK(bai_page_total_count(NULL) == 0);
     CHECK(bai_page_count(NULL) == 0);
     CHECK(bai_page_item_json(NULL, 0) == NULL);
@@ -163,9 +163,9 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     CHECK_CODE(bai_service_create(NULL, &sopts, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_service_create(session, NULL, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_service_create(session, &sopts, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_service_info(NULL, "id", &out), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_service_info(session, NULL, &out), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_service_info(session, "id", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_service_get_info(NULL, "id", &out), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_service_get_info(session, NULL, &out), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_service_get_info(session, "id", NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_service_wait_ready(NULL, "id", 0, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_service_wait_ready(session, NULL, 0, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_service_wait_ready(session, "id", 0, NULL), BAI_E_NULL_ARG);
@@ -193,9 +193,9 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     CHECK_CODE(bai_vfolder_create(session, NULL, NULL, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_list(NULL, &out), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_list(session, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_info(NULL, "f", &out), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_info(session, NULL, &out), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_info(session, "f", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_get_info(NULL, "f", &out), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_get_info(session, NULL, &out), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_get_info(session, "f", NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_delete(NULL, "f"), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_delete(session, NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_rename(NULL, "f", "g"), BAI_E_NULL_ARG);
@@ -218,25 +218,25 @@ static void session_functions(bai_config_t *config, bai_session_t *session)
     CHECK_CODE(bai_vfolder_delete_files(NULL, "f", fpaths, 1, false), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_delete_files(session, NULL, fpaths, 1, false), BAI_E_NULL_ARG);
     CHECK_CODE(bai_vfolder_delete_files(session, "f", NULL, 1, false), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload(NULL, "f", fpaths, 1, NULL, false, NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload(session, NULL, fpaths, 1, NULL, false, NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload(session, "f", NULL, 1, NULL, false, NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload_start(NULL, "f", fpaths, 1, NULL, false, NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload(NULL, "f", fpaths, 1, NULL, false, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload(session, NULL, fpaths, 1, NULL, false, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload(session, "f", NULL, 1, NULL, false, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload_start(NULL, "f", fpaths, 1, NULL, false, NULL, &vop), BAI_E_NULL_ARG);
     CHECK(vop == NULL);
-    CHECK_CODE(bai_vfolder_upload_start(session, NULL, fpaths, 1, NULL, false, NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload_start(session, "f", NULL, 1, NULL, false, NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_upload_start(session, "f", fpaths, 1, NULL, false, NULL, NULL, NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download(NULL, "f", fpaths, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download(session, NULL, fpaths, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download(session, "f", NULL, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download(session, "f", fpaths, 1, NULL, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload_start(session, NULL, fpaths, 1, NULL, false, NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload_start(session, "f", NULL, 1, NULL, false, NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_upload_start(session, "f", fpaths, 1, NULL, false, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download(NULL, "f", fpaths, 1, ".", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download(session, NULL, fpaths, 1, ".", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download(session, "f", NULL, 1, ".", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download(session, "f", fpaths, 1, NULL, NULL), BAI_E_NULL_ARG);
     vop = SENTINEL;
-    CHECK_CODE(bai_vfolder_download_start(NULL, "f", fpaths, 1, ".", NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download_start(NULL, "f", fpaths, 1, ".", NULL, &vop), BAI_E_NULL_ARG);
     CHECK(vop == NULL);
-    CHECK_CODE(bai_vfolder_download_start(session, NULL, fpaths, 1, ".", NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download_start(session, "f", NULL, 1, ".", NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download_start(session, "f", fpaths, 1, NULL, NULL, NULL, NULL, &vop), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_vfolder_download_start(session, "f", fpaths, 1, ".", NULL, NULL, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download_start(session, NULL, fpaths, 1, ".", NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download_start(session, "f", NULL, 1, ".", NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download_start(session, "f", fpaths, 1, NULL, NULL, &vop), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_vfolder_download_start(session, "f", fpaths, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
     CHECK(out.data == NULL);
 
 }
@@ -258,7 +258,7 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK_STR(bai_compute_id(NULL), "");
     CHECK_STR(bai_compute_name(NULL), "");
     CHECK_STR(bai_compute_status(NULL), "");
-    CHECK(!bai_compute_created(NULL));
+    CHECK(!bai_compute_was_created(NULL));
 
     bai_buf_t buf = {NULL, 0};
     CHECK_CODE(bai_compute_get_info(NULL, &buf), BAI_E_NULL_ARG);
@@ -275,20 +275,27 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK_CODE(bai_compute_cancel(NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_compute_set_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK(bai_op_input_is_password(NULL) == false);
+    CHECK_STR(bai_op_run_id(NULL), "");
+    CHECK(bai_op_userdata(NULL) == NULL);
+    CHECK(bai_session_next_done(NULL) == NULL);
+    {
+        bai_buf_t prompt = {NULL, 0};
+        CHECK_CODE(bai_op_input_prompt(NULL, &prompt), BAI_E_NULL_ARG);
+    }
     {
         bai_op_t *o = SENTINEL;
-        CHECK_CODE(bai_compute_create_start(NULL, "python:3.9-ubuntu20.04", NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_create_start(NULL, "python:3.9-ubuntu20.04", NULL, NULL, &o), BAI_E_NULL_ARG);
         CHECK(o == NULL);
-        CHECK_CODE(bai_compute_create_start(session, NULL, NULL, &o), BAI_E_NULL_ARG);
-        CHECK_CODE(bai_compute_create_start(session, "python:3.9-ubuntu20.04", NULL, NULL), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_create_start(session, NULL, NULL, NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_create_start(session, "python:3.9-ubuntu20.04", NULL, NULL, NULL), BAI_E_NULL_ARG);
         bai_compute_t *c = SENTINEL;
         CHECK_CODE(bai_op_take_compute(NULL, &c), BAI_E_NULL_ARG);
         CHECK(c == NULL);
         const char *files[] = {"a.txt"};
-        CHECK_CODE(bai_compute_download_start(NULL, files, 1, ".", &o), BAI_E_NULL_ARG);
-        CHECK_CODE(bai_compute_download_start(compute, NULL, 1, ".", &o), BAI_E_NULL_ARG);
-        CHECK_CODE(bai_compute_download_start(compute, files, 1, NULL, &o), BAI_E_NULL_ARG);
-        CHECK_CODE(bai_compute_download_start(compute, files, 1, ".", NULL), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(NULL, files, 1, ".", NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, NULL, 1, ".", NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, files, 1, NULL, NULL, &o), BAI_E_NULL_ARG);
+        CHECK_CODE(bai_compute_download_start(compute, files, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
     }
 
     /* A NULL handle still releases the userdata it was given (documented). */
@@ -307,21 +314,21 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK(freed == 4);
 
     bai_exec_result_t *r = SENTINEL;
-    CHECK_CODE(bai_compute_execute(NULL, NULL, CODE, 8, 0, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_execute(NULL, NULL, CODE, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
     CHECK(r == NULL);
-    CHECK_CODE(bai_compute_execute(compute, NULL, NULL, 8, 0, NULL, &r), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_execute(compute, NULL, CODE, 8, 0, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_execute(compute, NULL, NULL, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_execute(compute, NULL, CODE, 8, 0, NULL, NULL, NULL), BAI_E_NULL_ARG);
     r = SENTINEL;
-    CHECK_CODE(bai_compute_run(NULL, CODE, 8, 0, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_run(NULL, CODE, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
     CHECK(r == NULL);
-    CHECK_CODE(bai_compute_run(compute, NULL, 8, 0, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_run(compute, NULL, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
 
 
     CHECK_CODE(bai_compute_set_event_cb(NULL, event_cb, SENTINEL, userdata_free), BAI_E_NULL_ARG);
     r = SENTINEL;
-    CHECK_CODE(bai_compute_stream(NULL, CODE, 8, 0, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_stream(NULL, CODE, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
     CHECK(r == NULL);
-    CHECK_CODE(bai_compute_stream(compute, NULL, 8, 0, NULL, &r), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_stream(compute, NULL, 8, 0, NULL, NULL, &r), BAI_E_NULL_ARG);
 
     bai_buf_t token = {NULL, 0}, addr = {NULL, 0}, url = {NULL, 0};
     CHECK_CODE(bai_compute_start_service(NULL, "ttyd", 0, NULL, NULL, &token, &addr), BAI_E_NULL_ARG);
@@ -336,14 +343,14 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK(token.data == NULL && addr.data == NULL && url.data == NULL);
 
     const char *paths[] = {"a.txt"};
-    CHECK_CODE(bai_compute_upload(NULL, paths, 1, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_upload(compute, NULL, 1, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload(NULL, paths, 1, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload(compute, NULL, 1, NULL, NULL), BAI_E_NULL_ARG);
     const char *nullpath[] = {NULL};
-    CHECK_CODE(bai_compute_upload(compute, nullpath, 1, NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_download(NULL, paths, 1, ".", NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_download(compute, NULL, 1, ".", NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_download(compute, nullpath, 1, ".", NULL), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_download(compute, paths, 1, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload(compute, nullpath, 1, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_download(NULL, paths, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_download(compute, NULL, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_download(compute, nullpath, 1, ".", NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_download(compute, paths, 1, NULL, NULL, NULL), BAI_E_NULL_ARG);
     bai_file_list_t *fl = SENTINEL;
     CHECK_CODE(bai_compute_list_files(NULL, ".", &fl), BAI_E_NULL_ARG);
     CHECK(fl == NULL);
@@ -358,42 +365,44 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK(!bai_exec_result_exit_code(NULL, &exit_code));
     CHECK(exit_code == 42);
     CHECK(bai_exec_result_options_json(NULL) != NULL);
+    CHECK(bai_exec_result_raised(NULL) == false);
     CHECK(bai_exec_result_files_json(NULL) != NULL);
     bai_exec_result_free(NULL);
 
     CHECK(!bai_input_request_is_password(NULL));
     CHECK(bai_input_request_run_id(NULL) != NULL);
+    CHECK_STR(bai_input_request_prompt(NULL), "");
     CHECK_CODE(bai_input_reply(NULL, (const uint8_t *)"x", 1), BAI_E_NULL_ARG);
 }
 
 static void op_functions(bai_compute_t *compute)
 {
     bai_op_t *op = SENTINEL;
-    CHECK_CODE(bai_compute_run_start(NULL, CODE, 8, 0, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_run_start(NULL, CODE, 8, 0, NULL, NULL, &op), BAI_E_NULL_ARG);
     CHECK(op == NULL);
-    CHECK_CODE(bai_compute_run_start(compute, NULL, 8, 0, NULL, &op), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_run_start(compute, CODE, 8, 0, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_run_start(compute, NULL, 8, 0, NULL, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_run_start(compute, CODE, 8, 0, NULL, NULL, NULL), BAI_E_NULL_ARG);
     const char *paths[] = {"a.txt"};
     op = SENTINEL;
-    CHECK_CODE(bai_compute_upload_start(NULL, paths, 1, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload_start(NULL, paths, 1, NULL, NULL, &op), BAI_E_NULL_ARG);
     CHECK(op == NULL);
-    CHECK_CODE(bai_compute_upload_start(compute, NULL, 1, NULL, &op), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_upload_start(compute, paths, 1, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload_start(compute, NULL, 1, NULL, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_upload_start(compute, paths, 1, NULL, NULL, NULL), BAI_E_NULL_ARG);
 
 
     op = SENTINEL;
-    CHECK_CODE(bai_compute_stream_start(NULL, CODE, 8, 0, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_stream_start(NULL, CODE, 8, 0, NULL, NULL, &op), BAI_E_NULL_ARG);
     CHECK(op == NULL);
-    CHECK_CODE(bai_compute_stream_start(compute, NULL, 8, 0, NULL, &op), BAI_E_NULL_ARG);
-    CHECK_CODE(bai_compute_stream_start(compute, CODE, 8, 0, NULL, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_stream_start(compute, NULL, 8, 0, NULL, NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_stream_start(compute, CODE, 8, 0, NULL, NULL, NULL), BAI_E_NULL_ARG);
     op = SENTINEL;
-    CHECK_CODE(bai_compute_terminal_open(NULL, &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_terminal_open(NULL, NULL, &op), BAI_E_NULL_ARG);
     CHECK(op == NULL);
-    CHECK_CODE(bai_compute_terminal_open(compute, NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_terminal_open(compute, NULL, NULL), BAI_E_NULL_ARG);
     op = SENTINEL;
-    CHECK_CODE(bai_compute_events_start(NULL, "session", &op), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_events_start(NULL, "session", NULL, &op), BAI_E_NULL_ARG);
     CHECK(op == NULL);
-    CHECK_CODE(bai_compute_events_start(compute, "session", NULL), BAI_E_NULL_ARG);
+    CHECK_CODE(bai_compute_events_start(compute, "session", NULL, NULL), BAI_E_NULL_ARG);
     CHECK_CODE(bai_terminal_write(NULL, (const uint8_t *)"x", 1), BAI_E_NULL_ARG);
     CHECK_CODE(bai_terminal_resize(NULL, 24, 80), BAI_E_NULL_ARG);
     CHECK_CODE(bai_terminal_ping(NULL), BAI_E_NULL_ARG);
@@ -414,7 +423,7 @@ static void op_functions(bai_compute_t *compute)
 
     /* A live op (its session is unreachable, so it can only fail or be cancelled). */
     op = NULL;
-    CHECK_CODE(bai_compute_run_start(compute, CODE, 8, 0, NULL, &op), BAI_OK);
+    CHECK_CODE(bai_compute_run_start(compute, CODE, 8, 0, NULL, NULL, &op), BAI_OK);
     if (op != NULL) {
         CHECK_CODE(bai_op_send_input(op, NULL, 1), BAI_E_NULL_ARG);
         CHECK_CODE(bai_op_result(op, NULL), BAI_E_NULL_ARG);

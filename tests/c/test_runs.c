@@ -17,7 +17,7 @@ static bai_code_t run(bai_compute_t *c, const char *code)
 {
     out[0] = '\0';
     bai_exec_result_t *r = NULL;
-    bai_code_t rc = bai_compute_run(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, &r);
+    bai_code_t rc = bai_compute_run(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, NULL, &r);
     bai_exec_result_free(r);
     return rc;
 }
@@ -25,7 +25,7 @@ static bai_code_t run(bai_compute_t *c, const char *code)
 static bai_op_t *start(bai_compute_t *c, const char *code)
 {
     bai_op_t *op = NULL;
-    CHECK_CODE(bai_compute_run_start(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, &op), BAI_OK);
+    CHECK_CODE(bai_compute_run_start(c, (const uint8_t *)code, strlen(code), BAI_EXEC_QUERY, NULL, NULL, &op), BAI_OK);
     return op;
 }
 

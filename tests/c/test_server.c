@@ -150,7 +150,7 @@ int main(void)
     /* A wrong secret key: BAI_E_AUTH, 401, auth-failed, and no secret anywhere. */
     session = open_session(access_key, WRONG_SECRET);
     bai_page_t *page = NULL;
-    CHECK_CODE(bai_session_list(session, "RUNNING", 0, 20, &page), BAI_E_AUTH);
+    CHECK_CODE(bai_compute_list(session, "RUNNING", 0, 20, &page), BAI_E_AUTH);
     CHECK(page == NULL);
     CHECK(bai_last_error_http_status() == 401);
     CHECK(ends_with(bai_last_error_server_type(), "auth-failed"));
@@ -167,7 +167,7 @@ int main(void)
 
     /* An unknown access key. */
     session = open_session("AKIANOSUCHKEY0000000", secret_key);
-    CHECK_CODE(bai_session_list(session, "RUNNING", 0, 20, &page), BAI_E_AUTH);
+    CHECK_CODE(bai_compute_list(session, "RUNNING", 0, 20, &page), BAI_E_AUTH);
     CHECK(bai_last_error_http_status() == 401);
     CHECK(ends_with(bai_last_error_server_type(), "auth-failed"));
     no_secret_in_error(secret_key);

@@ -28,7 +28,7 @@ int main(void)
         CHECK_CODE(bai_system_get_versions(session, &versions), BAI_OK);
         bai_buf_dispose(&versions);
         bai_page_t *page = NULL;
-        CHECK_CODE(bai_session_list(session, "RUNNING", 0, 20, &page), BAI_OK);
+        CHECK_CODE(bai_compute_list(session, "RUNNING", 0, 20, &page), BAI_OK);
         printf("logged in; %llu running session(s)\n", (unsigned long long)bai_page_total_count(page));
         bai_page_free(page);
         bai_session_free(session); /* logs out */

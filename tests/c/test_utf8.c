@@ -32,7 +32,7 @@ int main(void)
     CHECK_CODE(bai_session_new(config, &session), BAI_OK);
     if (session != NULL) {
         bai_page_t *page = NULL;
-        CHECK_CODE(bai_session_list(session, BAD, 0, 20, &page), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_list(session, BAD, 0, 20, &page), BAI_E_INVALID_UTF8);
         CHECK(page == NULL);
         CHECK_CODE(bai_compute_create(session, BAD, NULL, &compute), BAI_E_INVALID_UTF8);
         CHECK(compute == NULL);
@@ -64,20 +64,20 @@ int main(void)
         bai_op_t *op = NULL;
         bai_file_list_t *list = NULL;
         const uint8_t *code = (const uint8_t *)BAD;
-        CHECK_CODE(bai_compute_run(compute, code, sizeof BAD - 1, 0, NULL, &result), BAI_E_INVALID_UTF8);
-        CHECK_CODE(bai_compute_execute(compute, NULL, code, sizeof BAD - 1, 0, NULL, &result), BAI_E_INVALID_UTF8);
-        CHECK_CODE(bai_compute_execute(compute, BAD, (const uint8_t *)"", 0, 2, NULL, &result), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_run(compute, code, sizeof BAD - 1, 0, NULL, NULL, &result), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_execute(compute, NULL, code, sizeof BAD - 1, 0, NULL, NULL, &result), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_execute(compute, BAD, (const uint8_t *)"", 0, 2, NULL, NULL, &result), BAI_E_INVALID_UTF8);
         CHECK(result == NULL);
-        CHECK_CODE(bai_compute_run_start(compute, code, sizeof BAD - 1, 0, NULL, &op), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_run_start(compute, code, sizeof BAD - 1, 0, NULL, NULL, &op), BAI_E_INVALID_UTF8);
         CHECK(op == NULL);
         bai_batch_opts_t batch = {0};
         batch.struct_size = sizeof batch;
         batch.exec = BAD;
-        CHECK_CODE(bai_compute_run(compute, (const uint8_t *)"", 0, 1, &batch, &result), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_run(compute, (const uint8_t *)"", 0, 1, &batch, NULL, &result), BAI_E_INVALID_UTF8);
         const char *paths[] = {BAD};
-        CHECK_CODE(bai_compute_upload(compute, paths, 1, NULL), BAI_E_INVALID_UTF8);
-        CHECK_CODE(bai_compute_upload(compute, (const char *[]){"a.txt"}, 1, BAD), BAI_E_INVALID_UTF8);
-        CHECK_CODE(bai_compute_download(compute, paths, 1, ".", NULL), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_upload(compute, paths, 1, NULL, NULL), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_upload(compute, (const char *[]){"a.txt"}, 1, BAD, NULL), BAI_E_INVALID_UTF8);
+        CHECK_CODE(bai_compute_download(compute, paths, 1, ".", NULL, NULL), BAI_E_INVALID_UTF8);
         CHECK_CODE(bai_compute_list_files(compute, BAD, &list), BAI_E_INVALID_UTF8);
         CHECK(list == NULL);
         bai_buf_t buf = {NULL, 0};

@@ -113,14 +113,14 @@ int main(void)
 
     long long before = server_bytes(session);
     const char *paths[] = {src};
-    CHECK_CODE(bai_vfolder_upload(session, folder, paths, 1, NULL, false, NULL, NULL), BAI_OK);
+    CHECK_CODE(bai_vfolder_upload(session, folder, paths, 1, NULL, false, NULL), BAI_OK);
     long long uploaded = server_bytes(session) - before;
     printf("upload: %llu bytes, the server received %lld\n", (unsigned long long)size, uploaded);
     CHECK(uploaded == (long long)size);
 
     before = server_bytes(session);
     const char *files[] = {src};
-    CHECK_CODE(bai_vfolder_download(session, folder, files, 1, dst, NULL, NULL), BAI_OK);
+    CHECK_CODE(bai_vfolder_download(session, folder, files, 1, dst, NULL), BAI_OK);
     long long downloaded = server_bytes(session) - before;
     char got[160];
     snprintf(got, sizeof got, "%s/%s", dst, src);

@@ -121,7 +121,7 @@ static void *worker(void *arg) {
             w->sink.buf[0] = 0;
             w->sink.overflow = 0;
             bai_exec_result_t *res = NULL;
-            bai_code_t r = bai_compute_run(w->compute, (const uint8_t *)code, (size_t)n, BAI_EXEC_QUERY, NULL, &res);
+            bai_code_t r = bai_compute_run(w->compute, (const uint8_t *)code, (size_t)n, BAI_EXEC_QUERY, NULL, NULL, &res);
             if (r != BAI_OK) report("compute_run", r);
             else check_output(&w->sink, value, "compute_run");
             bai_exec_result_free(res);
@@ -165,7 +165,8 @@ int main(void) {
             fprintf(stderr, "compute_create %s: %s\n", ws[t].name, bai_last_error_message());
             return 2;
         }
-        bai_compute_set_console_cb(ws[t].compute, on_console, &ws[t].sink, NULL);
+        if (bai_compute_set_console_cb(ws[t].compute, on_console, &ws[t].sink, NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     }
 
     /* Phase 1 */
@@ -189,10 +190,11 @@ int main(void) {
             report("compute_attach", r);
             continue;
         }
-        bai_compute_set_console_cb(handles[k], on_console, &sinks[k], NULL);
+        if (bai_compute_set_console_cb(handles[k], on_console, &sinks[k], NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
         char code[64];
         int n = snprintf(code, sizeof code, "print(%d)", 7000000 + k);
-        r = bai_compute_run_start(handles[k], (const uint8_t *)code, (size_t)n, BAI_EXEC_QUERY, NULL, &ops_v[k]);
+        r = bai_compute_run_start(handles[k], (const uint8_t *)code, (size_t)n, BAI_EXEC_QUERY, NULL, NULL, &ops_v[k]);
         if (r != BAI_OK) report("run_start", r);
     }
     size_t finished = 0;
@@ -216,7 +218,8 @@ int main(void) {
         bai_code_t c = bai_op_code(ops_v[k]);
         if (c != BAI_OK) {
             bai_buf_t m = {0};
-            bai_op_error_message(ops_v[k], &m);
+            if (bai_op_error_message(ops_v[k], &m) != BAI_OK)
+                fprintf(stderr, "bai_op_error_message failed: %s\n", bai_last_error_message());
             long e = atomic_fetch_add(&g_errors, 1);
             if (e < 10) fprintf(stderr, "error: run %d: %s (%s)\n", k, bai_code_name(c), m.data ? (const char *)m.data : "");
             bai_buf_dispose(&m);
@@ -233,7 +236,8 @@ int main(void) {
            g_runs, atomic_load(&g_done_runs), t3 - t2, (double)g_runs / (t3 - t2), polls, errors2);
 
     for (int t = 0; t < g_threads; t++) {
-        bai_compute_destroy(ws[t].compute, BAI_DESTROY_FORCED, NULL);
+        if (bai_compute_destroy(ws[t].compute, BAI_DESTROY_FORCED, NULL) != BAI_OK)
+            fprintf(stderr, "bai_compute_destroy failed: %s\n", bai_last_error_message());
         bai_compute_free(ws[t].compute);
     }
     bai_session_free(g_session);

@@ -871,7 +871,7 @@ public:
     std::string name() const { return bai_compute_name(h_.get()); }
     /// Status as last seen ("RUNNING", ...), refreshed by info().
     std::string status() const { return bai_compute_status(h_.get()); }
-    bool created() const noexcept { return bai_compute_created(h_.get()); }
+    bool created() const noexcept { return bai_compute_was_created(h_.get()); }
     bai_compute_t *get() const noexcept { return h_.get(); }
 
     /// Session details as JSON (refreshes status()).
@@ -1246,7 +1246,7 @@ public:
     /// One page of the caller's compute sessions (`ComputeSession.paginated_list`).
     Page list(const std::optional<std::string> &status, uint64_t offset, uint32_t page_size) const {
         bai_page_t *p = nullptr;
-        detail::check(bai_session_list(h_.get(), detail::c_or_null(status), offset, page_size, &p));
+        detail::check(bai_compute_list(h_.get(), detail::c_or_null(status), offset, page_size, &p));
         return Page(p);
     }
     /// A raw signed request; any HTTP answer is returned (check Response::status()).
@@ -1305,7 +1305,7 @@ public:
     }
     std::string vfolder_info(const std::string &name) const {
         detail::Buf b;
-        detail::check(bai_vfolder_info(h_.get(), name.c_str(), b.get()));
+        detail::check(bai_vfolder_get_info(h_.get(), name.c_str(), b.get()));
         return b.str();
     }
     void vfolder_delete(const std::string &name) const { detail::check(bai_vfolder_delete(h_.get(), name.c_str())); }
@@ -1437,7 +1437,7 @@ public:
     }
     std::string service_info(const std::string &endpoint_id) const {
         detail::Buf b;
-        detail::check(bai_service_info(h_.get(), endpoint_id.c_str(), b.get()));
+        detail::check(bai_service_get_info(h_.get(), endpoint_id.c_str(), b.get()));
         return b.str();
     }
     std::string service_list() const {

@@ -138,7 +138,7 @@ function request(s, r) {
 
 function listSessions(s, status, offset, pageSize) {
   const out = [null];
-  check(C.bai_session_list(s, status || null, offset, pageSize, out));
+  check(C.bai_compute_list(s, status || null, offset, pageSize, out));
   const page = out[0];
   try {
     const n = Number(C.bai_page_count(page));
@@ -156,7 +156,7 @@ function computeFacts(c) {
     id: C.bai_compute_id(c),
     name: C.bai_compute_name(c),
     status: C.bai_compute_status(c),
-    created: C.bai_compute_created(c),
+    created: C.bai_compute_was_created(c),
   };
 }
 
@@ -283,7 +283,7 @@ function vfolderList(s) {
 }
 
 function vfolderInfo(s, name) {
-  return bufCall((b) => C.bai_vfolder_info(s, name, b));
+  return bufCall((b) => C.bai_vfolder_get_info(s, name, b));
 }
 
 function vfolderListFiles(s, name, path) {

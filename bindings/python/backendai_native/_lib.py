@@ -92,7 +92,7 @@ BAI_DESTROY_RECURSIVE = 2
 BAI_REQUEST_ANONYMOUS = 1
 
 # The version of the C API these declarations were written for.
-HEADER_VERSION_NUM = 0x000100
+HEADER_VERSION_NUM = 0x000200
 
 # ---- structures ----------------------------------------------------------------------------
 
@@ -350,7 +350,7 @@ bai_response_header_count = _fn("bai_response_header_count", c_size_t, P)
 bai_response_header_at = _fn("bai_response_header_at", CODE, P, c_size_t, PSTR, PSTR)
 bai_response_free = _fn("bai_response_free", None, P)
 # listing
-bai_session_list = _fn("bai_session_list", CODE, P, c_char_p, c_uint64, c_uint32, PP)
+bai_compute_list = _fn("bai_compute_list", CODE, P, c_char_p, c_uint64, c_uint32, PP)
 bai_page_total_count = _fn("bai_page_total_count", c_uint64, P)
 bai_page_count = _fn("bai_page_count", c_size_t, P)
 bai_page_item_json = _fn("bai_page_item_json", c_char_p, P, c_size_t)
@@ -363,7 +363,7 @@ bai_compute_free = _fn("bai_compute_free", None, P)
 bai_compute_id = _fn("bai_compute_id", c_char_p, P)
 bai_compute_name = _fn("bai_compute_name", c_char_p, P)
 bai_compute_status = _fn("bai_compute_status", c_char_p, P)
-bai_compute_created = _fn("bai_compute_created", c_bool, P)
+bai_compute_was_created = _fn("bai_compute_was_created", c_bool, P)
 bai_compute_get_info = _fn("bai_compute_get_info", CODE, P, BUF)
 bai_compute_destroy = _fn("bai_compute_destroy", CODE, P, c_uint32, BUF)
 bai_compute_interrupt = _fn("bai_compute_interrupt", CODE, P)
@@ -505,7 +505,7 @@ bai_compute_start_service = _opt(
 bai_compute_app_url = _opt("bai_compute_app_url", CODE, P, c_char_p, c_char_p, c_char_p, BUF)
 bai_vfolder_create = _opt("bai_vfolder_create", CODE, P, c_char_p, POINTER(bai_vfolder_opts_t), BUF)
 bai_vfolder_list = _opt("bai_vfolder_list", CODE, P, BUF)
-bai_vfolder_info = _opt("bai_vfolder_info", CODE, P, c_char_p, BUF)
+bai_vfolder_get_info = _opt("bai_vfolder_get_info", CODE, P, c_char_p, BUF)
 bai_vfolder_delete = _opt("bai_vfolder_delete", CODE, P, c_char_p)
 bai_vfolder_rename = _opt("bai_vfolder_rename", CODE, P, c_char_p, c_char_p)
 bai_vfolder_list_files = _opt("bai_vfolder_list_files", CODE, P, c_char_p, c_char_p, BUF)
@@ -583,7 +583,7 @@ bai_vfolder_download_start = _opt(
     userdata_free_cb, PP,
 )
 bai_service_create = _opt("bai_service_create", CODE, P, POINTER(bai_service_opts_t), BUF)
-bai_service_info = _opt("bai_service_info", CODE, P, c_char_p, BUF)
+bai_service_get_info = _opt("bai_service_get_info", CODE, P, c_char_p, BUF)
 bai_service_wait_ready = _opt("bai_service_wait_ready", CODE, P, c_char_p, c_int64, BUF)
 bai_service_list = _opt("bai_service_list", CODE, P, BUF)
 bai_service_scale = _opt("bai_service_scale", CODE, P, c_char_p, c_uint32)

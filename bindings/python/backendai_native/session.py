@@ -288,7 +288,7 @@ class ComputeSession:
 
     @property
     def created(self) -> bool:
-        return bool(_lib.bai_compute_created(self._handle()))
+        return bool(_lib.bai_compute_was_created(self._handle()))
 
     def __repr__(self) -> str:
         if self._h is None:
@@ -893,7 +893,7 @@ class _ComputeSessionAPI:
             raise BackendClientError(_lib.BAI_E_INVALID_ARG,
                                      "access_key, fields, filter and order are not supported by this binding")
         out = ctypes.c_void_p()
-        check(_lib.bai_session_list(self._api._handle(), _enc(status), int(page_offset), int(page_size),
+        check(_lib.bai_compute_list(self._api._handle(), _enc(status), int(page_offset), int(page_size),
                                     ctypes.byref(out)))
         try:
             total = int(_lib.bai_page_total_count(out.value))
@@ -918,7 +918,7 @@ class VFolder:
         return json.loads(raw) if raw else None
 
     def info(self) -> dict:
-        return self._json(_lib.require(_lib.bai_vfolder_info, "bai_vfolder_info"))
+        return self._json(_lib.require(_lib.bai_vfolder_get_info, "bai_vfolder_get_info"))
 
     def delete(self) -> None:
         check(_lib.require(_lib.bai_vfolder_delete, "bai_vfolder_delete")(self._api._handle(), _enc(self.name)))
@@ -1050,7 +1050,7 @@ class _ServiceAPI:
         return {"endpoint_id": raw.decode()}
 
     def info(self, endpoint_id: str) -> dict:
-        return json.loads(self._buf(_lib.bai_service_info, "bai_service_info", _enc(endpoint_id)) or b"null")
+        return json.loads(self._buf(_lib.bai_service_get_info, "bai_service_get_info", _enc(endpoint_id)) or b"null")
 
     def list(self) -> Any:
         return json.loads(self._buf(_lib.bai_service_list, "bai_service_list") or b"null")

@@ -165,7 +165,7 @@ public final class Session {
     public func paginatedList(status: String? = nil, pageOffset: UInt64 = 0, pageSize: UInt32 = 20) throws
         -> (totalCount: UInt64, items: [String]) {
         var out: OpaquePointer?
-        try check(bai_session_list(handle, status, pageOffset, pageSize, &out))
+        try check(bai_compute_list(handle, status, pageOffset, pageSize, &out))
         defer { bai_page_free(out) }
         let n = bai_page_count(out)
         let items = (0..<n).map { String(cString: bai_page_item_json(out, $0)) }
