@@ -1215,8 +1215,9 @@ BAI_API const char *bai_compute_name(const struct bai_compute_t *compute);
  * The session's status as last seen (at creation, or by bai_compute_get_info()):
  * "RUNNING", "PENDING", ...; "" for an attached handle not yet queried.
  *
- * **Ownership:** borrowed until the handle is freed or passed to bai_compute_get_info().
- * **Thread:** any. NULL gives "".
+ * **Ownership:** a static string: valid for the life of the process, even after
+ * bai_compute_get_info() refreshes the status or the handle is freed. **Thread:** any; never
+ * blocks. NULL gives "".
  */
 BAI_API const char *bai_compute_status(const struct bai_compute_t *compute);
 

@@ -608,3 +608,51 @@ fn fault_matrix() {
     assert!(t_end <= base_threads, "threads left after the matrix: {base_threads} -> {t_end}");
     assert!(f_end <= base_fds + 1, "descriptors left after the matrix: {base_fds} -> {f_end}: {}", list_fds());
 }
+
+/// The trust store from the environment, as a host program sees it: `SSL_CERT_FILE` (as the
+/// official SDK honours it through OpenSSL) and the library's own `BACKEND_CA_FILE`, each
+/// through bai_config_from_env(), against a local HTTPS front whose certificate a private CA
+/// signed. Each variant runs in a child process (the environment is per process).
+#[test]
+fn trust_from_the_environment() {
+    if let Ok(expect) = std::env::var("BAI_TRUST_CHILD_EXPECT") {
+        // The child: open a session from the environment and call the server.
+        let mut cfg = null_mut();
+        assert_eq!(backendai::ffi::config::bai_config_from_env(&mut cfg), BAI_OK, "{}", last_error().1);
+        let mut s = null_mut();
+        assert_eq!(bai_session_new(cfg, &mut s), BAI_OK);
+        let r = get_versions(s);
+        unsafe {
+            bai_session_free(s);
+            backendai::ffi::config::bai_config_free(cfg);
+        }
+        assert_eq!(code_name(r), expect, "{}", last_error().1);
+        return;
+    }
+    let server = Server::start();
+    let cert = make_cert();
+    let front = Proxy::start_tls(server.addr(), server_tls_config(&cert));
+    let ca = cert.ca.to_str().unwrap().to_string();
+    let exe = std::env::current_exe().unwrap();
+    for (name, vars, expect) in [
+        ("no trust for the private CA", vec![], "BAI_E_TLS"),
+        ("SSL_CERT_FILE names the CA", vec![("SSL_CERT_FILE", ca.clone())], "BAI_OK"),
+        ("BACKEND_CA_FILE names the CA", vec![("BACKEND_CA_FILE", ca.clone())], "BAI_OK"),
+    ] {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["--exact", "trust_from_the_environment", "--nocapture", "--test-threads", "1"])
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
+            .env_remove("BACKEND_CA_FILE")
+            .env("BAI_TRUST_CHILD_EXPECT", expect)
+            .env("BACKEND_ENDPOINT", front.url("https"))
+            .env("BACKEND_ACCESS_KEY", ACCESS_KEY)
+            .env("BACKEND_SECRET_KEY", SECRET_KEY);
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{name}: the child failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        eprintln!("[trust] {name}: {expect}");
+    }
+}

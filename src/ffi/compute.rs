@@ -173,7 +173,9 @@ pub struct bai_compute_t {
     pub(crate) compute: Arc<ComputeSession>,
     id_c: CString,
     name_c: CString,
-    status_c: CString,
+    /// The status as last seen: an interned string (valid for the life of the process), so
+    /// that bai_compute_status() from any thread never reads a string being replaced.
+    status_c: std::sync::atomic::AtomicPtr<c_char>,
     pub(crate) callbacks: Callbacks,
     /// The blocking operation now running on this handle, for bai_compute_cancel().
     pub(crate) current: Arc<CallSlot>,
@@ -282,7 +284,7 @@ pub(crate) fn new_handle(session: Arc<SessionInner>, c: ComputeSession) -> bai_c
     bai_compute_t {
         id_c: cs(&c.id),
         name_c: cs(&c.name),
-        status_c: cs(&c.status),
+        status_c: std::sync::atomic::AtomicPtr::new(intern_status(&c.status).cast_mut()),
         session,
         compute: Arc::new(c),
         callbacks: Callbacks::default(),
@@ -379,11 +381,12 @@ pub extern "C" fn bai_compute_name(compute: *const bai_compute_t) -> *const c_ch
 /// The session's status as last seen (at creation, or by bai_compute_get_info()):
 /// "RUNNING", "PENDING", ...; "" for an attached handle not yet queried.
 ///
-/// **Ownership:** borrowed until the handle is freed or passed to bai_compute_get_info().
-/// **Thread:** any. NULL gives "".
+/// **Ownership:** a static string: valid for the life of the process, even after
+/// bai_compute_get_info() refreshes the status or the handle is freed. **Thread:** any; never
+/// blocks. NULL gives "".
 #[no_mangle]
 pub extern "C" fn bai_compute_status(compute: *const bai_compute_t) -> *const c_char {
-    getter(c"".as_ptr(), || unsafe { compute.as_ref() }.map(|c| c.status_c.as_ptr()))
+    getter(c"".as_ptr(), || unsafe { compute.as_ref() }.map(|c| c.status_c.load(std::sync::atomic::Ordering::Acquire).cast_const()))
 }
 
 /// True when bai_compute_create() created the session, false when it reused an existing one.
@@ -392,6 +395,23 @@ pub extern "C" fn bai_compute_status(compute: *const bai_compute_t) -> *const c_
 #[no_mangle]
 pub extern "C" fn bai_compute_was_created(compute: *const bai_compute_t) -> bool {
     getter(false, || unsafe { compute.as_ref() }.map(|c| c.compute.created))
+}
+
+/// Session statuses as C strings that live as long as the process. The server's statuses are a
+/// small set (PENDING, RUNNING, TERMINATED, ...); a status outside the first 64 seen reads as
+/// "UNKNOWN" rather than growing the set without bound.
+fn intern_status(s: &str) -> *const c_char {
+    static SEEN: Mutex<Vec<&'static std::ffi::CStr>> = Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = seen.iter().find(|c| c.to_bytes() == s.as_bytes()) {
+        return c.as_ptr();
+    }
+    if seen.len() >= 64 || s.contains('\0') {
+        return c"UNKNOWN".as_ptr();
+    }
+    let c: &'static std::ffi::CStr = Box::leak(CString::new(s).unwrap_or_default().into_boxed_c_str());
+    seen.push(c);
+    c.as_ptr()
 }
 
 /// What a blocking call needs of a compute handle, owned, so that a callback may free the
@@ -446,7 +466,7 @@ pub extern "C" fn bai_compute_get_info(compute: *mut bai_compute_t, out: *mut ba
         let cs = c.compute.clone();
         let v = c.runner().run("bai_compute_get_info", move |ctx| async move { ctx.guard(cs.info()).await })?;
         if let Some(st) = v.get("status").and_then(Value::as_str) {
-            c.status_c = CString::new(st).unwrap_or_default();
+            c.status_c.store(intern_status(st).cast_mut(), std::sync::atomic::Ordering::Release);
         }
         out.fill(v.to_string().as_bytes());
         Ok(())
