@@ -1589,9 +1589,11 @@ BAI_API void bai_file_list_free(struct bai_file_list_t *list);
 
 /**
  * Creates a configuration with the official SDK's defaults (endpoint
- * `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, API version
- * v7.20230615, connect timeout 10 s), except the read timeout: 60 s instead of none, so that a
- * silent server cannot hang a call (0 asks for none). Ignores the environment.
+ * `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, connect
+ * timeout 10 s), except: the API version asked for is the newest the library knows,
+ * `v9.20250722` (Backend.AI 26.09; sessions negotiate down to the server's, `v7.20230615` for
+ * 23.09), and the read timeout is 60 s instead of none, so that a silent server cannot hang a
+ * call (0 asks for none). Ignores the environment.
  *
  * **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
  * **Errors:** `BAI_E_NULL_ARG`.
@@ -1707,8 +1709,9 @@ bai_code_t bai_config_set_user_agent(struct bai_config_t *config,
                                      const char *user_agent);
 
 /**
- * Sets the API version to ask for (`vMAJOR.YYYYMMDD`, default `v7.20230615`); the session
- * uses the lower of this and the server's.
+ * Sets the API version to ask for (`vMAJOR.YYYYMMDD`, default `v9.20250722`); the session
+ * uses the lower of this and the server's, and shapes its requests as that version's official
+ * SDK does (sessions by name or UUID, folders by name or id, request bodies).
  *
  * **Ownership:** copied. **Thread:** the config's thread.
  * **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.
@@ -1912,6 +1915,18 @@ BAI_API const char *bai_last_error_server_type(void);
  * **Ownership:** borrowed until the next `bai_` call on this thread. **Thread:** per thread.
  */
 BAI_API const char *bai_last_error_server_title(void);
+
+/**
+ * The `error_code` of the server's problem+json error body behind the last failure, `""` if
+ * none. Backend.AI 26.09 and later send one (`<domain>_<operation>_<detail>`, e.g.
+ * `session_read_not-found`, `api_generic_invalid-parameters`); 23.09 does not. The library's
+ * code (`bai_last_error_code()`) already classifies the failure the same way on every release
+ * (a taken folder name is `BAI_E_CONFLICT` on both); this is the server's finer detail.
+ * Never NULL.
+ *
+ * **Ownership:** borrowed until the next `bai_` call on this thread. **Thread:** per thread.
+ */
+BAI_API const char *bai_last_error_server_code(void);
 
 /**
  * Copies the last error message into `buf` (capacity `cap` bytes, NUL-terminated) for
@@ -2396,7 +2411,8 @@ BAI_API void bai_session_free(struct bai_session_t *session);
 BAI_API BAI_MUST_USE bai_code_t bai_session_cancel(const struct bai_session_t *session);
 
 /**
- * The negotiated API version sent on every request, e.g. `"v7.20230615"`.
+ * The negotiated API version sent on every request, e.g. `"v9.20250722"` with Backend.AI
+ * 26.09, `"v7.20230615"` with 23.09.
  *
  * **Ownership:** borrowed until the session is freed. **Thread:** any. **Errors:** NULL
  * `session` returns `""`.
@@ -2404,7 +2420,8 @@ BAI_API BAI_MUST_USE bai_code_t bai_session_cancel(const struct bai_session_t *s
 BAI_API const char *bai_session_api_version(const struct bai_session_t *session);
 
 /**
- * The API version the server announced when the session opened (`"v7.20230615"` for 23.09),
+ * The API version the server announced when the session opened (`"v7.20230615"` for 23.09,
+ * `"v9.20250722"` for 26.09),
  * `""` if it did not answer.
  *
  * **Ownership:** borrowed until the session is freed. **Thread:** any.
@@ -2697,7 +2714,8 @@ BAI_API BAI_MUST_USE bai_code_t bai_terminal_restart(const struct bai_op_t *op);
 BAI_API BAI_MUST_USE bai_code_t bai_terminal_close(const struct bai_op_t *op);
 
 /**
- * The library's version text, e.g. `"libbackendai/0.1.0 (api v7.20230615)"`.
+ * The library's version text and the API versions it speaks, e.g.
+ * `"libbackendai/0.2.0 (api v7.20230615..v9.20250722)"`.
  *
  * **Ownership:** static string, never freed. **Thread:** any. **Errors:** none.
  */
@@ -2726,8 +2744,9 @@ BAI_API BAI_MUST_USE bai_code_t bai_check_version(uint32_t header_num);
  *
  * **Ownership:** inputs copied; `info_out` may be NULL, else filled with the server's answer
  * (JSON; release with bai_buf_dispose()). **Thread:** blocks; any thread. **Errors:**
- * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_HTTP_STATUS` (e.g. type
- * `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
+ * `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_CONFLICT` (the name is
+ * taken: 23.09 answers type `vfolder-already-exists`, 26.09 `invalid-api-params`; the library
+ * reports both alike), `BAI_E_HTTP_STATUS`, transport codes. Example: examples/vfolder_dataset.c.
  */
 BAI_API
 BAI_MUST_USE

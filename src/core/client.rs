@@ -134,6 +134,8 @@ pub struct Client {
     server_version: RwLock<Option<Value>>,
     /// Server clock minus ours, in microseconds, learnt from a skew rejection.
     skew_micros: AtomicI64,
+    /// The version probe got an answer (else the next request tries again first).
+    negotiated: std::sync::atomic::AtomicBool,
     /// The session's logger; secrets are registered with it.
     pub log: Arc<Logger>,
 }
@@ -162,6 +164,7 @@ impl Client {
             endpoint: AtomicUsize::new(0),
             server_version: RwLock::new(None),
             skew_micros: AtomicI64::new(0),
+            negotiated: Default::default(),
         })
     }
 
@@ -188,6 +191,10 @@ impl Client {
     /// The negotiated API version, sent as `X-BackendAI-Version`.
     pub fn api_version(&self) -> String {
         self.api_version.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    /// How requests look at the negotiated version.
+    pub fn dialect(&self) -> version::Dialect {
+        version::dialect(&self.api_version())
     }
     /// The server's answer to the version probe, if it answered.
     pub fn server_version(&self) -> Option<Value> {
@@ -233,6 +240,12 @@ impl Client {
             if !version::at_least(&chosen, version::MIN_API_VERSION) {
                 self.log.log(Level::Warn, "session", || format!("server API version {server} is older than the oldest supported ({})", version::MIN_API_VERSION));
             }
+            if version::parse_api_version(server) > version::parse_api_version(version::API_VERSION) {
+                self.log.log(Level::Warn, "session", || {
+                    format!("server API version {server} is newer than the newest this library knows ({}); speaking {chosen}", version::API_VERSION)
+                });
+            }
+            self.negotiated.store(true, Ordering::Release);
             *self.api_version.write().unwrap_or_else(|p| p.into_inner()) = chosen;
         }
         *self.server_version.write().unwrap_or_else(|p| p.into_inner()) = Some(v);
@@ -327,11 +340,28 @@ impl Client {
     /// corrects the signing clock from the server's `Date` and retries once; a request that
     /// may be sent twice is sent again once when its kept-alive connection turned out dead.
     pub async fn send(&self, req: Request) -> Result<Response> {
+        if !self.negotiated.load(Ordering::Acquire) && !req.anonymous {
+            // The probe got no answer when the session opened: the configured version may be
+            // one the server does not accept. Ask again first.
+            self.negotiate().await;
+        }
+        let resp = self.send_once(&req).await?;
+        let refused_version = resp.status == 400 && resp.body.windows(24).any(|w| w == b"Unsupported API version.");
+        if refused_version && !self.negotiated.load(Ordering::Acquire) {
+            self.negotiate().await;
+            if self.negotiated.load(Ordering::Acquire) {
+                return self.send_once(&req).await;
+            }
+        }
+        Ok(resp)
+    }
+
+    async fn send_once(&self, req: &Request) -> Result<Response> {
         let n = self.config.endpoints.len();
         let mut last_err = None;
         for attempt in 0..n {
             let idx = (self.endpoint.load(Ordering::Relaxed) + attempt) % n;
-            match self.send_to(idx, &req).await {
+            match self.send_to(idx, req).await {
                 Ok(r) => {
                     self.endpoint.store(idx, Ordering::Relaxed);
                     return Ok(r);

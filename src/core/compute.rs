@@ -78,6 +78,11 @@ pub struct ComputeSession {
     pub runs: Arc<super::runs::RunQueue>,
 }
 
+/// Whether `s` is a UUID in its usual text form.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && s.char_indices().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
 /// A random session name of the form `libbai-xxxxxxxx`.
 pub fn random_name() -> String {
     use rand::Rng;
@@ -118,8 +123,8 @@ pub fn resource_value(s: &str) -> Value {
 }
 
 impl CreateOptions {
-    /// The request body the 23.09 manager accepts (same keys as the official SDK at v7, with
-    /// nulls only where the server allows them).
+    /// The request body of the negotiated version: the official SDK's keys at v7 (23.09, with
+    /// nulls only where that server allows them), plus what the 26.09 SDK adds at v9.
     pub fn body(&self, client: &Client, image: &str, name: &str) -> Value {
         let cfg = client.config();
         let mut mounts: Vec<String> = self.mounts.clone();
@@ -139,6 +144,14 @@ impl CreateOptions {
             "preopen_ports": if self.preopen_ports.is_empty() { Value::Null } else { json!(self.preopen_ports) },
         });
         let api = client.api_version();
+        if client.dialect().create_mount_ids {
+            // What the 26.09 SDK adds (folders by id, networks); a 23.09 manager would reject them.
+            let c = config.as_object_mut().expect("object");
+            c.insert("mount_ids".into(), json!([]));
+            c.insert("attach_network".into(), Value::Null);
+            c.insert("mount_id_map".into(), json!({}));
+            c.insert("mount_options".into(), json!({}));
+        }
         let mut body = json!({
             "tag": opt(&self.tag),
             "name": name,
@@ -263,9 +276,11 @@ impl ComputeSession {
         &self.client
     }
 
-    /// `/session/{name}` as the official SDK addresses it.
+    /// `/session/{sess}` as the official SDK of the negotiated version addresses it: by name
+    /// (23.09), by UUID (26.09; by name when the handle knows no UUID, as an attached one).
     pub fn path(&self, suffix: &str) -> String {
-        format!("/session/{}{}", encode_segment(&self.name), suffix)
+        let by_id = self.client.dialect().session_by_id && is_uuid(&self.id);
+        format!("/session/{}{}", encode_segment(if by_id { &self.id } else { &self.name }), suffix)
     }
 
     /// A request to `/session/{name}<suffix>` with `owner_access_key` when acting for another.

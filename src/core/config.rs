@@ -368,7 +368,7 @@ mod tests {
         let c = Config::from_env_source(&env(&[("BACKEND_READ_TIMEOUT", "0")])).unwrap();
         assert_eq!(c.read_timeout, None, "0 asks for no limit, as in the SDK");
         assert!(!c.skip_tls_verify);
-        assert_eq!(c.api_version, "v7.20230615");
+        assert_eq!(c.api_version, "v9.20250722", "the newest known; sessions negotiate down");
     }
 
     #[test]

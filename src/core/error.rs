@@ -45,6 +45,9 @@ pub struct Error {
     pub server_type: Option<String>,
     /// `title` of the server's problem+json body, if any.
     pub server_title: Option<String>,
+    /// `error_code` of the server's problem+json body (26.09 and later:
+    /// `<domain>_<operation>_<detail>`, e.g. `session_read_not-found`), if any.
+    pub server_code: Option<String>,
     /// The connection ended before any answer came (a kept-alive connection the server had
     /// closed, or a dropped request): a request that may be sent twice can be retried.
     pub stale_connection: bool,
@@ -71,7 +74,7 @@ pub fn clip(s: &str) -> String {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None, stale_connection: false, not_sent: false }
+        Error { kind, message: message.into(), http_status: 0, server_type: None, server_title: None, server_code: None, stale_connection: false, not_sent: false }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArg, message)
@@ -104,6 +107,7 @@ impl Error {
         let get = |k: &str| obj.and_then(|o| o.get(k)).and_then(|v| v.as_str()).map(clip);
         let server_type = get("type");
         let server_title = get("title");
+        let server_code = get("error_code");
         let detail = get("msg").or_else(|| get("details"));
         let mut message = format!("server answered HTTP {status}");
         match (&server_title, &detail) {
@@ -116,7 +120,7 @@ impl Error {
             }
             _ => {}
         }
-        Error { kind, message, http_status: status, server_type, server_title, stale_connection: false, not_sent: false }
+        Error { kind, message, http_status: status, server_type, server_title, server_code, stale_connection: false, not_sent: false }
     }
 
     /// The problem+json type name without its URI prefix (`auth-failed`), if any.

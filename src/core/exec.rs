@@ -154,7 +154,9 @@ impl ComputeSession {
         if matches!(mode, Mode::Continue | Mode::Input) && run_id.is_none() {
             return Err(Error::invalid(format!("run_id: mode {} needs the run id of the run it continues", mode.as_str())));
         }
-        let mut body = json!({"mode": mode.as_str(), "code": code, "runId": run_id});
+        // 23.09 reads `runId`, 26.09 only `run_id` (and refuses to continue a run without it):
+        // one body with both works on both (PROTOCOL.md §7).
+        let mut body = json!({"mode": mode.as_str(), "code": code, "runId": run_id, "run_id": run_id});
         if mode == Mode::Batch {
             body["options"] = opts.cloned().unwrap_or_default().to_json();
         }

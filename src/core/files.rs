@@ -379,8 +379,13 @@ impl ComputeSession {
         if !dest.is_dir() {
             return Err(Error::invalid(format!("dest: '{}' is not a directory", dest.display())));
         }
-        let req = self.request(Method::GET, "/download").json(json!({"files": files}));
-        let resp = ctx.guard(self.client().open(req, "application/json")).await?;
+        let req = if self.client().dialect().session_files_in_query {
+            files.iter().fold(self.request(Method::POST, "/download"), |r, f| r.query("files", f.clone()))
+        } else {
+            self.request(Method::GET, "/download").json(json!({"files": files}))
+        };
+        let ct = if matches!(req.body, super::client::Body::Empty) { "text/plain" } else { "application/json" };
+        let resp = ctx.guard(self.client().open(req, ct)).await?;
         if !resp.is_success() {
             let status = resp.status;
             let body = ctx.guard(resp.bytes()).await.unwrap_or_default();
@@ -403,7 +408,12 @@ impl ComputeSession {
 
     /// Lists a directory of the session (relative to its working directory).
     pub async fn list_files(&self, path: &str) -> Result<Listing> {
-        let v = self.client().call_json(self.request(Method::GET, "/files").json(json!({"path": path}))).await?;
+        let req = if self.client().dialect().session_files_in_query {
+            self.request(Method::GET, "/files").query("path", path)
+        } else {
+            self.request(Method::GET, "/files").json(json!({"path": path}))
+        };
+        let v = self.client().call_json(req).await?;
         parse_listing(&v)
     }
 }

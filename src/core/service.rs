@@ -102,9 +102,12 @@ pub fn check_service_name(name: &str) -> Result<()> {
 }
 
 impl ServiceSpec {
-    /// The body the 23.09 manager accepts: keys it would reject as null are omitted.
+    /// The body of the negotiated version: on 23.09 the keys its manager accepts (those it
+    /// would reject as null omitted); on 26.09 the official SDK's (`replicas`, and the resource
+    /// keys its schema requires, given defaults: scaling group "default", no extra mounts).
     pub fn body(&self, client: &Client) -> Value {
         let cfg = client.config();
+        let v9 = client.dialect().service_v9;
         let mut config = json!({"model": self.model, "model_mount_destination": self.model_mount_destination.clone().unwrap_or_else(|| "/models".into())});
         let c = config.as_object_mut().expect("object");
         if let Some(v) = &self.model_version {
@@ -116,15 +119,19 @@ impl ServiceSpec {
         if let Some(s) = &self.scaling_group {
             c.insert("scaling_group".into(), json!(s));
         }
-        if !self.resources.is_empty() {
+        if !self.resources.is_empty() || v9 {
             c.insert("resources".into(), json!(self.resources));
         }
-        if !self.resource_opts.is_empty() {
+        if !self.resource_opts.is_empty() || v9 {
             c.insert("resource_opts".into(), json!(self.resource_opts));
+        }
+        if v9 {
+            c.insert("extra_mounts".into(), json!({}));
+            c.entry("scaling_group").or_insert_with(|| json!("default"));
         }
         let mut body = json!({
             "name": self.name,
-            "desired_session_count": self.replicas.max(1),
+            (if v9 { "replicas" } else { "desired_session_count" }): self.replicas.max(1),
             "image": self.image,
             "arch": self.architecture.clone().unwrap_or_else(|| std::env::consts::ARCH.to_string()),
             "group": self.group.clone().unwrap_or_else(|| cfg.group.clone()),

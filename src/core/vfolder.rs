@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncSeekExt;
 
 use super::client::{encode_segment, Client, Request};
-use super::error::{Error, Result};
+use super::error::{Error, ErrorKind, Result};
 use super::log::Level;
 use super::op::{OpCtx, ProgressSink};
 use super::retry::Retry;
@@ -51,11 +51,25 @@ pub async fn create(client: &Client, o: &CreateFolder) -> Result<Value> {
     if o.name.is_empty() {
         return Err(Error::invalid("name: must not be empty"));
     }
-    let body = json!({
+    let mut body = json!({
         "name": o.name, "host": o.host, "unmanaged_path": null, "group": o.group,
         "usage_mode": o.usage_mode, "permission": o.permission, "quota": "0", "cloneable": o.cloneable,
     });
-    client.call_json(Request::new(Method::POST, "/folders").json(body)).await
+    if client.dialect().folder_create_without_quota {
+        body.as_object_mut().expect("object").remove("quota");
+    }
+    client.call_json(Request::new(Method::POST, "/folders").json(body)).await.map_err(name_taken)
+}
+
+/// A taken folder name is the same error on every release: 23.09 answers
+/// `vfolder-already-exists`, 26.09 `invalid-api-params` whose message says so.
+fn name_taken(mut e: Error) -> Error {
+    let by_type = e.server_type_name() == Some("vfolder-already-exists");
+    let by_message = e.http_status == 400 && e.message.contains("already exists");
+    if by_type || by_message {
+        e.kind = ErrorKind::Conflict;
+    }
+    e
 }
 
 /// `GET /folders`.
@@ -63,56 +77,87 @@ pub async fn list(client: &Client, all: bool) -> Result<Value> {
     client.call_json(Request::new(Method::GET, "/folders").json(json!({"all": all}))).await
 }
 
-/// A folder addressed by name.
+/// A folder addressed by name; requests address it as the negotiated version's SDK does: by
+/// name (23.09), or by the id its name resolves to (26.09: `GET /folders/_/id`).
 #[derive(Clone, Debug)]
 pub struct VFolder {
     pub client: Arc<Client>,
     pub name: String,
+    /// The id the name resolved to (26.09), looked up once per handle.
+    id: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl VFolder {
     pub fn new(client: Arc<Client>, name: &str) -> VFolder {
-        VFolder { client, name: name.to_string() }
+        VFolder { client, name: name.to_string(), id: Default::default() }
     }
 
-    fn path(&self, suffix: &str) -> String {
-        format!("/folders/{}{suffix}", encode_segment(&self.name))
+    /// What goes into `/folders/{key}`: the name, or the id without dashes.
+    async fn key(&self) -> Result<String> {
+        if !self.client.dialect().folder_ids {
+            return Ok(self.name.clone());
+        }
+        self.id
+            .get_or_try_init(|| async {
+                let v = self.client.call_json(Request::new(Method::GET, "/folders/_/id").json(json!({"name": self.name}))).await?;
+                let id = v.get("id").and_then(Value::as_str).ok_or_else(|| Error::bad_response("folder id lookup: the answer has no id"))?;
+                Ok(id.replace('-', ""))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn path(&self, suffix: &str) -> Result<String> {
+        Ok(format!("/folders/{}{suffix}", encode_segment(&self.key().await?)))
     }
 
     pub async fn info(&self) -> Result<Value> {
-        self.client.call_json(Request::new(Method::GET, self.path(""))).await
+        self.client.call_json(Request::new(Method::GET, self.path("").await?)).await
     }
 
+    /// Deletes the folder: `DELETE /folders/{name}` (23.09); `DELETE /folders` then
+    /// `POST /folders/purge` with its id (26.09, where a deleted folder first goes to a trash
+    /// bin).
     pub async fn delete(&self) -> Result<()> {
-        self.client.call(Request::new(Method::DELETE, self.path(""))).await.map(|_| ())
+        if !self.client.dialect().folder_ids {
+            return self.client.call(Request::new(Method::DELETE, self.path("").await?)).await.map(|_| ());
+        }
+        let body = json!({"id": self.key().await?});
+        self.client.call(Request::new(Method::DELETE, "/folders").json(body.clone())).await?;
+        self.client.call(Request::new(Method::POST, "/folders/purge").json(body)).await.map(|_| ())
     }
 
     pub async fn rename(&self, new_name: &str) -> Result<()> {
-        self.client.call(Request::new(Method::POST, self.path("/rename")).json(json!({"new_name": new_name}))).await.map(|_| ())
+        self.client.call(Request::new(Method::POST, self.path("/rename").await?).json(json!({"new_name": new_name}))).await.map(|_| ())
     }
 
-    /// `GET /folders/{name}/files`: `{"items": [{name, type, size, mode, created, modified}]}`.
+    /// `GET /folders/{key}/files` (the path in a JSON body on 23.09, in the query on 26.09),
+    /// normalised to one shape: `{"items": [{name, type, size, mode, created, modified}]}` with
+    /// `mode` the permission bits as an integer (23.09 sends "644", 26.09 the whole st_mode).
     pub async fn list_files(&self, path: &str) -> Result<Value> {
-        self.client.call_json(Request::new(Method::GET, self.path("/files")).json(json!({"path": path}))).await
+        let mut req = Request::new(Method::GET, self.path("/files").await?);
+        req = if self.client.dialect().folder_ids { req.query("path", path) } else { req.json(json!({"path": path})) };
+        let v = self.client.call_json(req).await?;
+        normalize_listing(v)
     }
 
     pub async fn mkdir(&self, path: &str, parents: bool, exist_ok: bool) -> Result<()> {
         let body = json!({"path": path, "parents": parents, "exist_ok": exist_ok});
-        self.client.call(Request::new(Method::POST, self.path("/mkdir")).json(body)).await.map(|_| ())
+        self.client.call(Request::new(Method::POST, self.path("/mkdir").await?).json(body)).await.map(|_| ())
     }
 
     pub async fn rename_file(&self, target_path: &str, new_name: &str) -> Result<()> {
         let body = json!({"target_path": target_path, "new_name": new_name});
-        self.client.call(Request::new(Method::POST, self.path("/rename-file")).json(body)).await.map(|_| ())
+        self.client.call(Request::new(Method::POST, self.path("/rename-file").await?).json(body)).await.map(|_| ())
     }
 
     pub async fn move_file(&self, src: &str, dst: &str) -> Result<()> {
-        self.client.call(Request::new(Method::POST, self.path("/move-file")).json(json!({"src": src, "dst": dst}))).await.map(|_| ())
+        self.client.call(Request::new(Method::POST, self.path("/move-file").await?).json(json!({"src": src, "dst": dst}))).await.map(|_| ())
     }
 
     pub async fn delete_files(&self, files: &[String], recursive: bool) -> Result<()> {
         let body = json!({"files": files, "recursive": recursive});
-        self.client.call(Request::new(Method::DELETE, self.path("/delete-files")).json(body)).await.map(|_| ())
+        self.client.call(Request::new(Method::DELETE, self.path("/delete-files").await?).json(body)).await.map(|_| ())
     }
 
     /// The storage-proxy URL for a transfer, with the configured overrides applied.
@@ -175,7 +220,7 @@ impl VFolder {
     /// Progress is counted on `sink` (bytes sent, including any re-sent after a resume).
     pub async fn upload_file(&self, ctx: &OpCtx, local: &Path, remote: &str, sink: &ProgressSink) -> Result<u64> {
         let size = tokio::fs::metadata(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?.len();
-        let req = Request::new(Method::POST, self.path("/request-upload")).json(json!({"path": remote, "size": size}));
+        let req = Request::new(Method::POST, ctx.guard(self.path("/request-upload")).await?).json(json!({"path": remote, "size": size}));
         let info = ctx.guard(self.client.call_json(req)).await?;
         let url = self.transfer_url(&info)?;
         let mut offset = 0u64;
@@ -255,7 +300,7 @@ impl VFolder {
         if dest.exists() {
             return Err(Error::invalid(format!("dest: '{}' already exists", dest.display())));
         }
-        let req = Request::new(Method::POST, self.path("/request-download")).json(json!({"path": remote, "archive": false}));
+        let req = Request::new(Method::POST, ctx.guard(self.path("/request-download")).await?).json(json!({"path": remote, "archive": false}));
         let info = ctx.guard(self.client.call_json(req)).await?;
         let url = self.transfer_url(&info)?;
         let partial = PathBuf::from(format!("{}.partial", dest.display()));
@@ -376,5 +421,37 @@ impl VFolder {
             out.push(dest.display().to_string());
         }
         Ok(out)
+    }
+}
+
+/// One shape of folder listing for every release (see `VFolder::list_files`).
+pub fn normalize_listing(mut v: Value) -> Result<Value> {
+    let items = v.get_mut("items").and_then(Value::as_array_mut).ok_or_else(|| Error::bad_response("folder listing has no items"))?;
+    for it in items.iter_mut() {
+        let Some(o) = it.as_object_mut() else { return Err(Error::bad_response("folder listing item is not an object")) };
+        let mode = match o.get("mode") {
+            Some(Value::Number(n)) => n.as_u64().map(|m| m & 0o7777),
+            Some(Value::String(s)) => u64::from_str_radix(s.trim(), 8).ok(),
+            _ => None,
+        };
+        o.insert("mode".into(), mode.map_or(Value::Null, |m| json!(m)));
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("files");
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_of_both_releases_have_one_shape() {
+        let v7 = json!({"items": [{"name": "a", "type": "FILE", "size": 1, "mode": "644", "created": "x", "modified": "y"}], "files": "[]"});
+        let v9 = json!({"items": [{"name": "a", "type": "FILE", "size": 1, "mode": 33188, "created": "x", "modified": "y"}]});
+        assert_eq!(normalize_listing(v7).unwrap(), normalize_listing(v9).unwrap());
+        assert_eq!(normalize_listing(json!({"items": [{"name": "d", "mode": "755"}]})).unwrap()["items"][0]["mode"], json!(0o755));
+        assert!(normalize_listing(json!({"files": "[]"})).is_err());
     }
 }

@@ -40,9 +40,11 @@ fn new_config(c: Config, out: *mut *mut bai_config_t) -> Result<()> {
 }
 
 /// Creates a configuration with the official SDK's defaults (endpoint
-/// `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, API version
-/// v7.20230615, connect timeout 10 s), except the read timeout: 60 s instead of none, so that a
-/// silent server cannot hang a call (0 asks for none). Ignores the environment.
+/// `https://api.cloud.backend.ai`, endpoint type api, domain and group `default`, connect
+/// timeout 10 s), except: the API version asked for is the newest the library knows,
+/// `v9.20250722` (Backend.AI 26.09; sessions negotiate down to the server's, `v7.20230615` for
+/// 23.09), and the read timeout is 60 s instead of none, so that a silent server cannot hang a
+/// call (0 asks for none). Ignores the environment.
 ///
 /// **Ownership:** `*out` is the caller's; release with bai_config_free(). **Thread:** any.
 /// **Errors:** `BAI_E_NULL_ARG`.
@@ -214,8 +216,9 @@ pub extern "C" fn bai_config_set_user_agent(config: *mut bai_config_t, user_agen
     })
 }
 
-/// Sets the API version to ask for (`vMAJOR.YYYYMMDD`, default `v7.20230615`); the session
-/// uses the lower of this and the server's.
+/// Sets the API version to ask for (`vMAJOR.YYYYMMDD`, default `v9.20250722`); the session
+/// uses the lower of this and the server's, and shapes its requests as that version's official
+/// SDK does (sessions by name or UUID, folders by name or id, request bodies).
 ///
 /// **Ownership:** copied. **Thread:** the config's thread.
 /// **Errors:** `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`.

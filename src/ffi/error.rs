@@ -161,11 +161,12 @@ struct LastError {
     http_status: u16,
     server_type: CString,
     server_title: CString,
+    server_code: CString,
 }
 
 impl LastError {
     fn none() -> Self {
-        LastError { code: BAI_OK, message: CString::default(), http_status: 0, server_type: CString::default(), server_title: CString::default() }
+        LastError { code: BAI_OK, message: CString::default(), http_status: 0, server_type: CString::default(), server_title: CString::default(), server_code: CString::default() }
     }
 }
 
@@ -190,6 +191,7 @@ pub(crate) fn set_last_error(e: &Error) -> bai_code_t {
             http_status: e.http_status,
             server_type: cstring_lossy(e.server_type.as_deref().unwrap_or("")),
             server_title: cstring_lossy(e.server_title.as_deref().unwrap_or("")),
+            server_code: cstring_lossy(e.server_code.as_deref().unwrap_or("")),
         }
     });
     code
@@ -263,6 +265,19 @@ pub extern "C" fn bai_last_error_server_type() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn bai_last_error_server_title() -> *const c_char {
     LAST.with(|l| l.borrow().server_title.as_ptr())
+}
+
+/// The `error_code` of the server's problem+json error body behind the last failure, `""` if
+/// none. Backend.AI 26.09 and later send one (`<domain>_<operation>_<detail>`, e.g.
+/// `session_read_not-found`, `api_generic_invalid-parameters`); 23.09 does not. The library's
+/// code (`bai_last_error_code()`) already classifies the failure the same way on every release
+/// (a taken folder name is `BAI_E_CONFLICT` on both); this is the server's finer detail.
+/// Never NULL.
+///
+/// **Ownership:** borrowed until the next `bai_` call on this thread. **Thread:** per thread.
+#[no_mangle]
+pub extern "C" fn bai_last_error_server_code() -> *const c_char {
+    LAST.with(|l| l.borrow().server_code.as_ptr())
 }
 
 /// Copies the last error message into `buf` (capacity `cap` bytes, NUL-terminated) for

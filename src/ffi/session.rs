@@ -206,7 +206,8 @@ pub extern "C" fn bai_session_cancel(session: *const bai_session_t) -> bai_code_
     })
 }
 
-/// The negotiated API version sent on every request, e.g. `"v7.20230615"`.
+/// The negotiated API version sent on every request, e.g. `"v9.20250722"` with Backend.AI
+/// 26.09, `"v7.20230615"` with 23.09.
 ///
 /// **Ownership:** borrowed until the session is freed. **Thread:** any. **Errors:** NULL
 /// `session` returns `""`.
@@ -215,7 +216,8 @@ pub extern "C" fn bai_session_api_version(session: *const bai_session_t) -> *con
     getter(c"".as_ptr(), || unsafe { session.as_ref() }.map(|s| s.inner.api_version_c.as_ptr()))
 }
 
-/// The API version the server announced when the session opened (`"v7.20230615"` for 23.09),
+/// The API version the server announced when the session opened (`"v7.20230615"` for 23.09,
+/// `"v9.20250722"` for 26.09),
 /// `""` if it did not answer.
 ///
 /// **Ownership:** borrowed until the session is freed. **Thread:** any.

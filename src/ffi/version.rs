@@ -4,14 +4,15 @@ use std::ffi::c_char;
 
 use super::error::bai_code_t;
 
-const VERSION_C: &str = concat!("libbackendai/", env!("CARGO_PKG_VERSION"), " (api v7.20230615)\0");
+const VERSION_C: &str = concat!("libbackendai/", env!("CARGO_PKG_VERSION"), " (api v7.20230615..v9.20250722)\0");
 
 fn num() -> u32 {
     let p = |s: &str| s.parse::<u32>().unwrap_or(0);
     (p(env!("CARGO_PKG_VERSION_MAJOR")) << 16) | (p(env!("CARGO_PKG_VERSION_MINOR")) << 8) | p(env!("CARGO_PKG_VERSION_PATCH"))
 }
 
-/// The library's version text, e.g. `"libbackendai/0.1.0 (api v7.20230615)"`.
+/// The library's version text and the API versions it speaks, e.g.
+/// `"libbackendai/0.2.0 (api v7.20230615..v9.20250722)"`.
 ///
 /// **Ownership:** static string, never freed. **Thread:** any. **Errors:** none.
 #[no_mangle]

@@ -61,8 +61,9 @@ fn json_out(out: &mut bai_buf_t, v: &serde_json::Value) -> Result<()> {
 ///
 /// **Ownership:** inputs copied; `info_out` may be NULL, else filled with the server's answer
 /// (JSON; release with bai_buf_dispose()). **Thread:** blocks; any thread. **Errors:**
-/// `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_HTTP_STATUS` (e.g. type
-/// `vfolder-already-exists`), transport codes. Example: examples/vfolder_dataset.c.
+/// `BAI_E_NULL_ARG`, `BAI_E_INVALID_UTF8`, `BAI_E_INVALID_ARG`, `BAI_E_CONFLICT` (the name is
+/// taken: 23.09 answers type `vfolder-already-exists`, 26.09 `invalid-api-params`; the library
+/// reports both alike), `BAI_E_HTTP_STATUS`, transport codes. Example: examples/vfolder_dataset.c.
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_vfolder_create(session: *const bai_session_t, name: *const c_char, opts: *const bai_vfolder_opts_t, info_out: *mut bai_buf_t) -> bai_code_t {

@@ -276,6 +276,7 @@ static void compute_functions(bai_session_t *session, bai_compute_t *compute)
     CHECK_CODE(bai_compute_set_timeout_ms(NULL, 1000), BAI_E_NULL_ARG);
     CHECK(bai_op_input_is_password(NULL) == false);
     CHECK_STR(bai_op_run_id(NULL), "");
+    CHECK(bai_last_error_server_code() != NULL);
     CHECK(bai_op_userdata(NULL) == NULL);
     CHECK(bai_session_next_done(NULL) == NULL);
     {
