@@ -43,10 +43,12 @@ impl HashType {
         }
     }
     /// Lower-case hex hash of empty bytes: the body hash of every signed request.
-    pub fn empty_body_hash(self) -> String {
+    pub fn empty_body_hash(self) -> &'static str {
+        static SHA256: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static SHA512: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         match self {
-            HashType::Sha256 => hex::encode(Sha256::digest(b"")),
-            HashType::Sha512 => hex::encode(Sha512::digest(b"")),
+            HashType::Sha256 => SHA256.get_or_init(|| hex::encode(Sha256::digest(b""))),
+            HashType::Sha512 => SHA512.get_or_init(|| hex::encode(Sha512::digest(b""))),
         }
     }
 }
@@ -117,7 +119,13 @@ pub fn signing_key(secret_key: &str, key_date: &str, host: &str, hash: HashType)
 pub fn sign(i: &SignInput<'_>, access_key: &str, secret_key: &str) -> Option<Signature> {
     let kd = key_date(i.date)?;
     let k2 = signing_key(secret_key, &kd, i.host, i.hash);
-    let hex = hex::encode(i.hash.hmac(&k2, string_to_sign(i).as_bytes()));
+    sign_with_key(i, access_key, &k2)
+}
+
+/// Signs a request with its derived key `k2` (see `signing_key`), which changes only with the
+/// key date and the host: callers may keep it.
+pub fn sign_with_key(i: &SignInput<'_>, access_key: &str, k2: &[u8]) -> Option<Signature> {
+    let hex = hex::encode(i.hash.hmac(k2, string_to_sign(i).as_bytes()));
     let authorization = format!(
         "BackendAI signMethod=HMAC-{}, credential={}:{}",
         i.hash.upper_name(),

@@ -63,7 +63,7 @@ impl Request {
 #[derive(Clone, Debug)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
@@ -73,7 +73,7 @@ impl Response {
         (200..300).contains(&self.status)
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     /// The error this answer stands for, or `Ok(self)` when it is a success.
     pub fn error_for_status(self) -> Result<Response> {
@@ -136,6 +136,8 @@ pub struct Client {
     skew_micros: AtomicI64,
     /// The version probe got an answer (else the next request tries again first).
     negotiated: std::sync::atomic::AtomicBool,
+    /// The derived signing key of the last request: (key date, host, key). Never logged.
+    signing_key: std::sync::Mutex<Option<(String, String, Vec<u8>)>>,
     /// The session's logger; secrets are registered with it.
     pub log: Arc<Logger>,
 }
@@ -165,6 +167,7 @@ impl Client {
             server_version: RwLock::new(None),
             skew_micros: AtomicI64::new(0),
             negotiated: Default::default(),
+            signing_key: Default::default(),
         })
     }
 
@@ -284,6 +287,28 @@ impl Client {
     }
 
     fn url_on(&self, endpoint: &Url, path: &str, query: &[(String, String)]) -> Result<Url> {
+        if !path.contains(['?', '#', '%']) {
+            // The common case, without parsing the whole URL again: the endpoint's own path,
+            // the session-mode prefix, the API path, the query.
+            let rel = path.trim_start_matches('/');
+            let mut full = String::with_capacity(endpoint.path().len() + rel.len() + 6);
+            full.push_str(endpoint.path().trim_end_matches('/'));
+            full.push('/');
+            if self.config.endpoint_type == EndpointType::Session && !rel.starts_with("server") {
+                full.push_str("func/");
+            }
+            full.push_str(rel);
+            let mut u = endpoint.clone();
+            u.set_path(&full);
+            u.set_fragment(None);
+            if query.is_empty() {
+                u.set_query(None);
+            } else {
+                let q: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode_query_part(k), encode_query_part(v))).collect();
+                u.set_query(Some(&q.join("&")));
+            }
+            return Ok(u);
+        }
         let mut rel = path.trim_start_matches('/').to_string();
         if self.config.endpoint_type == EndpointType::Session && !rel.starts_with("server") {
             rel = format!("func/{rel}");
@@ -327,12 +352,25 @@ impl Client {
                 version: &version,
                 hash: self.config.hash_type,
             };
-            let sig = auth::sign(&input, &self.config.access_key, self.config.secret_key.expose()).ok_or_else(|| Error::internal("cannot sign the request date"))?;
+            let sig = self.sign(&input).ok_or_else(|| Error::internal("cannot sign the request date"))?;
             let mut v = hv(&sig.authorization, "access_key")?;
             v.set_sensitive(true);
             h.insert(reqwest::header::AUTHORIZATION, v);
         }
         Ok(h)
+    }
+
+    /// Signs with the derived key of the request's day and host, kept from the last request.
+    fn sign(&self, input: &auth::SignInput<'_>) -> Option<auth::Signature> {
+        let kd = auth::key_date(input.date)?;
+        let mut cache = self.signing_key.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = !matches!(&*cache, Some((d, h, _)) if *d == kd && h == input.host);
+        if fresh {
+            let k2 = auth::signing_key(self.config.secret_key.expose(), &kd, input.host, self.config.hash_type);
+            *cache = Some((kd, input.host.to_string(), k2));
+        }
+        let k2 = &cache.as_ref().expect("set above").2;
+        auth::sign_with_key(input, &self.config.access_key, k2)
     }
 
     /// Sends a request and returns the answer whatever its status. A request that could not
@@ -422,7 +460,7 @@ impl Client {
         let r = async {
             let inc = self.transport.exchange(out).await?;
             let status = inc.status;
-            let headers = inc.header_pairs();
+            let headers = inc.headers.clone();
             let body = inc.bytes().await?;
             Ok(Response { status, headers, body })
         }

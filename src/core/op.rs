@@ -52,7 +52,8 @@ pub struct OpShared {
 }
 
 impl OpShared {
-    fn new() -> Arc<OpShared> {
+    /// The shared state of a new operation (also of a blocking call that has no events).
+    pub fn new() -> Arc<OpShared> {
         Arc::new(OpShared { cancel: CancellationToken::new(), reason: AtomicU8::new(0), waker: Mutex::new(None), run_id: Default::default() })
     }
 
@@ -65,6 +66,11 @@ impl OpShared {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// Completes when the operation is cancelled.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
     }
 
     /// The run id the server gave the run (any thread), once it did.

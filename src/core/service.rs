@@ -236,7 +236,7 @@ pub async fn call_endpoint(client: &Client, url: &str, method: Method, token: Op
     };
     let resp = client.exchange_url(method, url, headers, out, None, "model endpoint").await?;
     let status = resp.status;
-    let headers = resp.header_pairs();
+    let headers = resp.headers.clone();
     let body = resp.bytes().await?;
     Ok(Response { status, headers, body })
 }

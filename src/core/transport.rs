@@ -191,10 +191,6 @@ impl Incoming {
         })
     }
 
-    /// The response headers as (lower-case name, value) pairs.
-    pub fn header_pairs(&self) -> Vec<(String, String)> {
-        self.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
-    }
 }
 
 /// A WebSocket opened through the transport.

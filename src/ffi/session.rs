@@ -71,9 +71,30 @@ where
 }
 
 impl SessionInner {
-    /// A blocking call of a plain request/answer future (see `blocking`).
+    /// A blocking call of a plain request/answer future: the same operation as `blocking`
+    /// (on a lane of the calling thread, cancellable through bai_session_cancel()), driven
+    /// without an event queue since it has no events.
     pub(crate) fn call<T: Send + 'static>(&self, what: &str, fut: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Result<T> {
-        self.call_op(what, &Callbacks::default(), None, move |ctx| async move { ctx.guard(fut).await })
+        refuse_reentry(what)?;
+        let lease = self.client.transport().lease()?;
+        let shared = OpShared::new();
+        self.register_call(&shared);
+        let guarded = async {
+            tokio::select! {
+                biased;
+                _ = shared.cancelled() => Err(shared.cancel_error()),
+                r = fut => r,
+            }
+        };
+        let r = lease.exec().block_on(guarded);
+        drop(lease);
+        r?
+    }
+
+    fn register_call(&self, shared: &Arc<OpShared>) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.retain(|w| w.strong_count() > 0);
+        calls.push(Arc::downgrade(shared));
     }
 
     /// A blocking call whose work emits events to `callbacks`; `slot` also lets the compute
@@ -311,7 +332,7 @@ impl bai_response_t {
         let headers = resp
             .headers
             .iter()
-            .map(|(k, v)| (CString::new(k.as_str()).unwrap_or_default(), CString::new(v.replace('\0', " ")).unwrap_or_default()))
+            .map(|(k, v)| (CString::new(k.as_str()).unwrap_or_default(), CString::new(String::from_utf8_lossy(v.as_bytes()).replace('\0', " ")).unwrap_or_default()))
             .collect();
         let mut body = resp.body.to_vec();
         body.push(0);
