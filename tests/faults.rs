@@ -78,9 +78,15 @@ impl Sess {
         unsafe { bai_exec_result_free(res) };
         r
     }
-    fn stream(&self, code: &str) -> bai_code_t {
+    /// A run whose first console record is sent on `first` (the code runs on the server).
+    fn run_signalling(&self, code: &str, first: &mpsc::SyncSender<()>, stream: bool) -> bai_code_t {
+        let opts = first_record_opts(first);
         let mut res = null_mut();
-        let r = bai_compute_stream(self.c, code.as_ptr(), code.len(), 0, null(), null(), &mut res);
+        let r = if stream {
+            bai_compute_stream(self.c, code.as_ptr(), code.len(), 0, null(), &opts, &mut res)
+        } else {
+            bai_compute_run(self.c, code.as_ptr(), code.len(), 0, null(), &opts, &mut res)
+        };
         unsafe { bai_exec_result_free(res) };
         r
     }
@@ -95,6 +101,20 @@ impl Drop for Sess {
         }
         unsafe { bai_session_free(self.s) };
     }
+}
+
+unsafe extern "C" fn first_record_cb(ud: *mut std::ffi::c_void, _: *const backendai::ffi::callback::bai_console_record_t) -> i32 {
+    let _ = (*(ud as *const mpsc::SyncSender<()>)).try_send(());
+    0
+}
+
+/// Options whose console callback signals on `first` (a channel of capacity 1).
+fn first_record_opts(first: &mpsc::SyncSender<()>) -> backendai::ffi::callback::bai_op_opts_t {
+    let mut o: backendai::ffi::callback::bai_op_opts_t = unsafe { std::mem::zeroed() };
+    o.struct_size = std::mem::size_of_val(&o) as u32;
+    o.console_cb = Some(first_record_cb);
+    o.userdata = first as *const mpsc::SyncSender<()> as *mut std::ffi::c_void;
+    o
 }
 
 /// Runs a case on its own thread, bounded by `limit`.
@@ -314,12 +334,14 @@ fn fault_matrix() {
     case(&mut rows, "server killed mid-request (query run)", "NETWORK", sec(40), || {
         let mut srv = Server::start();
         let ss = Sess::open(&Cfg::new(&srv.url), true)?;
+        let (first, running) = mpsc::sync_channel(1);
         let killer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
+            let _ = running.recv();
             srv.kill();
         });
         let t = Instant::now();
-        let r = ss.run("import time\ntime.sleep(30)\n");
+        let r = ss.run_signalling("print('running', flush=True)\nimport time\ntime.sleep(30)\n", &first, false);
+        drop(first);
         let out = within(t, Duration::from_secs(10), code_is(r, &[BAI_E_NETWORK]));
         killer.join().unwrap();
         drop(ss);
@@ -329,12 +351,14 @@ fn fault_matrix() {
     case(&mut rows, "server killed mid-stream (WebSocket run)", "WEBSOCKET or NETWORK", sec(40), || {
         let mut srv = Server::start();
         let ss = Sess::open(&Cfg::new(&srv.url), true)?;
+        let (first, running) = mpsc::sync_channel(1);
         let killer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
+            let _ = running.recv();
             srv.kill();
         });
         let t = Instant::now();
-        let r = ss.stream("import time\nfor i in range(300):\n    print(i, flush=True)\n    time.sleep(0.1)\n");
+        let r = ss.run_signalling("import time\nfor i in range(300):\n    print(i, flush=True)\n    time.sleep(0.1)\n", &first, true);
+        drop(first);
         let out = within(t, Duration::from_secs(10), code_is(r, &[BAI_E_WEBSOCKET, BAI_E_NETWORK]));
         killer.join().unwrap();
         drop(ss);
@@ -346,7 +370,9 @@ fn fault_matrix() {
         let ss = Sess::open(&Cfg::new(&srv.url), true)?;
         let code = "import time\nfor i in range(300):\n    print(i, flush=True)\n    time.sleep(0.1)\n";
         let mut op = null_mut();
-        let r = bai_compute_stream_start(ss.c, code.as_ptr(), code.len(), 0, null(), null(), &mut op);
+        let (first, running) = mpsc::sync_channel(1);
+        let opts = first_record_opts(&first);
+        let r = bai_compute_stream_start(ss.c, code.as_ptr(), code.len(), 0, null(), &opts, &mut op);
         if r != BAI_OK {
             return Err(format!("stream_start: {}", code_name(r)));
         }
@@ -357,7 +383,8 @@ fn fault_matrix() {
             if r != BAI_PENDING {
                 break r;
             }
-            if !killed && t.elapsed() > Duration::from_millis(1500) {
+            // Killed once the stream delivered output: the run is under way.
+            if !killed && running.try_recv().is_ok() {
                 srv.kill();
                 killed = true;
             }

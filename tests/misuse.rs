@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backendai::ffi::buf::{bai_buf_dispose, bai_buf_t};
-use backendai::ffi::callback::bai_console_record_t;
+use backendai::ffi::callback::{bai_console_record_t, bai_op_opts_t};
 use backendai::ffi::compute::*;
 use backendai::ffi::config::*;
 use backendai::ffi::error::bai_code_t::{self, *};
@@ -330,29 +330,63 @@ fn freeing_the_handle_inside_its_callback() {
     unsafe { bai_session_free(s) };
 }
 
+/// Set by a console callback when the run printed: the code runs on the server from then on.
+struct Started(std::sync::Mutex<bool>, std::sync::Condvar);
+
+impl Started {
+    fn new() -> Started {
+        Started(std::sync::Mutex::new(false), std::sync::Condvar::new())
+    }
+    fn wait(&self) {
+        let mut g = self.0.lock().unwrap();
+        while !*g {
+            g = self.1.wait(g).unwrap();
+        }
+    }
+}
+
+unsafe extern "C" fn started_cb(ud: *mut c_void, _rec: *const bai_console_record_t) -> i32 {
+    let s = &*(ud as *const Started);
+    *s.0.lock().unwrap() = true;
+    s.1.notify_all();
+    0
+}
+
+fn started_opts(s: &Started) -> bai_op_opts_t {
+    let mut o: bai_op_opts_t = unsafe { std::mem::zeroed() };
+    o.struct_size = std::mem::size_of::<bai_op_opts_t>() as u32;
+    o.console_cb = Some(started_cb);
+    o.userdata = s as *const Started as *mut c_void;
+    o
+}
+
 #[test]
 fn cancel_from_another_thread() {
     let srv = Server::start();
     let s = open(&Cfg::new(&srv.url)).unwrap();
     let c = create(s);
-    // Blocking run, cancelled by another thread.
+    // Blocking run, cancelled by another thread once the code runs on the server.
     let addr = c as usize;
+    let started = std::sync::Arc::new(Started::new());
+    let seen = started.clone();
     let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(800));
+        seen.wait();
         bai_compute_cancel(addr as *const bai_compute_t)
     });
     let t = Instant::now();
-    let r = run(c, "import time\ntime.sleep(60)\n");
+    let code = "print('started', flush=True)\nimport time\ntime.sleep(60)\n";
+    let r = bai_compute_run(c, code.as_ptr(), code.len(), 0, null(), &started_opts(&started), null_mut());
     assert_eq!(canceller.join().unwrap(), BAI_OK);
     assert_eq!(r, BAI_E_INTERRUPTED, "{}", last_error().1);
     assert!(t.elapsed() < Duration::from_secs(10), "cancel took {:?}", t.elapsed());
-    // Non-blocking run polled here, cancelled by another thread.
-    let code = "import time\ntime.sleep(60)\n";
+    // Non-blocking run polled here, cancelled by another thread once it runs on the server.
+    let started = std::sync::Arc::new(Started::new());
+    let seen = started.clone();
     let mut op = null_mut();
-    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), null(), &mut op), BAI_OK);
+    assert_eq!(bai_compute_run_start(c, code.as_ptr(), code.len(), 0, null(), &started_opts(&started), &mut op), BAI_OK);
     let opaddr = op as usize;
     let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
+        seen.wait();
         let a = bai_op_cancel(opaddr as *const bai_op_t);
         let b = bai_op_cancel(opaddr as *const bai_op_t);
         (a, b)

@@ -47,16 +47,38 @@ static bai_code_t poll_to_end(bai_op_t *op, double limit_s)
     return c;
 }
 
+/* Cancels an operation (or wakes a session poll) from another thread. With `after_output`,
+ * it waits until the operation's first record was delivered, so the cancel arrives while
+ * the polling thread is inside bai_op_poll(op, -1) and the code runs on the server. */
 struct canceller {
     bai_op_t *op;
     bai_session_t *session;
+    int after_output;
 };
+
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t seen_cv = PTHREAD_COND_INITIALIZER;
+static int seen_output;
+
+static int32_t signal_output(void *userdata, const bai_console_record_t *rec)
+{
+    (void)userdata;
+    (void)rec;
+    pthread_mutex_lock(&seen_mu);
+    seen_output = 1;
+    pthread_cond_broadcast(&seen_cv);
+    pthread_mutex_unlock(&seen_mu);
+    return BAI_CB_CONTINUE;
+}
 
 static void *cancel_later(void *arg)
 {
     struct canceller *c = arg;
-    struct timespec ts = {0, 300 * 1000000L};
-    nanosleep(&ts, NULL);
+    if (c->after_output) {
+        pthread_mutex_lock(&seen_mu);
+        while (!seen_output) pthread_cond_wait(&seen_cv, &seen_mu);
+        pthread_mutex_unlock(&seen_mu);
+    }
     if (c->op)
         CHECK_CODE(bai_op_cancel(c->op), BAI_OK);
     if (c->session)
@@ -114,9 +136,12 @@ int main(void)
     bai_op_free(op);
 
     /* Cancel from another thread while this one waits without limit: ends promptly. */
-    const char *forever = "import time\ntime.sleep(600)\n";
-    CHECK_CODE(bai_compute_stream_start(c, (const uint8_t *)forever, strlen(forever), BAI_EXEC_QUERY, NULL, NULL, &op), BAI_OK);
-    struct canceller k = {op, NULL};
+    const char *forever = "print('waiting', flush=True)\nimport time\ntime.sleep(600)\n";
+    bai_op_opts_t signal_opts = {0};
+    signal_opts.struct_size = sizeof signal_opts;
+    signal_opts.console_cb = signal_output;
+    CHECK_CODE(bai_compute_stream_start(c, (const uint8_t *)forever, strlen(forever), BAI_EXEC_QUERY, NULL, &signal_opts, &op), BAI_OK);
+    struct canceller k = {op, NULL, 1};
     pthread_t t;
     pthread_create(&t, NULL, cancel_later, &k);
     double t0 = now_s();
@@ -141,7 +166,8 @@ int main(void)
     bai_op_free(op);
 
     /* A wakeup from another thread ends a long session poll. */
-    struct canceller w = {NULL, session};
+    /* Before or during the poll: a wakeup that comes first makes the next poll return at once. */
+    struct canceller w = {NULL, session, 0};
     pthread_create(&t, NULL, cancel_later, &w);
     t0 = now_s();
     size_t done = 99;
