@@ -90,7 +90,7 @@ fn match_route(method: &Method, segs: &[&str]) -> Option<Option<(Route, Option<S
 }
 
 pub fn hello() -> Response {
-    json_response(200, &json!({"version": "v7.20230615", "manager": "23.09.10"}))
+    json_response(200, &crate::emulate::release().versions())
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -101,7 +101,7 @@ fn api_version(h: &HeaderMap) -> ApiResult<(u32, String)> {
     let v = header_str(h, "x-backendai-version").or_else(|| header_str(h, "x-sorna-version"));
     match v {
         None => Ok((5, "20191215".into())),
-        Some(v) if auth::VALID_VERSIONS.contains(&v) => {
+        Some(v) if crate::emulate::release().accepts_version(v) => {
             let (maj, date) = v.split_once('.').unwrap();
             Ok((maj[1..].parse().unwrap_or(0), date.to_string()))
         }
@@ -219,6 +219,14 @@ pub fn query_flag(q: &[(String, String)], key: &str) -> bool {
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub async fn dispatch(State(st): State<Shared>, req: Request) -> Response {
+    if crate::record::enabled() {
+        let (req, rec) = crate::record::take_request(req).await;
+        let resp = match dispatch_inner(st, req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
+        return crate::record::finish(rec, resp).await;
+    }
     match dispatch_inner(st, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),

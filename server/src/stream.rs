@@ -84,6 +84,13 @@ async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
             abandon(&sess, &run);
             return;
         };
+        if crate::execute::destroyed_under_run(&sess) {
+            // the manager's execute task is cancelled with the kernel: it says so and closes
+            let _ = send(&mut socket, json!({"status": "server-restarting", "msg":
+                "The API server is going to restart for maintenance. Please connect again with the same run ID."})).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
         let st_name = status["status"].as_str().unwrap_or("").to_string();
         if st_name == "continued" && console.is_empty() {
             continue;
