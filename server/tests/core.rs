@@ -41,7 +41,7 @@ fn start() -> Server {
     std::fs::write(dir.join("vfolders/mydata/in.txt"), "from the folder").unwrap();
     let t0 = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_backendai-local-server"))
-        .args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
+        .args(["--emulate", "23.09", "--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit()) // quiet unless something goes wrong

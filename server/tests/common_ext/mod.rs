@@ -34,7 +34,7 @@ pub fn start_with(env: &[(&str, &str)]) -> Server {
     let dir = std::env::temp_dir().join(format!("bai-server-ext-test-{r:x}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backendai-local-server"));
-    cmd.args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
+    cmd.args(["--emulate", "23.09", "--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
