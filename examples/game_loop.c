@@ -26,11 +26,17 @@ static int fail(const char *what, bai_code_t code)
     return 1;
 }
 
+/* Lines the runs printed on stdout. */
 static unsigned long lines_seen;
 
 static int32_t on_console(void *userdata, const bai_console_record_t *rec)
 {
     const char *who = userdata;
+    if (rec->stream != BAI_STREAM_STDOUT || strcmp(rec->kind, "stdout") != 0) {
+        /* warnings, tracebacks, html...: shown, but they are not the runs' lines */
+        fprintf(stderr, "[%s %s] %.*s", who, rec->kind, (int)rec->len, (const char *)rec->data);
+        return BAI_CB_CONTINUE;
+    }
     for (size_t i = 0; i < rec->len; i++) {
         if (rec->data[i] == '\n')
             lines_seen++;

@@ -3,7 +3,7 @@
  *
  * Uploads a dataset directory into a storage folder (resumable, streamed from disk), starts
  * a compute session that mounts the folder and reads the data, and downloads the result
- * file the code wrote into the folder.
+ * file the code wrote into the folder. It removes what it made (session, folder, files).
  *
  * Usage: vfolder_dataset [DATASET_DIR]   (default: a small dataset written by the example)
  */
@@ -39,6 +39,52 @@ static int32_t on_progress(void *userdata, const bai_progress_t *p)
     return BAI_CB_CONTINUE;
 }
 
+/* Deletes a storage folder for good: a 26.09 manager moves a deleted folder to the trash
+ * (its name stays taken) until `POST /folders/purge` with its id; 23.09 deletes at once and
+ * has no purge route. */
+static void delete_folder(bai_session_t *session, const char *name)
+{
+    char id[64] = "";
+    bai_buf_t info = {NULL, 0};
+    if (bai_vfolder_info(session, name, &info) == BAI_OK && info.data) {
+        const char *p = strstr((const char *)info.data, "\"id\":");
+        if (p && (p = strchr(p + 5, '"')) != NULL)
+            sscanf(p + 1, "%63[0-9a-fA-F-]", id);
+    }
+    bai_buf_dispose(&info);
+    if (bai_vfolder_delete(session, name) != BAI_OK || id[0] == '\0')
+        return;
+    char body[128];
+    snprintf(body, sizeof body, "{\"id\": \"%s\"}", id);
+    bai_request_t rqst = {0};
+    rqst.struct_size = sizeof rqst;
+    rqst.method = "POST";
+    rqst.path = "/folders/purge";
+    rqst.body = (const uint8_t *)body;
+    rqst.body_len = strlen(body);
+    rqst.content_type = "application/json";
+    bai_response_t *resp = NULL;
+    if (bai_session_request(session, &rqst, &resp) == BAI_OK) {
+        uint16_t status = bai_response_status(resp);
+        if (status >= 300 && status != 404 && status != 405)
+            fprintf(stderr, "purging the folder %s answered HTTP %u\n", name, (unsigned)status);
+    }
+    bai_response_free(resp);
+}
+
+/* Removes the dataset this program wrote (two files, two directories). */
+static void remove_dataset(const char *dataset)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/sub/test.csv", dataset);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub", dataset);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/train.csv", dataset);
+    unlink(path);
+    rmdir(dataset);
+}
+
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -52,6 +98,8 @@ int main(int argc, char **argv)
 {
     char dataset[256];
     char folder[64];
+    int own_dataset = argc <= 1;
+    int folder_created = 0;
     snprintf(folder, sizeof folder, "dataset-%ld", (long)getpid());
     if (argc > 1) {
         snprintf(dataset, sizeof dataset, "%s", argv[1]);
@@ -85,6 +133,7 @@ int main(int argc, char **argv)
         rc = fail("bai_vfolder_create", code);
         goto out;
     }
+    folder_created = 1;
     /* Upload the dataset directory; names are relative to its parent, so the folder gets
      * <dataset>/train.csv and <dataset>/sub/test.csv. */
     unsigned long long sent = 0;
@@ -145,12 +194,17 @@ int main(int argc, char **argv)
     rc = strcmp(line, "4 20\n") == 0 ? 0 : 1;
 
 out:
+    /* Clean up what this program made, and only that: the session, the folder (deleted for
+     * good), the dataset it wrote and the downloaded file. */
     if (compute)
         bai_compute_destroy(compute, 0, NULL);
     bai_compute_free(compute);
-    if (session)
-        bai_vfolder_delete(session, folder);
+    if (session && folder_created)
+        delete_folder(session, folder);
     bai_session_free(session);
     bai_config_free(config);
+    if (own_dataset)
+        remove_dataset(dataset);
+    unlink("result.txt");
     return rc;
 }

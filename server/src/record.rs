@@ -79,12 +79,11 @@ fn query_pairs(q: &str) -> Value {
 fn body_record(content_type: Option<&str>, bytes: Option<&[u8]>, size: u64) -> Value {
     let ct = content_type.map(|s| s.to_string());
     let base = |kind: &str| json!({"size": size, "content_type": ct, "kind": kind});
-    if size == 0 {
-        return base("empty");
-    }
-    let ct_l = ct.as_deref().unwrap_or("").to_ascii_lowercase();
-    if ct_l.starts_with("multipart/") {
+    if content_type.is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/")) {
         return base("multipart");
+    }
+    if size == 0 && bytes.is_none_or(|b| b.is_empty()) {
+        return base("empty");
     }
     match bytes.and_then(|b| serde_json::from_slice::<Value>(b).ok()) {
         Some(v) => {
@@ -144,8 +143,7 @@ pub async fn finish(mut rec: Value, resp: Response) -> Response {
     let Some(r) = RECORDER.get() else { return resp };
     let (parts, body) = resp.into_parts();
     let ct = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
-    let small = content_len(&parts.headers).map(|n| n as usize <= KEEP).unwrap_or(false);
-    let (body, rec_body) = if is_json_type(ct.as_deref()) && (small || parts.status.as_u16() != 200) {
+    let (body, rec_body) = if is_json_type(ct.as_deref()) {
         match axum::body::to_bytes(body, KEEP).await {
             Ok(b) => {
                 let rb = body_record(ct.as_deref(), Some(&b), b.len() as u64);

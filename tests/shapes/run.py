@@ -107,7 +107,7 @@ def main() -> int:
     releases = a.release or ["23.09", "26.09"]
     captures = Path(a.captures)
     expected = shapes.load_expected(HERE / "expected-differences.txt")
-    bin_dirs = [Path(a.examples)] + ([Path(a.tests)] if a.tests else [])
+    bin_dirs = [Path(a.examples).resolve()] + ([Path(a.tests).resolve()] if a.tests else [])
     passed = failed = 0
     used_expected = set()
     for release in releases:
@@ -128,7 +128,7 @@ def main() -> int:
                 (data / "vfolders" / "mydata").mkdir(parents=True)
                 (data / "vfolders" / "mymodel").mkdir(parents=True)
                 record = work / "record.jsonl"
-                proc, url = start_server(a.server, release, record, data)
+                proc, url = start_server(str(Path(a.server).resolve()), release, record, data)
                 env = {k: v for k, v in os.environ.items() if not k.startswith("BACKEND_")}
                 env.update(BACKEND_ENDPOINT=url, BACKEND_ENDPOINT_TYPE="api",
                            BACKEND_ACCESS_KEY=ACCESS_KEY, BACKEND_SECRET_KEY=SECRET_KEY)
@@ -145,12 +145,15 @@ def main() -> int:
                     proc.wait(10)
                 recorded = shapes.load(record) if record.exists() else []
                 captured = [x for f in capture_files(captures, release, scenario) for x in shapes.load(f)]
+                # the storage proxy's traffic is captured for 26.09 only (vfolder_roundtrip)
+                if not any(x.source.split(":")[0].endswith(".storage-proxy.jsonl") for x in pool):
+                    recorded = [x for x in recorded if not x.path.startswith(shapes.STORAGE_PREFIX + "/")]
                 rep = shapes.compare(captured, recorded, pool)
                 unexpected = []
                 for kind, diff in rep.differences:
                     if shapes.is_expected(expected, release, scenario, kind, diff):
                         for e in expected:
-                            if e[0] == release and e[2] == kind and (e[3] == diff or (e[3].endswith("*") and diff.startswith(e[3][:-1]))):
+                            if shapes.is_expected([e], release, scenario, kind, diff):
                                 used_expected.add(e)
                         print(f"  expected {release} {scenario}: {kind}: {diff}")
                     else:
