@@ -299,10 +299,6 @@ async fn tus_patch(st: &Shared, q: &[(String, String)], req: Request) -> ApiResu
         return Ok(r);
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
-    if crate::emulate::is_2609() && now >= u.size {
-        // 26.9's storage proxy answers the completing PATCH with a bare 204 (no tus headers)
-        return Ok(r);
-    }
     session_headers(&mut r, &u, now);
     Ok(r)
 }
