@@ -129,6 +129,12 @@ class Exchange:
         return None
 
     @property
+    def loose_key(self) -> tuple:
+        """The kind with sessions and folders addressed either way (name or id)."""
+        m, t, s, e = self.key
+        return (m, re.sub(r"\{(sess|folder|service):\w+\}", r"{\1}", t), s, e)
+
+    @property
     def key(self) -> tuple:
         t = template(self.path)
         extra = ""
@@ -209,6 +215,11 @@ def compare_response(want: Exchange, got: Exchange) -> list[str]:
     return []
 
 
+def shapes_of_path(t: str) -> str:
+    """The sorts of the references in a path template: 'sess:name', 'folder:hex'..."""
+    return "+".join(re.findall(r"\{(\w+:\w+)\}", t)) or "no reference"
+
+
 def best_match(candidates: list[Exchange], got: Exchange) -> tuple[Exchange, list[str]]:
     """Of the captured exchanges of one kind, the one the recorded one differs least from."""
     scored = []
@@ -230,11 +241,27 @@ def compare(captured: list[Exchange], recorded: list[Exchange], pool: list[Excha
     pool_kind: dict = {}
     for c in pool or []:
         pool_kind.setdefault(c.key, []).append(c)
+    by_loose: dict = {}
+    for c in captured:
+        by_loose.setdefault(c.loose_key, []).append(c)
+    pool_loose: dict = {}
+    for c in pool or []:
+        pool_loose.setdefault(c.loose_key, []).append(c)
     seen = set()
     for g in recorded:
         cands = by_kind.get(g.key) or pool_kind.get(g.key)
         if not cands:
-            rep.differences.append((g.key_text(), "request kind the official SDK never sends"))
+            # the same request addressed another way (a name where the SDK uses the id): say
+            # so, and still compare its body and the answer with the SDK's
+            loose = by_loose.get(g.loose_key) or pool_loose.get(g.loose_key)
+            if not loose:
+                rep.differences.append((g.key_text(), "request kind the official SDK never sends"))
+                continue
+            seen.update(c.key for c in loose)
+            sdk = sorted({shapes_of_path(c.key[1]) for c in loose})
+            rep.differences.append((g.key_text(), f"addressed as {shapes_of_path(g.key[1])} where the official SDK uses {', '.join(sdk)}"))
+            _, diffs = best_match(loose + [c for c in pool_loose.get(g.loose_key, []) if c not in loose], g)
+            rep.differences.extend((g.key_text(), d) for d in diffs)
             continue
         seen.add(g.key)
         # the closest real request of this kind: this scenario's, or any of the release's

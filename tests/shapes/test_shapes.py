@@ -71,9 +71,19 @@ class Compare(unittest.TestCase):
         texts = [d for _, d in rep.differences]
         self.assertIn("request body code: number where the capture has str", texts)
         self.assertIn("response status: 500 where the capture has 200", texts)
-        by_name = exchange("POST", "/session/pysdk-x", {"mode": "input", "code": "x", "runId": "a", "run_id": "a"})
+        by_name = exchange("POST", "/session/pysdk-x", {"mode": "input", "code": "x", "runId": "a", "run_id": "a"},
+                           answer={"result": {"status": "finished", "runId": "a", "exitCode": 0, "console": []}})
         rep = shapes.compare(load([SDK]), load([by_name]))
-        self.assertEqual(rep.differences, [("POST /session/{sess:name} mode=input", "request kind the official SDK never sends")])
+        self.assertEqual(rep.differences, [("POST /session/{sess:name} mode=input",
+                                            "addressed as sess:name where the official SDK uses sess:uuid")])
+        # ... and its body and answer are still compared
+        by_name_bad = exchange("POST", "/session/pysdk-x", {"mode": "input", "code": "x", "runId": "a"},
+                               answer={"result": {"status": "finished", "runId": "a", "exitCode": 0, "console": []}})
+        texts = [d for _, d in shapes.compare(load([SDK]), load([by_name_bad])).differences]
+        self.assertIn("request body run_id: missing (wanted str)", texts)
+        unknown = exchange("GET", "/session/pysdk-x/logs")
+        rep = shapes.compare(load([SDK]), load([unknown]))
+        self.assertEqual(rep.differences, [("GET /session/{sess:name}/logs", "request kind the official SDK never sends")])
 
     def test_headers_that_matter(self):
         v7 = exchange("POST", "/session/0e8a7c8e-0000-4000-8000-000000000001",
