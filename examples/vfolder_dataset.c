@@ -143,6 +143,16 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("uploaded %s (%llu bytes)\n", dataset, sent);
+    bai_buf_t listing = {NULL, 0};
+    if ((code = bai_vfolder_list_files(session, folder, dataset, &listing)) != BAI_OK) {
+        rc = fail("bai_vfolder_list_files", code);
+        goto out;
+    }
+    int entries = 0;
+    for (const char *p = (const char *)listing.data; p && (p = strstr(p, "\"name\"")) != NULL; p++)
+        entries++;
+    printf("the folder's %s holds %d entries\n", dataset, entries);
+    bai_buf_dispose(&listing);
 
     const char *mounts[] = {folder};
     bai_create_opts_t opts = {0};
