@@ -21,6 +21,32 @@ use serde_json::{json, Value};
 struct Recorder {
     file: Mutex<std::fs::File>,
     seq: AtomicU64,
+    ws_seq: AtomicU64,
+}
+
+/// The record id of a WebSocket connection (in the request's extensions): its frames are
+/// written as lines `{"ws_id", "dir": "c2s"|"s2c", "type", "json"|"size"}`.
+#[derive(Clone, Copy, Debug)]
+pub struct WsRecord(pub u64);
+
+fn write_line(r: &Recorder, v: &Value) {
+    if let Ok(mut line) = serde_json::to_vec(v) {
+        line.push(b'\n');
+        if let Ok(mut f) = r.file.lock() {
+            let _ = f.write_all(&line);
+        }
+    }
+}
+
+/// Records one text frame of a recorded WebSocket (JSON frames by content, others by size).
+pub fn ws_frame(ws: Option<WsRecord>, dir: &str, text: &str) {
+    let (Some(r), Some(WsRecord(id))) = (RECORDER.get(), ws) else { return };
+    let mut v = json!({"ws_id": id, "dir": dir, "type": "text"});
+    match serde_json::from_str::<Value>(text) {
+        Ok(j) if j.is_object() => v["json"] = j,
+        _ => v["size"] = json!(text.len()),
+    }
+    write_line(r, &v);
 }
 
 static RECORDER: OnceLock<Recorder> = OnceLock::new();
@@ -30,7 +56,7 @@ const KEEP: usize = 1 << 20;
 
 pub fn open(path: &Path) -> std::io::Result<()> {
     let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    let _ = RECORDER.set(Recorder { file: Mutex::new(file), seq: AtomicU64::new(0) });
+    let _ = RECORDER.set(Recorder { file: Mutex::new(file), seq: AtomicU64::new(0), ws_seq: AtomicU64::new(0) });
     Ok(())
 }
 
@@ -108,7 +134,12 @@ fn content_len(h: &HeaderMap) -> Option<u64> {
 
 /// Reads what the record needs of a request; gives back an equivalent request.
 pub async fn take_request(req: Request) -> (Request, Value) {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let is_ws = parts.headers.get("upgrade").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let ws_id = RECORDER.get().filter(|_| is_ws).map(|r| r.ws_seq.fetch_add(1, Ordering::SeqCst) + 1);
+    if let Some(id) = ws_id {
+        parts.extensions.insert(WsRecord(id));
+    }
     let ct = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
     let small = content_len(&parts.headers).map(|n| n as usize <= KEEP).unwrap_or(true);
     let storage = parts.uri.path().starts_with("/storage/");
@@ -133,7 +164,8 @@ pub async fn take_request(req: Request) -> (Request, Value) {
         "query": query_pairs(q),
         "raw_query": if q.contains("token=") { "<redacted>" } else { q },
         "request": {"headers": headers_list(&parts.headers), "body": rec_body},
-        "websocket": parts.headers.get("upgrade").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")),
+        "websocket": is_ws,
+        "ws_id": ws_id,
     });
     (Request::from_parts(parts, body), rec)
 }
@@ -163,12 +195,7 @@ pub async fn finish(mut rec: Value, resp: Response) -> Response {
         .map(|(k, v)| (k.as_str().to_string(), json!(redact_header(k.as_str(), &String::from_utf8_lossy(v.as_bytes())))))
         .collect();
     rec["response"] = json!({"status": parts.status.as_u16(), "headers": headers, "body": rec_body});
-    if let Ok(mut line) = serde_json::to_vec(&rec) {
-        line.push(b'\n');
-        if let Ok(mut f) = r.file.lock() {
-            let _ = f.write_all(&line);
-        }
-    }
+    write_line(r, &rec);
     Response::from_parts(parts, body)
 }
 

@@ -282,9 +282,10 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
             // the manager looks the session up first, then `ws.prepare()` refuses a plain
             // request (HTTPBadRequest → generic-bad-request)
             let sess = crate::session::resolve(&st, &ctx, &sref)?;
+            let rec = req.extensions().get::<crate::record::WsRecord>().copied();
             let ws = WebSocketUpgrade::from_request(req, &()).await.map_err(|_| ApiError::bad_request())?;
             return Ok(if route == Route::StreamExecute {
-                crate::stream::execute_ws(st, sess, ws)
+                crate::stream::execute_ws(st, sess, ws, rec)
             } else {
                 crate::pty::pty_ws(st, sess, ws)
             });

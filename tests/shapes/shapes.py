@@ -117,6 +117,8 @@ class Exchange:
     status: int | None
     resp_body: dict
     source: str = ""
+    # WebSocket text frames: (direction, JSON object or None for a plain-text frame)
+    frames: list = field(default_factory=list)
 
     @property
     def signed(self) -> bool:
@@ -170,10 +172,16 @@ class Exchange:
 
 def load(path: Path) -> list[Exchange]:
     out = []
+    by_ws: dict = {}
     for n, line in enumerate(Path(path).read_text().splitlines(), 1):
         if not line.strip():
             continue
         d = json.loads(line)
+        if "method" not in d and "ws_id" in d:
+            # a frame line of the local server's record
+            if d.get("type") == "text" and d["ws_id"] in by_ws:
+                by_ws[d["ws_id"]].frames.append((d["dir"], d.get("json")))
+            continue
         req = d.get("request", {})
         resp = d.get("response") or {}
         q = d.get("query") or []
@@ -183,6 +191,47 @@ def load(path: Path) -> list[Exchange]:
             body=req.get("body") or {"kind": "empty"}, status=resp.get("status"),
             resp_body=resp.get("body") or {}, source=f"{Path(path).name}:{n}",
         ))
+        ws = d.get("ws") or {}
+        for f in ws.get("frames", []):
+            if f.get("type") == "text":
+                out[-1].frames.append((f["dir"], f.get("json")))
+        if d.get("ws_id") is not None:
+            by_ws[d["ws_id"]] = out[-1]
+    return out
+
+
+def frame_shapes(frames: list) -> dict:
+    """A stream's frames by role: the client's first (JSON) frame, its later frames as
+    'json'/'text', the server's frames by status (shape of the first of each status)."""
+    out: dict = {}
+    c2s = [f for d, f in frames if d == "c2s"]
+    if c2s:
+        out["c2s first"] = shape(c2s[0]) if c2s[0] is not None else "text"
+        later = sorted({"json" if f is not None else "text" for f in c2s[1:]})
+        if later:
+            out["c2s later"] = later
+    for d, f in frames:
+        if d == "s2c" and isinstance(f, dict):
+            out.setdefault(f"s2c status={f.get('status')}", shape(f))
+    return out
+
+
+def compare_frames(want: Exchange, got: Exchange) -> list[str]:
+    if not want.frames:
+        return []
+    w, g = frame_shapes(want.frames), frame_shapes(got.frames)
+    out = []
+    for k in sorted(set(w) | set(g)):
+        if (k.startswith("s2c") or k == "c2s later") and (k not in w or k not in g):
+            continue  # statuses and inputs depend on the program; compare what both had
+        if k not in g:
+            out.append(f"websocket {k}: missing")
+        elif k not in w:
+            out.append(f"websocket {k}: the capture has none")
+        elif isinstance(w[k], dict) and isinstance(g[k], dict):
+            out.extend(f"websocket {k} " + d for d in diff_shapes(w[k], g[k], nullable=k.startswith("s2c")))
+        elif w[k] != g[k]:
+            out.append(f"websocket {k}: {g[k]} where the capture has {w[k]}")
     return out
 
 
@@ -224,7 +273,7 @@ def best_match(candidates: list[Exchange], got: Exchange) -> tuple[Exchange, lis
     """Of the captured exchanges of one kind, the one the recorded one differs least from."""
     scored = []
     for c in candidates:
-        d = compare_request(c, got) + compare_response(c, got)
+        d = compare_request(c, got) + compare_response(c, got) + compare_frames(c, got)
         scored.append((len(d), d, c))
     scored.sort(key=lambda x: x[0])
     return scored[0][2], scored[0][1]

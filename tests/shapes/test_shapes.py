@@ -98,6 +98,26 @@ class Compare(unittest.TestCase):
         self.assertIn("request auth-form: False where the capture has True", texts)
         self.assertIn("request date-form: False where the capture has True", texts)
 
+    def test_websocket_frames(self):
+        def ws(first, frames):
+            e = exchange("GET", "/stream/session/60947ca2-c654-4189-b5bd-562b585242a2/execute", status=101)
+            e["ws"] = {"frames": [{"dir": "c2s", "type": "text", "json": first}] + frames}
+            return e
+        sdk = ws({"code": "x", "mode": "query", "options": {}},
+                 [{"dir": "s2c", "type": "text", "json": {"status": "waiting-input", "console": [["stdout", "? "]], "exitCode": None, "options": {"is_password": False}, "files": []}},
+                  {"dir": "c2s", "type": "text", "text": "ws"},
+                  {"dir": "s2c", "type": "text", "json": {"status": "finished", "console": [["stdout", "x"]], "exitCode": 0, "options": None, "files": []}}])
+        same = ws({"code": "y", "mode": "query", "options": {}},
+                  [{"dir": "s2c", "type": "text", "json": {"status": "finished", "console": [], "exitCode": 0, "options": None, "files": []}}])
+        self.assertEqual(shapes.compare(load([sdk]), load([same])).differences, [])
+        json_input = ws({"code": "y", "mode": "query"},
+                        [{"dir": "c2s", "type": "text", "json": {"input": "ws"}},
+                         {"dir": "s2c", "type": "text", "json": {"status": "finished", "console": [], "exitCode": 0, "files": []}}])
+        texts = [d for _, d in shapes.compare(load([sdk]), load([json_input])).differences]
+        self.assertIn("websocket c2s first options: missing (wanted object)", texts)
+        self.assertIn("websocket c2s later: ['json'] where the capture has ['text']", texts)
+        self.assertIn("websocket s2c status=finished options: missing (wanted null)", texts)
+
     def test_expected_differences_need_a_reason_and_match_exactly(self):
         f = tempfile.NamedTemporaryFile("w", delete=False)
         f.write("26.09 | * | GET /folders/{folder:name}/files | request kind the official SDK never sends | by name\n")
