@@ -138,11 +138,6 @@ async fn run(cfg: Config) -> i32 {
         events,
     });
     let app = Router::new().fallback(router::dispatch).with_state(st.clone());
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "backendai-local-server listening on http://{}:{port}", cfg.host);
-        let _ = out.flush();
-    }
     eprintln!("answering as Backend.AI {} ({})", cfg.emulate.name(), cfg.emulate.versions()["version"].as_str().unwrap_or(""));
     if cfg.generated_keypair {
         // printed once for the operator (not the published example key: nobody else knows it)
@@ -150,6 +145,11 @@ async fn run(cfg: Config) -> i32 {
         let u = &cfg.users[0];
         eprintln!("no --keypair given: generated the keypair {}:{}", kp.access_key, kp.secret_key);
         eprintln!("session-mode login: {} / {}", u.email, u.password);
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "backendai-local-server listening on http://{}:{port}", cfg.host);
+        let _ = out.flush();
     }
     if verbose {
         eprintln!("data directory: {}", data_dir.display());
