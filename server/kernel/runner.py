@@ -243,35 +243,18 @@ def _format_exc(skip):
     return "".join(traceback.format_exception(etype, value, tb))
 
 
-def _compile_cell(code, name):
-    """The cell as IPython runs it: statements, then the value of a final expression (which
-    the kernel shows, as an execute_result)."""
-    import ast
-
-    tree = ast.parse(code, name, "exec")
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, name, "exec")
-    return body, (compile(last, name, "eval") if last is not None else None)
-
-
 def _run(code):
     """Runs one query-mode cell. The exit code is 0 as the real kernel reports it (its query
-    mode runs the cell in IPython, which reports a SystemExit and carries on)."""
+    mode runs the cell in IPython, which reports a SystemExit and carries on). Unlike IPython,
+    the value of a final expression is not shown (see server/README.md)."""
     _count[0] += 1
     try:
-        body, last = _compile_cell(code, "<cell %d>" % _count[0])
+        body = compile(code, "<cell %d>" % _count[0], "exec")
     except (SyntaxError, ValueError, OverflowError):
         sys.stderr.write(_format_exc(0))
         return 0
     try:
         exec(body, _ns)
-        if last is not None:
-            value = eval(last, _ns)
-            if value is not None:
-                _ns["_"] = value
-                _rich_display(value)
     except SystemExit as e:
         # IPython: "An exception has occurred, use %tb to see the full traceback." + a warning
         shown = "" if e.code is None else str(e.code)
