@@ -32,7 +32,7 @@ SDK = [VENV_PY, os.path.join(HERE, "py", "sdk_bench.py")]
 SERVER = os.path.join(ROOT, "target", "release", "backendai-local-server")
 LIB = os.path.join(ROOT, "target", "release", "libbackendai.so")
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
-SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # the local server's documented example key
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # the public example key, passed to the server
 TIME = "/usr/bin/time"
 SDK_STARTUP = (
     "from ai.backend.client.session import Session\n"
@@ -53,7 +53,8 @@ def log(msg):
 class Server:
     def __init__(self):
         self.data = tempfile.mkdtemp(prefix="bai-bench-")
-        self.proc = subprocess.Popen([SERVER, "--port", "0", "--data-dir", self.data],
+        self.proc = subprocess.Popen([SERVER, "--port", "0", "--keypair", f"{ACCESS_KEY}:{SECRET_KEY}",
+                                      "--data-dir", self.data],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)

@@ -8,6 +8,7 @@
  *         resources={"cpu": 8, "mem": "32g", "cuda.device": 2},
  *     )
  *     print(my_session.id)
+ *     print("status:", my_session.get_info()["status"])
  *     my_session.destroy()
  *
  * Usage: create_destroy [FOLDER...]
@@ -66,7 +67,15 @@ int main(int argc, char **argv)
         status = fail("bai_compute_create", code);
     } else {
         printf("%s\n", bai_compute_id(my_session));
-        if ((code = bai_compute_destroy(my_session, 0, NULL)) != BAI_OK) {
+        bai_buf_t info = {NULL, 0};
+        if ((code = bai_compute_get_info(my_session, &info)) == BAI_OK) {
+            printf("status: %s\n", bai_compute_status(my_session));
+        }
+        bai_buf_dispose(&info);
+        if (code != BAI_OK) {
+            status = fail("bai_compute_get_info", code);
+            bai_compute_destroy(my_session, 0, NULL);
+        } else if ((code = bai_compute_destroy(my_session, 0, NULL)) != BAI_OK) {
             status = fail("bai_compute_destroy", code);
         } else {
             status = 0;

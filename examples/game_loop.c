@@ -39,8 +39,11 @@ struct job {
 static int32_t on_console(void *userdata, const bai_console_record_t *rec)
 {
     struct job *job = userdata;
-    if (rec->stream != BAI_STREAM_STDOUT)
+    if (rec->stream != BAI_STREAM_STDOUT || strcmp(rec->kind, "stdout") != 0) {
+        /* warnings, tracebacks, html...: shown, but they are not the runs' lines */
+        fprintf(stderr, "[%s %s] %.*s", job->name, rec->kind, (int)rec->len, (const char *)rec->data);
         return BAI_CB_CONTINUE;
+    }
     for (size_t i = 0; i < rec->len; i++) {
         if (rec->data[i] == '\n')
             job->lines++;

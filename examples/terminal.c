@@ -5,7 +5,7 @@
  * reaches the console callback inside bai_op_poll(), and keys go in with
  * bai_terminal_write(). With a terminal on stdin the program relays what you type (end with
  * Ctrl-D); otherwise it runs the commands given as arguments (default: a short demo) and
- * exits when the shell does.
+ * exits when the shell does. A terminal that closes without any output is a failure.
  *
  * Usage: terminal [COMMAND...]
  */
@@ -27,7 +27,8 @@ static int fail(const char *what, bai_code_t code)
 
 static int32_t on_output(void *userdata, const bai_console_record_t *rec)
 {
-    (void)userdata;
+    size_t *received = userdata;
+    *received += rec->len;
     fwrite(rec->data, 1, rec->len, stdout);
     fflush(stdout);
     return BAI_CB_CONTINUE;
@@ -60,7 +61,8 @@ int main(int argc, char **argv)
         rc = fail("bai_compute_create", code);
         goto out;
     }
-    if (bai_compute_set_console_cb(compute, on_output, NULL, NULL) != BAI_OK)
+    size_t received = 0;
+    if (bai_compute_set_console_cb(compute, on_output, &received, NULL) != BAI_OK)
         fprintf(stderr, "bai_compute_set_console_cb failed: %s\n", bai_last_error_message());
     if ((code = bai_compute_terminal_open(compute, NULL, &term)) != BAI_OK) {
         rc = fail("bai_compute_terminal_open", code);
@@ -99,7 +101,12 @@ int main(int argc, char **argv)
         code = bai_op_poll(term, 50);
         if (code == BAI_PENDING)
             continue;
-        if (code == BAI_OK) {
+        if (code == BAI_OK && received == 0) {
+            /* The stream ended before the terminal said anything: nothing happened (a
+             * 23.09 manager closes the terminal on its first input, for one). */
+            fprintf(stderr, "terminal: the server closed the terminal without any output\n");
+            rc = 1;
+        } else if (code == BAI_OK) {
             rc = 0;
         } else {
             rc = fail("terminal", code);

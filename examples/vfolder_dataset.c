@@ -3,7 +3,7 @@
  *
  * Uploads a dataset directory into a storage folder (resumable, streamed from disk), starts
  * a compute session that mounts the folder and reads the data, and downloads the result
- * file the code wrote into the folder.
+ * file the code wrote into the folder. It removes what it made (session, folder, files).
  *
  * Usage: vfolder_dataset [DATASET_DIR]   (default: a small dataset written by the example)
  */
@@ -39,6 +39,29 @@ static int32_t on_progress(void *userdata, const bai_progress_t *p)
     return BAI_CB_CONTINUE;
 }
 
+/* Deletes a storage folder for good. The library does what the server's release needs: a
+ * 26.09 manager moves a deleted folder to the trash (its name stays taken) until it is
+ * purged, so bai_vfolder_delete() purges it there too. */
+static void delete_folder(bai_session_t *session, const char *name)
+{
+    bai_code_t code = bai_vfolder_delete(session, name);
+    if (code != BAI_OK)
+        fprintf(stderr, "deleting the folder %s failed: %s: %s\n", name, bai_code_name(code), bai_last_error_message());
+}
+
+/* Removes the dataset this program wrote (two files, two directories). */
+static void remove_dataset(const char *dataset)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/sub/test.csv", dataset);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub", dataset);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/train.csv", dataset);
+    unlink(path);
+    rmdir(dataset);
+}
+
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -52,6 +75,8 @@ int main(int argc, char **argv)
 {
     char dataset[256];
     char folder[64];
+    int own_dataset = argc <= 1;
+    int folder_created = 0;
     snprintf(folder, sizeof folder, "dataset-%ld", (long)getpid());
     if (argc > 1) {
         snprintf(dataset, sizeof dataset, "%s", argv[1]);
@@ -85,6 +110,7 @@ int main(int argc, char **argv)
         rc = fail("bai_vfolder_create", code);
         goto out;
     }
+    folder_created = 1;
     /* Upload the dataset directory; names are relative to its parent, so the folder gets
      * <dataset>/train.csv and <dataset>/sub/test.csv. */
     unsigned long long sent = 0;
@@ -98,6 +124,16 @@ int main(int argc, char **argv)
         goto out;
     }
     printf("uploaded %s (%llu bytes)\n", dataset, sent);
+    bai_buf_t listing = {NULL, 0};
+    if ((code = bai_vfolder_list_files(session, folder, dataset, &listing)) != BAI_OK) {
+        rc = fail("bai_vfolder_list_files", code);
+        goto out;
+    }
+    int entries = 0;
+    for (const char *p = (const char *)listing.data; p && (p = strstr(p, "\"name\"")) != NULL; p++)
+        entries++;
+    printf("the folder's %s holds %d entries\n", dataset, entries);
+    bai_buf_dispose(&listing);
 
     const char *mounts[] = {folder};
     bai_create_opts_t opts = {0};
@@ -150,14 +186,18 @@ int main(int argc, char **argv)
     rc = strcmp(line, "4 20\n") == 0 ? 0 : 1;
 
 out:
+    /* Clean up what this program made, and only that: the session, the folder (deleted for
+     * good), the dataset it wrote and the downloaded file. */
     if (compute)
         if (bai_compute_destroy(compute, 0, NULL) != BAI_OK)
             fprintf(stderr, "bai_compute_destroy failed: %s\n", bai_last_error_message());
     bai_compute_free(compute);
-    if (session)
-        if (bai_vfolder_delete(session, folder) != BAI_OK)
-            fprintf(stderr, "bai_vfolder_delete failed: %s\n", bai_last_error_message());
+    if (session && folder_created)
+        delete_folder(session, folder);
     bai_session_free(session);
     bai_config_free(config);
+    if (own_dataset)
+        remove_dataset(dataset);
+    unlink("result.txt");
     return rc;
 }

@@ -27,14 +27,17 @@ stop_server() {
     fi
 }
 
-# Starts the local server on a free port with the example keypair and user, waits for its
-# "listening on" line, and exports BACKEND_ENDPOINT/ACCESS_KEY/SECRET_KEY for it.
+# Starts the local server on a free port with the example keypair and user, answering as the
+# Backend.AI release $1 (23.09 or 26.09; default $BAI_TEST_EMULATE, else 26.09), waits for its
+# "listening on" line, and exports BACKEND_ENDPOINT/ACCESS_KEY/SECRET_KEY and
+# BAI_TEST_EMULATE for it.
 start_server() {
     [ -x "$server_bin" ] || die "the local server is not built: $server_bin"
+    export BAI_TEST_EMULATE="${1:-${BAI_TEST_EMULATE:-26.09}}"
     server_dir="$(mktemp -d)"
     mkdir -p "$server_dir/data"
     mkfifo "$server_dir/out"
-    "$server_bin" --port 0 \
+    "$server_bin" --emulate "$BAI_TEST_EMULATE" --port 0 \
         --keypair "$BAI_TEST_ACCESS_KEY:$BAI_TEST_SECRET_KEY" \
         --user "$BAI_TEST_USER_EMAIL:$BAI_TEST_USER_PASSWORD:$BAI_TEST_ACCESS_KEY" \
         --data-dir "$server_dir/data" \
@@ -59,5 +62,5 @@ start_server() {
     export BACKEND_ACCESS_KEY="$BAI_TEST_ACCESS_KEY"
     export BACKEND_SECRET_KEY="$BAI_TEST_SECRET_KEY"
     export BAI_TEST_USER_EMAIL BAI_TEST_USER_PASSWORD
-    echo "local server (pid $server_pid) at $BACKEND_ENDPOINT"
+    echo "local server (pid $server_pid, Backend.AI $BAI_TEST_EMULATE) at $BACKEND_ENDPOINT"
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: Rust tests, the C library built and linked both ways, the header on its
-# own, the C tests and examples against the local server (then again under valgrind), and the
-# conformance suite. Stops at the first failure with a message saying what failed.
+# own, the C tests and examples against the local server as Backend.AI 26.09 (then again under
+# valgrind) and as 23.09, the request-shape tests, and the conformance suite with the official
+# SDK of each release. Stops at the first failure with a message saying what failed.
 #
 #   scripts/test.sh
 #
@@ -121,7 +122,7 @@ step "Start the local server"
 cargo build --quiet -p backendai-local-server || die "cargo build -p backendai-local-server"
 # Cut the first storage upload (after 3 MB of a request) and download (after 300 MB) once, so
 # that the large-file test proves the library resumes without re-sending what was stored.
-BAI_LOCAL_FAULT_CUT_UPLOAD_AFTER=3000000 BAI_LOCAL_FAULT_CUT_DOWNLOAD_AFTER=300000000 start_server
+BAI_LOCAL_FAULT_CUT_UPLOAD_AFTER=3000000 BAI_LOCAL_FAULT_CUT_DOWNLOAD_AFTER=300000000 start_server 26.09
 export BAI_LARGE_MB="${BAI_LARGE_MB:-1024}"
 
 run_ctest() { # name, build dir, ctest args...
@@ -138,8 +139,10 @@ run_ctest() { # name, build dir, ctest args...
     fi
 }
 results=()
-BAI_EXPECT_RESUME=1 run_ctest "C tests and examples, shared library" "$build_dir/c-shared" -LE valgrind
-run_ctest "C tests and examples, static library" "$build_dir/c-static" -LE valgrind
+# Every pass below runs against --emulate 26.09; tests of 23.09-only behaviour are labelled
+# only-23.09 and run in the 23.09 pass further down.
+BAI_EXPECT_RESUME=1 run_ctest "C tests and examples, shared library, Backend.AI 26.09" "$build_dir/c-shared" -LE 'valgrind|only-23.09'
+run_ctest "C tests and examples, static library" "$build_dir/c-static" -LE 'valgrind|only-23.09'
 # Every C test and example once more, built with AddressSanitizer + UBSan (leak detection on).
 step "Build the C tests and examples with AddressSanitizer + UBSan"
 san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
@@ -147,11 +150,11 @@ cmake -S tests/c -B "$build_dir/c-asan" -DBAI_LINK=shared -DBAI_LIB_DIR="$target
     -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null || die "cmake configure (sanitizers)"
 cmake --build "$build_dir/c-asan" -j 2 || die "build of the C tests and examples (sanitizers)"
-ASAN_OPTIONS=detect_leaks=1 run_ctest "C tests and examples, ASan+UBSan" "$build_dir/c-asan" -E test_vfolder_large
+ASAN_OPTIONS=detect_leaks=1 run_ctest "C tests and examples, ASan+UBSan" "$build_dir/c-asan" -E test_vfolder_large -LE only-23.09
 if [ "${BAI_SKIP_VALGRIND:-0}" = 1 ] && [ "${CI:-}" != true ]; then
     results+=("valgrind: skipped (BAI_SKIP_VALGRIND=1)")
 else
-    run_ctest "C tests and examples under valgrind" "$build_dir/c-shared" -L valgrind
+    run_ctest "C tests and examples under valgrind" "$build_dir/c-shared" -L valgrind -LE only-23.09
 fi
 
 # Each binding runs its own tests against the running local server.
@@ -170,6 +173,20 @@ step "Bindings installed the ordinary way, each README example run (packaging/te
 packaging/test/bindings/run.sh || die "packaging/test/bindings/run.sh"
 results+=("bindings install: passed")
 stop_server
+
+# The second release: every C test and example once more, against --emulate 23.09 (the
+# shared-library build only: the sanitizer and valgrind passes are not repeated; the large
+# transfer with 64 MiB instead of the full size).
+step "Start the local server as Backend.AI 23.09"
+start_server 23.09
+BAI_LARGE_MB=64 run_ctest "C tests and examples, shared library, Backend.AI 23.09" "$build_dir/c-shared" -LE 'valgrind|only-26.09'
+stop_server
+
+step "Request shapes: the library's requests and the server's answers against the captures of both releases"
+python3 tests/shapes/test_shapes.py -q 2>&1 | tail -n 3 || die "tests/shapes/test_shapes.py (the comparer's own tests)"
+python3 tests/shapes/run.py --server "$server_bin" --examples "$build_dir/c-shared/examples" --tests "$build_dir/c-shared" ||
+    die "tests/shapes/run.py"
+results+=("request shapes: passed (both releases, tests/shapes/expected-differences.txt reported)")
 # The steps below start servers of their own.
 unset BACKEND_ENDPOINT BACKEND_ENDPOINT_TYPE BACKEND_ACCESS_KEY BACKEND_SECRET_KEY
 
@@ -183,9 +200,12 @@ fuzz/run.sh "${BAI_FUZZ_SECONDS:-10}" || die "fuzz/run.sh"
 results+=("fuzz: passed")
 
 if [ -x tests/conformance/run.sh ]; then
-    step "Conformance suite (tests/conformance/run.sh)"
-    BAI_LOCAL_SERVER="$server_bin" tests/conformance/run.sh -q || die "tests/conformance/run.sh"
-    results+=("conformance: passed")
+    for sdk in 23.9.10 26.9.6; do
+        step "Conformance suite: the official SDK $sdk (tests/conformance/run.sh)"
+        BAI_CONFORMANCE_SDK=$sdk BAI_LOCAL_SERVER="$server_bin" tests/conformance/run.sh -q ||
+            die "tests/conformance/run.sh (SDK $sdk)"
+        results+=("conformance, SDK $sdk: passed (expected failures: tests/conformance/expected_failures_$sdk.txt)")
+    done
 else
     results+=("conformance: tests/conformance/run.sh not present, not run")
 fi

@@ -47,3 +47,29 @@ def emit_html(html):
 
 
 display = emit_media
+
+
+def publish_bundle(bundle):
+    """Publishes one IPython MIME bundle (``display_data``/``execute_result``) as the real
+    Backend.AI kernel runner does (``kernel/base.py``): with more than one type, text/plain is
+    dropped; of the rest the first counts. text/plain goes to stdout as it is (no newline
+    added); PNG/JPEG (base64 text) become data URIs; SVG is sent as XML text; HTML becomes an
+    html record; other types are dropped, as there.
+    """
+    data = dict(bundle)
+    if not data:
+        return
+    if len(data) > 1:
+        data.pop("text/plain", None)
+    mime, value = next(iter(data.items()))
+    if mime == "text/plain":
+        import sys
+        sys.stdout.write(str(value))
+    elif mime in ("image/png", "image/jpeg"):
+        if isinstance(value, (bytes, bytearray)):
+            value = base64.b64encode(bytes(value)).decode("ascii")
+        emit_media(mime, "data:%s;base64,%s" % (mime, value))
+    elif mime == "image/svg+xml":
+        emit_media(mime, str(value))
+    elif mime == "text/html":
+        emit_html(str(value))

@@ -180,7 +180,58 @@ import backendai_kernel  # noqa: E402
 
 backendai_kernel._sink = send
 
-_ns = {"__name__": "__main__", "__builtins__": builtins}
+# IPython's display machinery, as the real kernel (an IPython kernel) offers it: an installed
+# IPython comes first; the small stand-in in ./ipython serves when there is none. Either way
+# `display()` publishes through backendai_kernel.publish_bundle, as the real runner does.
+sys.path.append(os.path.join(HERE, "ipython"))
+
+
+def _rich_display(*objs, **kwargs):
+    try:
+        from IPython.core.formatters import DisplayFormatter
+    except ImportError:
+        from IPython.display import format_bundle
+
+        for obj in objs:
+            backendai_kernel.publish_bundle(format_bundle(obj))
+        return
+    fmt = DisplayFormatter()
+    for obj in objs:
+        data, _ = fmt.format(obj)
+        backendai_kernel.publish_bundle(data)
+
+
+class _RouteIPythonDisplay:
+    """Once a real IPython's display modules load, their display() publishes like the kernel."""
+
+    _names = ("IPython.display", "IPython.core.display_functions")
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self._names:
+            return None
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        inner = spec.loader
+
+        class _Loader:
+            def create_module(self, spec):
+                return inner.create_module(spec)
+
+            def exec_module(self, module):
+                inner.exec_module(module)
+                if "display" in module.__dict__:
+                    module.display = _rich_display
+
+        spec.loader = _Loader()
+        return spec
+
+
+sys.meta_path.insert(0, _RouteIPythonDisplay())
+
+_ns = {"__name__": "__main__", "__builtins__": builtins, "display": _rich_display}
 _count = [0]
 
 
@@ -193,26 +244,25 @@ def _format_exc(skip):
 
 
 def _run(code):
+    """Runs one query-mode cell. The exit code is 0 as the real kernel reports it (its query
+    mode runs the cell in IPython, which reports a SystemExit and carries on). Unlike IPython,
+    the value of a final expression is not shown (see server/README.md)."""
     _count[0] += 1
-    exit_code = 0
     try:
-        compiled = compile(code, "<cell %d>" % _count[0], "exec")
+        body = compile(code, "<cell %d>" % _count[0], "exec")
     except (SyntaxError, ValueError, OverflowError):
         sys.stderr.write(_format_exc(0))
         return 0
     try:
-        exec(compiled, _ns)
+        exec(body, _ns)
     except SystemExit as e:
-        if e.code is None:
-            exit_code = 0
-        elif isinstance(e.code, int):
-            exit_code = e.code
-        else:
-            sys.stderr.write(str(e.code) + "\n")
-            exit_code = 1
+        # IPython: "An exception has occurred, use %tb to see the full traceback." + a warning
+        shown = "" if e.code is None else str(e.code)
+        sys.stderr.write("An exception has occurred, use %%tb to see the full traceback.\n\nSystemExit: %s\n" % shown)
+        sys.stderr.write("UserWarning: To exit: use 'exit', 'quit', or Ctrl-D.\n")
     except BaseException:
         sys.stderr.write(_format_exc(1))
-    return exit_code
+    return 0
 
 
 def _complete(code, opts):

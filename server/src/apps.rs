@@ -93,6 +93,16 @@ fn app_command(st: &Shared, app: &str, port: u16, workdir: &std::path::Path, arg
 
 pub async fn start_service(st: &Shared, ctx: &Ctx, sref: &str, headers: &HeaderMap, body: &[u8]) -> ApiResult<Response> {
     let s = crate::session::resolve(st, ctx, sref)?;
+    if st.config.no_app_proxy {
+        // a manager without an app proxy fails before it looks at the app (so an unknown app
+        // gets this answer too)
+        return Err(if crate::emulate::is_2609() {
+            ApiError::new(500, "appproxy-connection-error", "Failed to connect to AppProxy.")
+                .msg("Failed to connect to AppProxy at http://127.0.0.1:5050")
+        } else {
+            ApiError::service_unavailable("No coordinator configured for this resource group")
+        });
+    }
     let mut raw = parse_json_body(body)?;
     if let Some(o) = raw.as_object_mut() {
         if o.get("port").is_some_and(|p| p.is_null()) {
@@ -126,7 +136,7 @@ pub async fn start_service(st: &Shared, ctx: &Ctx, sref: &str, headers: &HeaderM
     let envs = parse_json_str("envs")?;
     let arguments = parse_json_str("arguments")?;
     if !APPS.contains(&app.as_str()) {
-        return Err(ApiError::not_found("app service"));
+        return Err(ApiError::not_found("app service").domain("backendai"));
     }
     if s.status() != crate::state::Status::Running {
         return Err(ApiError::invalid_params_msg("The session is not running."));

@@ -1,16 +1,11 @@
-//! Request signing verification, exactly as the 23.09 manager computes it.
+//! Request signing verification, exactly as the 23.09 manager computes it (unchanged in 26.09;
+//! the accepted API versions are in `emulate.rs`).
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::error::ApiError;
-
-/// API versions the 23.09 manager accepts in `X-BackendAI-Version`.
-pub const VALID_VERSIONS: &[&str] = &[
-    "v4.20181215", "v4.20190115", "v4.20190315", "v4.20190615", "v5.20191215", "v6.20200815",
-    "v6.20210815", "v6.20220315", "v6.20220615", "v6.20230315", "v7.20230615",
-];
 
 /// A parsed `Date` header: the instant and the calendar date in its own offset.
 #[derive(Debug, Clone)]

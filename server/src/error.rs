@@ -13,6 +13,9 @@ pub struct ApiError {
     pub title: String,
     pub msg: Option<String>,
     pub data: Option<Value>,
+    /// The domain of the 26.09 `error_code` where the type alone does not say it
+    /// (`object-not-found` of a session, a folder...).
+    pub domain: Option<&'static str>,
 }
 
 impl ApiError {
@@ -23,6 +26,7 @@ impl ApiError {
             title: title.into(),
             msg: None,
             data: None,
+            domain: None,
         }
     }
     pub fn msg(mut self, m: impl Into<String>) -> Self {
@@ -31,6 +35,10 @@ impl ApiError {
     }
     pub fn data(mut self, d: Value) -> Self {
         self.data = Some(d);
+        self
+    }
+    pub fn domain(mut self, d: &'static str) -> Self {
+        self.domain = Some(d);
         self
     }
 
@@ -59,7 +67,7 @@ impl ApiError {
         Self::new(404, "object-not-found", format!("No such {object}."))
     }
     pub fn session_not_found(reference: &str) -> Self {
-        Self::not_found("session").msg(format!("Session (id={reference}) does not exist."))
+        Self::not_found("session").msg(format!("Session (id={reference}) does not exist.")).domain("session")
     }
     pub fn url_not_found(path: &str) -> Self {
         Self::new(404, "url-not-found", "Unknown URL path.").data(Value::String(path.to_string()))
@@ -81,17 +89,36 @@ impl ApiError {
         Self::new(500, "kernel-execution-failed", "Executing user code in the kernel has failed.")
             .msg(m)
     }
+    /// 26.09's `InvalidSessionData` (500): e.g. a continuation without a run id it can read.
+    pub fn invalid_session_data(m: impl Into<String>) -> Self {
+        Self::new(500, "invalid-session-data", "Session data has an invalid type or format.").msg(m)
+    }
+    /// 26.09's request-model (pydantic) failure: 400 generic-bad-request.
+    pub fn schema_invalid(m: impl Into<String>) -> Self {
+        Self::new(400, "generic-bad-request", "Invalid or Missing API Parameters.").msg(m).domain("api-parsing")
+    }
+    /// `KernelExecutionFailed("TIMEOUT")`: the agent's execute call timed out (the kernel
+    /// went away under it); agent errors carry `agent-details` instead of `msg`.
+    pub fn agent_timeout() -> Self {
+        Self::new(500, "kernel-execution-failed", "Executing user code in the kernel has failed.")
+            .data(json!({"type": format!("{PROBS}agent-timeout"), "title": "TIMEOUT"}))
+            .domain("agent-details")
+    }
     pub fn service_unavailable(m: &str) -> Self {
         Self::new(503, "service-unavailable", "Serivce unavailable.").msg(m)
     }
 
     pub fn body(&self) -> Value {
         let mut b = json!({"type": format!("{PROBS}{}", self.kind), "title": self.title});
+        if let Some(code) = crate::emulate::error_code(self.kind, self.domain) {
+            b["error_code"] = Value::String(code);
+        }
         if let Some(m) = &self.msg {
             b["msg"] = Value::String(m.clone());
         }
         if let Some(d) = &self.data {
-            b["data"] = d.clone();
+            let key = if self.domain == Some("agent-details") { "agent-details" } else { "data" };
+            b[key] = d.clone();
         }
         b
     }

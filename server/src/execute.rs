@@ -49,28 +49,45 @@ pub async fn execute(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> Ap
          params.get("code").and_then(|v| v.as_str()).unwrap_or("").to_string(), json!({}))
     } else {
         let Some(obj) = params.as_object() else {
-            return Err(ApiError::invalid_params_msg("runId is missing!"));
+            return Err(if crate::emulate::is_2609() {
+                ApiError::schema_invalid("Input should be a valid dictionary")
+            } else {
+                ApiError::invalid_params_msg("runId is missing!")
+            });
         };
-        if !obj.contains_key("runId") {
-            return Err(ApiError::invalid_params_msg("runId is missing!"));
-        }
-        let run_id = match &obj["runId"] {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
-        };
-        let mode = match obj.get("mode") {
-            Some(Value::String(m)) if !m.is_empty() => m.clone(),
-            Some(v) if !v.is_null() && v != &json!(false) && v != &json!(0) && v != &json!([]) && v != &json!({}) => {
-                return Err(ApiError::invalid_params_msg("mode has an invalid value."))
+        let run_id = crate::emulate::execute_run_id(obj)
+            .map_err(|_| ApiError::invalid_params_msg("runId is missing!"))?;
+        let mode = if crate::emulate::is_2609() {
+            // 26.09: a request model with `mode: str | None`, then the service's checks
+            match obj.get("mode") {
+                None | Some(Value::Null) => return Err(ApiError::invalid_session_data("runId or mode is missing")),
+                Some(Value::String(m)) => {
+                    if !["query", "batch", "complete", "continue", "input"].contains(&m.as_str()) {
+                        return Err(ApiError::invalid_session_data(format!("mode has an invalid value: {m}")));
+                    }
+                    m.clone()
+                }
+                Some(_) => return Err(ApiError::schema_invalid("1 validation error for ExecuteRequest\nmode\n  Input should be a valid string")),
             }
-            _ => return Err(ApiError::invalid_params_msg("mode is missing or empty!")),
+        } else {
+            let mode = match obj.get("mode") {
+                Some(Value::String(m)) if !m.is_empty() => m.clone(),
+                Some(v) if !v.is_null() && v != &json!(false) && v != &json!(0) && v != &json!([]) && v != &json!({}) => {
+                    return Err(ApiError::invalid_params_msg("mode has an invalid value."))
+                }
+                _ => return Err(ApiError::invalid_params_msg("mode is missing or empty!")),
+            };
+            if !["query", "batch", "complete", "continue", "input"].contains(&mode.as_str()) {
+                return Err(ApiError::invalid_params_msg("mode has an invalid value."));
+            }
+            mode
         };
-        if !["query", "batch", "complete", "continue", "input"].contains(&mode.as_str()) {
-            return Err(ApiError::invalid_params_msg("mode has an invalid value."));
-        }
         if (mode == "continue" || mode == "input") && run_id.is_none() {
-            return Err(ApiError::invalid_params_msg("continuation requires explicit run ID"));
+            return Err(if crate::emulate::is_2609() {
+                ApiError::invalid_session_data("continuation requires explicit run ID")
+            } else {
+                ApiError::invalid_params_msg("continuation requires explicit run ID")
+            });
         }
         let code = obj.get("code").and_then(|v| v.as_str()).unwrap_or("").to_string();
         let opts = obj.get("options").cloned().filter(|v| !v.is_null()).unwrap_or(json!({}));
@@ -102,6 +119,11 @@ pub async fn execute(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> Ap
         }
     };
     let (status, console) = next_result(&s, &run, FLUSH_TIMEOUT, false).await;
+    if destroyed_under_run(&s) {
+        // the agent's execute RPC never returns for a kernel destroyed meanwhile: the manager
+        // answers its timeout (KernelExecutionFailed("TIMEOUT"))
+        return Err(ApiError::agent_timeout());
+    }
     Ok(json_response(200, &json!({"result": {
         "status": status["status"],
         "runId": run.id,
@@ -110,6 +132,12 @@ pub async fn execute(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> Ap
         "files": [],
         "console": console,
     }})))
+}
+
+/// Whether the session was destroyed while a run was waited for.
+pub fn destroyed_under_run(s: &Session) -> bool {
+    matches!(s.status(), crate::state::Status::Terminating | crate::state::Status::Terminated
+        | crate::state::Status::Cancelled)
 }
 
 pub async fn complete(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> ApiResult<Response> {

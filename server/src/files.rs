@@ -81,8 +81,16 @@ fn tar_of(path: &Path) -> std::io::Result<Vec<u8>> {
     b.into_inner()
 }
 
-pub async fn download(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> ApiResult<Response> {
-    let params: Value = if body.is_empty() {
+pub async fn download(st: &Shared, ctx: &Ctx, reference: &str, query: &[(String, String)], body: &[u8])
+    -> ApiResult<Response> {
+    let from_query: Vec<String> = query.iter().filter(|(k, _)| k == "files").map(|(_, v)| v.clone()).collect();
+    let params: Value = if crate::emulate::is_2609() && body.iter().all(|b| b.is_ascii_whitespace()) {
+        // 26.09 reads the file list from the query (`?files=a&files=b`, a request model)
+        if from_query.is_empty() {
+            return Err(ApiError::schema_invalid("1 validation error for DownloadFilesRequest\nfiles\n  Field required"));
+        }
+        json!({"files": from_query})
+    } else if body.is_empty() {
         json!({})
     } else {
         serde_json::from_slice(body).map_err(|_| ApiError::malformed_body())?

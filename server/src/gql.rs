@@ -24,6 +24,9 @@ fn answer(legacy: bool, data: Value, errors: Vec<Value>) -> ApiResult<Response> 
     let mut body = json!({"data": data});
     if !errors.is_empty() {
         body["errors"] = Value::Array(errors);
+    } else if crate::emulate::is_2609() {
+        // 26.09 always says `"errors": null`
+        body["errors"] = Value::Null;
     }
     Ok(json_response(200, &body))
 }
@@ -63,7 +66,7 @@ fn field(s: &Session, name: &str) -> Option<Value> {
         "type" | "session_type" => json!(s.session_type.to_uppercase()),
         "tag" => json!(s.tag),
         "status" => json!(m.status.name()),
-        "status_info" => json!(m.status_info),
+        "status_info" => crate::emulate::gql_status_info(&m.status_info),
         "status_changed" => json!(iso_datetime(m.status_changed)),
         "status_data" => json!("{}"),
         "result" => json!(m.result),

@@ -16,6 +16,9 @@ pub const RUNNER_PY: &str = include_str!("../kernel/runner.py");
 pub const HELPER_PY: &str = include_str!("../kernel/backendai_kernel.py");
 pub const WORKDIR_PY: &str = include_str!("../kernel/backendai_workdir.py");
 pub const SITECUSTOMIZE_PY: &str = include_str!("../kernel/sitecustomize.py");
+/// IPython's display machinery for sessions without IPython (`kernel/IPython`).
+pub const IPYTHON_INIT_PY: &str = include_str!("../kernel/IPython/__init__.py");
+pub const IPYTHON_DISPLAY_PY: &str = include_str!("../kernel/IPython/display.py");
 /// The "ttyd" app: a web terminal (page + WebSocket on a real PTY).
 pub const WEBTERM_PY: &str = include_str!("../kernel/webterm.py");
 

@@ -1,9 +1,10 @@
-//! backendai-local-server: a small Backend.AI API v7 (23.09) server running code in local
-//! processes.
+//! backendai-local-server: a small Backend.AI server running code in local processes,
+//! answering as Backend.AI 23.09 (API v7) or 26.09 (API v9), see `emulate.rs`.
 
 mod apps;
 mod auth;
 mod config;
+mod emulate;
 mod error;
 mod events;
 mod execute;
@@ -14,8 +15,10 @@ mod jwt;
 mod kernel;
 mod proxy;
 mod pty;
+mod record;
 mod router;
 mod service;
+mod service_2609;
 mod session;
 mod state;
 mod storage;
@@ -52,6 +55,10 @@ fn prepare_dirs(data_dir: &Path, python: &str) -> std::io::Result<(PathBuf, Path
     std::fs::write(kernel_dir.join("backendai_workdir.py"), kernel::WORKDIR_PY)?;
     std::fs::write(kernel_dir.join("sitecustomize.py"), kernel::SITECUSTOMIZE_PY)?;
     std::fs::write(kernel_dir.join("webterm.py"), kernel::WEBTERM_PY)?;
+    let ipython = kernel_dir.join("ipython").join("IPython");
+    std::fs::create_dir_all(&ipython)?;
+    std::fs::write(ipython.join("__init__.py"), kernel::IPYTHON_INIT_PY)?;
+    std::fs::write(ipython.join("display.py"), kernel::IPYTHON_DISPLAY_PY)?;
     let bin_dir = kernel_dir.join("bin");
     std::fs::create_dir_all(&bin_dir)?;
     if let Some(py) = find_in_path(python) {
@@ -66,13 +73,23 @@ fn prepare_dirs(data_dir: &Path, python: &str) -> std::io::Result<(PathBuf, Path
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cfg = match Config::from_args(&args, std::env::var("BAI_LOCAL_KEYPAIRS").ok()) {
+    let mut cfg = match Config::from_args(&args, std::env::var("BAI_LOCAL_KEYPAIRS").ok()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2);
         }
     };
+    emulate::set(cfg.emulate);
+    if cfg.record.is_none() {
+        cfg.record = std::env::var_os("BAI_LOCAL_RECORD").filter(|v| !v.is_empty()).map(PathBuf::from);
+    }
+    if let Some(path) = &cfg.record {
+        if let Err(e) = record::open(path) {
+            eprintln!("cannot open the record file {}: {e}", path.display());
+            std::process::exit(2);
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
         .expect("tokio runtime");
     let code = rt.block_on(run(cfg));
@@ -121,6 +138,14 @@ async fn run(cfg: Config) -> i32 {
         events,
     });
     let app = Router::new().fallback(router::dispatch).with_state(st.clone());
+    eprintln!("answering as Backend.AI {} ({})", cfg.emulate.name(), cfg.emulate.versions()["version"].as_str().unwrap_or(""));
+    if cfg.generated_keypair {
+        // printed once for the operator (not the published example key: nobody else knows it)
+        let kp = &cfg.keypairs[0];
+        let u = &cfg.users[0];
+        eprintln!("no --keypair given: generated the keypair {}:{}", kp.access_key, kp.secret_key);
+        eprintln!("session-mode login: {} / {}", u.email, u.password);
+    }
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "backendai-local-server listening on http://{}:{port}", cfg.host);

@@ -1,5 +1,6 @@
 //! Terminal WebSocket (`GET /stream/session/{sess}/pty`): a real pseudo-terminal running a
-//! shell in the session directory.
+//! shell in the session directory. As 23.09.10 does, `--emulate 23.09` ends the stream at the
+//! first stdin frame (a manager bug fixed in 25.10).
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -120,6 +121,9 @@ async fn run(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
                 Some(Ok(Message::Text(t))) => {
                     let Ok(v) = serde_json::from_str::<Value>(&t) else { continue };
                     match v["type"].as_str() {
+                        // 23.09's manager forwards stdin with a misspelled zmq call
+                        // (`send_mlutipart`): the first stdin frame ends the stream there
+                        Some("stdin") if !crate::emulate::is_2609() => break,
                         Some("stdin") => {
                             if let Some(chars) = v["chars"].as_str() {
                                 if let Ok(bytes) = b64.decode(chars) {

@@ -90,7 +90,7 @@ fn match_route(method: &Method, segs: &[&str]) -> Option<Option<(Route, Option<S
 }
 
 pub fn hello() -> Response {
-    json_response(200, &json!({"version": "v7.20230615", "manager": "23.09.10"}))
+    json_response(200, &crate::emulate::release().versions())
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -101,7 +101,7 @@ fn api_version(h: &HeaderMap) -> ApiResult<(u32, String)> {
     let v = header_str(h, "x-backendai-version").or_else(|| header_str(h, "x-sorna-version"));
     match v {
         None => Ok((5, "20191215".into())),
-        Some(v) if auth::VALID_VERSIONS.contains(&v) => {
+        Some(v) if crate::emulate::release().accepts_version(v) => {
             let (maj, date) = v.split_once('.').unwrap();
             Ok((maj[1..].parse().unwrap_or(0), date.to_string()))
         }
@@ -219,6 +219,14 @@ pub fn query_flag(q: &[(String, String)], key: &str) -> bool {
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 pub async fn dispatch(State(st): State<Shared>, req: Request) -> Response {
+    if crate::record::enabled() {
+        let (req, rec) = crate::record::take_request(req).await;
+        let resp = match dispatch_inner(st, req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
+        return crate::record::finish(rec, resp).await;
+    }
     match dispatch_inner(st, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -274,9 +282,10 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
             // the manager looks the session up first, then `ws.prepare()` refuses a plain
             // request (HTTPBadRequest → generic-bad-request)
             let sess = crate::session::resolve(&st, &ctx, &sref)?;
+            let rec = req.extensions().get::<crate::record::WsRecord>().copied();
             let ws = WebSocketUpgrade::from_request(req, &()).await.map_err(|_| ApiError::bad_request())?;
             return Ok(if route == Route::StreamExecute {
-                crate::stream::execute_ws(st, sess, ws)
+                crate::stream::execute_ws(st, sess, ws, rec)
             } else {
                 crate::pty::pty_ws(st, sess, ws)
             });
@@ -317,7 +326,7 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
         Route::Execute => crate::execute::execute(&st, &ctx, &sref, &body).await,
         Route::Complete => crate::execute::complete(&st, &ctx, &sref, &body).await,
         Route::Upload => crate::files::upload(&st, &ctx, &sref, content_type.as_deref(), body).await,
-        Route::Download => crate::files::download(&st, &ctx, &sref, &body).await,
+        Route::Download => crate::files::download(&st, &ctx, &sref, &query, &body).await,
         Route::ListFiles => crate::files::list(&st, &ctx, &sref, &body).await,
         Route::Gql => crate::gql::handle(&st, &ctx, &body, segs[1] == "graphql"),
         Route::Hello | Route::StreamExecute | Route::StreamPty | Route::Events => unreachable!(),

@@ -77,7 +77,7 @@ fn find(ctx: &Ctx, id: &str) -> ApiResult<Arc<Endpoint>> {
         .iter()
         .find(|e| e.id == id.to_ascii_lowercase() && e.access_key == ctx.access_key)
         .cloned()
-        .ok_or_else(|| ApiError::not_found("object"))
+        .ok_or_else(|| ApiError::not_found("object").domain("endpoint"))
 }
 
 pub async fn handle(st: &Shared, ctx: &Ctx, method: &Method, segs: &[&str], headers: &HeaderMap, body: &[u8])
@@ -85,10 +85,17 @@ pub async fn handle(st: &Shared, ctx: &Ctx, method: &Method, segs: &[&str], head
     match (method.as_str(), &segs[1..]) {
         ("GET", []) => Ok(list(ctx)),
         ("POST", []) => create(st, ctx, headers, body).await,
-        ("GET", [id]) => Ok(info(&*find(ctx, id)?)),
+        ("GET", [id]) => Ok(info(st, &*find(ctx, id)?)),
         ("DELETE", [id]) => delete(st, &find(ctx, id)?).await,
         ("POST", [id, "scale"]) => scale(st, &find(ctx, id)?, body),
-        ("POST", [id, "token"]) => token(&*find(ctx, id)?, body),
+        ("POST", [id, "token"]) => {
+            let ep = find(ctx, id)?;
+            if st.config.no_app_proxy {
+                // 26.9.6 without an app proxy: the token call fails inside the manager
+                return Err(ApiError::internal(None));
+            }
+            token(&ep, body)
+        }
         ("POST", [id, "sync"]) => {
             let ep = find(ctx, id)?;
             spawn_reconcile(st, &ep);
@@ -124,11 +131,24 @@ fn list(ctx: &Ctx) -> Response {
     json_response(200, &Value::Array(out))
 }
 
-fn info(ep: &Endpoint) -> Response {
-    let routes: Vec<Value> = healthy_routes(ep)
+fn routes_json(ep: &Endpoint) -> Value {
+    Value::Array(healthy_routes(ep)
         .into_iter()
         .map(|(rid, sid, _)| json!({"route_id": rid, "session_id": sid, "traffic_ratio": 1.0}))
-        .collect();
+        .collect())
+}
+
+fn body_2609(st: &Shared, ep: &Endpoint) -> Value {
+    let model_id = crate::vfolder::meta(st, &ep.model)["id"].as_str().unwrap_or("").to_string();
+    crate::service_2609::endpoint_body(&ep.id, &model_id, &ep.name, ep.desired.load(Ordering::SeqCst),
+                                       routes_json(ep), service_endpoint(ep), ep.open)
+}
+
+fn info(st: &Shared, ep: &Endpoint) -> Response {
+    if crate::emulate::is_2609() {
+        return json_response(200, &body_2609(st, ep));
+    }
+    let routes = routes_json(ep);
     json_response(200, &json!({
         "endpoint_id": ep.id,
         "name": ep.name,
@@ -227,7 +247,11 @@ fn check_definition(folder: &str, d: &Value) -> ApiResult<(Vec<String>, u16, Opt
 
 async fn create(st: &Shared, ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> ApiResult<Response> {
     use Kind::*;
-    let raw = parse_json_body(body)?;
+    let mut raw = parse_json_body(body)?;
+    if crate::emulate::is_2609() {
+        // 26.09's request model first, then the shared checks on the same body in 23.09 form
+        raw = crate::service_2609::normalize(&raw)?;
+    }
     let n = Some(Value::Null);
     let keys = [
         Key { names: &["name", "service_name", "clientSessionToken"], kind: Str, default: None },
@@ -314,6 +338,10 @@ async fn create(st: &Shared, ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Api
     if !errors.is_empty() {
         return Err(ApiError::validation(Value::Object(errors)));
     }
+    if st.config.no_app_proxy && !crate::emulate::is_2609() {
+        // 23.09 needs an app proxy (coordinator) for the resource group
+        return Err(ApiError::service_unavailable("No coordinator configured for this resource group"));
+    }
     let cfg = cfg_opt;
     let get = |names: &[&str]| names.iter().find_map(|k| raw.get(*k)).cloned().unwrap_or(Value::Null);
     let name = get(&["name", "service_name", "clientSessionToken"]).as_str().unwrap_or("").to_string();
@@ -389,8 +417,14 @@ async fn create(st: &Shared, ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Api
         reconciling: tokio::sync::Mutex::new(()),
     });
     endpoints().lock().unwrap().push(ep.clone());
-    spawn_reconcile(st, &ep);
-    spawn_monitor(st, &ep);
+    if !st.config.no_app_proxy {
+        // without an app proxy (26.09) the endpoint exists, but no route ever registers
+        spawn_reconcile(st, &ep);
+        spawn_monitor(st, &ep);
+    }
+    if crate::emulate::is_2609() {
+        return Ok(json_response(201, &body_2609(st, &ep)));
+    }
     Ok(json_response(200, &json!({"endpoint_id": id})))
 }
 

@@ -67,15 +67,30 @@ fn check_config(cfg: &Value) -> ApiResult<Map<String, Value>> {
         (&["resource_opts", "resourceOpts"], "resource_opts"),
         (&["preopen_ports", "preopenPorts"], "preopen_ports"),
         (&["agent_list", "agentList"], "agent_list"),
+        // 26.09's SDK sends these (mounts by folder id, per-mount options, network)
+        (&["mount_ids"], "mount_ids"),
+        (&["mount_id_map"], "mount_id_map"),
+        (&["mount_options"], "mount_options"),
+        (&["attach_network"], "attach_network"),
     ];
     let mut out = Map::new();
     for (k, v) in &obj {
         let Some((_, canon)) = allowed.iter().find(|(names, _)| names.contains(&k.as_str())) else {
+            if crate::emulate::is_2609() {
+                continue; // a request model that ignores unknown keys
+            }
             return Err(ApiError::internal(None));
         };
+        if canon.starts_with("mount_") && canon != &"mount_map" || *canon == "attach_network" {
+            if !crate::emulate::is_2609() {
+                return Err(ApiError::internal(None));
+            }
+        }
         let ok = match *canon {
             "mounts" | "agent_list" => v.is_null() || v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
             "mount_map" | "environ" => v.is_null() || v.as_object().is_some_and(|m| m.values().all(|x| x.is_string())),
+            "mount_ids" => v.is_null() || v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+            "mount_id_map" | "mount_options" => v.is_null() || v.is_object(),
             "scaling_group" => v.is_null() || v.is_string(),
             "resources" | "resource_opts" => v.is_null() || v.is_object(),
             "preopen_ports" => v.is_null() || v.as_array().is_some_and(|a| a.iter().all(|x| x.as_i64().is_some_and(|p| (1024..=65535).contains(&p)))),
@@ -283,6 +298,14 @@ pub async fn create(st: &Shared, ctx: &Ctx, body: &[u8]) -> ApiResult<Response> 
             mounts.push(k.clone());
         }
     }
+    // 26.09: folders may also be given by id
+    for id in cfg.get("mount_ids").and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_str()) {
+        let name = crate::vfolder::name_of_id(st, id).ok_or_else(|| ApiError::not_found("virtual folder")
+            .domain("vfolder").msg(format!("VFolder {id} is not found or accessible.")))?;
+        if !mounts.contains(&name) {
+            mounts.push(name);
+        }
+    }
     let vroot = st.data_dir.join("vfolders");
     if !mounts.is_empty() {
         let any = std::fs::read_dir(&vroot).map(|mut d| d.next().is_some()).unwrap_or(false);
@@ -478,7 +501,7 @@ pub fn info(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
     s.touch();
     let slots = format!(
         "{{{}}}",
-        s.requested_slots.iter().map(|(k, v)| format!("'{k}': Decimal('{v}')")).collect::<Vec<_>>().join(", ")
+        s.requested_slots.iter().map(|(k, v)| format!("'{k}': Decimal('{}')", crate::emulate::slot_amount(v))).collect::<Vec<_>>().join(", ")
     );
     let m = s.m.lock().unwrap();
     let age = (OffsetDateTime::now_utc() - s.created_at).whole_milliseconds() as i64;
@@ -488,7 +511,8 @@ pub fn info(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
     );
     let shmem = s.resource_opts.get("shmem").cloned().unwrap_or(json!(67108864));
     let registry = s.image.split('/').next().unwrap_or("").to_string();
-    let v = json!({
+    let running = m.status == Status::Running;
+    let mut v = json!({
         "domainName": DEFAULT_DOMAIN,
         "groupId": GROUP_ID,
         "userId": s.user_id,
@@ -498,8 +522,9 @@ pub fn info(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
         "registry": registry,
         "tag": s.tag,
         "containerId": m.kernel.as_ref().map(|k| k.pid.to_string()).unwrap_or_default(),
-        "occupiedSlots": if m.status == Status::Running { slots.clone() } else { "{}".into() },
-        "occupyingSlots": "{}",
+        "occupiedSlots": if running { slots.clone() } else { "{}".into() },
+        // 26.09 fills what a running session occupies; 23.09 left it empty
+        "occupyingSlots": if running && crate::emulate::is_2609() { slots.clone() } else { "{}".into() },
         "requestedSlots": slots,
         "occupiedShares": "{}",
         "environ": environ,
@@ -514,6 +539,7 @@ pub fn info(st: &Shared, ctx: &Ctx, reference: &str) -> ApiResult<Response> {
         "lastStat": null,
         "idleChecks": {"session_lifetime": {"remaining": null, "remaining_time_type": "expire_after", "extra": null}},
     });
+    crate::emulate::session_info_fixups(&mut v, &m.status_info, s.tag.as_deref());
     Ok(json_response(200, &v))
 }
 

@@ -8,18 +8,41 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::execute::{next_result, start_run};
+use crate::record::WsRecord;
 use crate::kernel;
 use crate::state::{Session, Shared};
 
-pub fn execute_ws(st: Shared, sess: Arc<Session>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| async move { run_socket(st, sess, socket).await })
+pub fn execute_ws(st: Shared, sess: Arc<Session>, ws: WebSocketUpgrade, rec: Option<WsRecord>) -> Response {
+    ws.on_upgrade(move |socket| async move { run_socket(st, sess, Recorded { socket, rec }).await })
 }
 
-async fn send(socket: &mut WebSocket, v: Value) -> bool {
+/// The socket, with its frames written to the record file when recording.
+struct Recorded {
+    socket: WebSocket,
+    rec: Option<WsRecord>,
+}
+
+impl Recorded {
+    async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+        let m = self.socket.recv().await;
+        if let Some(Ok(Message::Text(t))) = &m {
+            crate::record::ws_frame(self.rec, "c2s", t);
+        }
+        m
+    }
+    async fn send(&mut self, m: Message) -> Result<(), axum::Error> {
+        if let Message::Text(t) = &m {
+            crate::record::ws_frame(self.rec, "s2c", t);
+        }
+        self.socket.send(m).await
+    }
+}
+
+async fn send(socket: &mut Recorded, v: Value) -> bool {
     socket.send(Message::Text(v.to_string().into())).await.is_ok()
 }
 
-async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
+async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: Recorded) {
     // first frame: {"code", "mode", "options"}
     let first = loop {
         match socket.recv().await {
@@ -84,6 +107,13 @@ async fn run_socket(st: Shared, sess: Arc<Session>, mut socket: WebSocket) {
             abandon(&sess, &run);
             return;
         };
+        if crate::execute::destroyed_under_run(&sess) {
+            // the manager's execute task is cancelled with the kernel: it says so and closes
+            let _ = send(&mut socket, json!({"status": "server-restarting", "msg":
+                "The API server is going to restart for maintenance. Please connect again with the same run ID."})).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
         let st_name = status["status"].as_str().unwrap_or("").to_string();
         if st_name == "continued" && console.is_empty() {
             continue;

@@ -95,9 +95,16 @@ fn check_value(kind: &Kind, v: &Value) -> Result<Value, String> {
     }
 }
 
-/// Checks `obj` against `keys`. The result maps each key's first name to its value
-/// (or default); errors map the key as given to the message.
+/// Checks `obj` against `keys` as the emulated release does: 23.09's trafaret schemas reject
+/// unknown keys, 26.09's request models drop them.
 pub fn check(obj: &Value, keys: &[Key]) -> Result<Map<String, Value>, Value> {
+    check_with(obj, keys, !crate::emulate::is_2609())
+}
+
+/// Checks `obj` against `keys`. The result maps each key's first name to its value
+/// (or default); errors map the key as given to the message. With `strict`, keys not in
+/// `keys` are errors.
+pub fn check_with(obj: &Value, keys: &[Key], strict: bool) -> Result<Map<String, Value>, Value> {
     let Value::Object(input) = obj else {
         return Err(Value::String("value is not a dict".into()));
     };
@@ -135,7 +142,7 @@ pub fn check(obj: &Value, keys: &[Key]) -> Result<Map<String, Value>, Value> {
         }
     }
     for k in input.keys() {
-        if !used.contains(k) {
+        if strict && !used.contains(k) {
             errors.insert(k.clone(), Value::String(format!("{k} is not allowed key")));
         }
     }
@@ -158,14 +165,17 @@ mod tests {
             Key { names: &["domain"], kind: Kind::Str, default: Some(json!("default")) },
             Key { names: &["tag"], kind: Kind::NullOrStr, default: Some(Value::Null) },
         ];
-        let ok = check(&json!({"session_name": "abcd", "tag": null}), &keys).unwrap();
+        let ok = check_with(&json!({"session_name": "abcd", "tag": null}), &keys, true).unwrap();
         assert_eq!(ok["name"], "abcd");
         assert_eq!(ok["domain"], "default");
-        let e = check(&json!({"name": "a", "domain": null, "bogus": 1}), &keys).unwrap_err();
+        let e = check_with(&json!({"name": "a", "domain": null, "bogus": 1}), &keys, true).unwrap_err();
         assert_eq!(e["bogus"], "bogus is not allowed key");
         assert_eq!(e["domain"], "value is not a string");
         assert!(e["name"].as_str().unwrap().starts_with("does not match pattern"));
-        let e = check(&json!({}), &keys).unwrap_err();
+        let e = check_with(&json!({}), &keys, true).unwrap_err();
         assert_eq!(e["name"], "is required");
+        // not strict (26.09): unknown keys are dropped
+        let ok = check_with(&json!({"name": "abcd", "bogus": 1}), &keys, false).unwrap();
+        assert!(ok.get("bogus").is_none());
     }
 }

@@ -40,12 +40,54 @@ pub fn params(body: &[u8], query: &[(String, String)]) -> ApiResult<Value> {
 }
 
 fn already_exists(name: &str) -> ApiError {
+    if crate::emulate::is_2609() {
+        // 26.09 wraps VFolderAlreadyExists into a generic invalid-parameters error
+        return ApiError::invalid_params_msg(format!(
+            "The virtual folder already exists with the same name. (VFolder with the given name already exists. ({name}))"));
+    }
     ApiError::new(400, "vfolder-already-exists", "The virtual folder already exists with the same name.")
         .data(Value::String(name.to_string()))
 }
 
+/// Folders deleted on 26.09 wait here (status `delete-pending`) until purged: their names
+/// stay taken meanwhile, as on a real 26.09 manager.
+fn trash(st: &Shared) -> PathBuf {
+    st.data_dir.join("vfolders-trash")
+}
+
+/// The folder a path segment names: a name, or on 26.09 also an id (hex with or without
+/// dashes, as `uuid.UUID()` reads it). 23.09 looks folders up by name only.
+fn resolve_ref(st: &Shared, seg: &str) -> String {
+    if folder_dir(st, seg).is_some() || !crate::emulate::is_2609() {
+        return seg.to_string();
+    }
+    match crate::emulate::folder_id_form(seg) {
+        Some(hex) => names(st).into_iter().find(|n| meta(st, n)["id"].as_str() == Some(hex.as_str()))
+            .unwrap_or_else(|| seg.to_string()),
+        None => seg.to_string(),
+    }
+}
+
+/// The name of the live folder with this id.
+pub fn name_of_id(st: &Shared, id: &str) -> Option<String> {
+    by_id(st, id).filter(|(_, trashed)| !trashed).map(|(n, _)| n)
+}
+
+/// A folder (live or in the trash) by id: its name and whether it is in the trash.
+fn by_id(st: &Shared, id: &str) -> Option<(String, bool)> {
+    let hex = crate::emulate::folder_id_form(id)?;
+    let live = names(st).into_iter().find(|n| meta(st, n)["id"].as_str() == Some(hex.as_str()));
+    if let Some(n) = live {
+        return Some((n, false));
+    }
+    let trashed: Vec<String> = std::fs::read_dir(trash(st))
+        .map(|rd| rd.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    trashed.into_iter().find(|n| meta(st, n)["id"].as_str() == Some(hex.as_str())).map(|n| (n, true))
+}
+
 pub fn not_found(name: &str) -> ApiError {
-    ApiError::not_found("virtual folder").data(Value::String(name.to_string()))
+    ApiError::not_found("virtual folder").data(Value::String(name.to_string())).domain("vfolder")
 }
 
 fn op_failed(m: impl Into<String>) -> ApiError {
@@ -154,6 +196,24 @@ fn vfolder_status(st: &Shared, name: &str) -> (u64, u64) {
 pub async fn handle(st: &Shared, ctx: &Ctx, method: &Method, segs: &[&str], query: &[(String, String)],
                     headers: &HeaderMap, body: &[u8]) -> ApiResult<Response> {
     let m = method.as_str();
+    let v2609 = crate::emulate::is_2609();
+    match (m, &segs[1..]) {
+        ("GET", ["_", "id"]) if v2609 => get_id(st, &params(body, query)?),
+        ("POST", ["purge"]) if v2609 => purge(st, &params(body, query)?),
+        ("DELETE", []) => delete_by_id(st, &params(body, query)?),
+        _ => {
+            let resolved: Vec<String> = segs.iter().enumerate()
+                .map(|(i, s)| if i == 1 { resolve_ref(st, s) } else { s.to_string() })
+                .collect();
+            let segs: Vec<&str> = resolved.iter().map(String::as_str).collect();
+            handle_named(st, ctx, method, &segs, query, headers, body).await
+        }
+    }
+}
+
+async fn handle_named(st: &Shared, ctx: &Ctx, method: &Method, segs: &[&str], query: &[(String, String)],
+                      headers: &HeaderMap, body: &[u8]) -> ApiResult<Response> {
+    let m = method.as_str();
     match (m, &segs[1..]) {
         ("POST", []) => create(st, ctx, body),
         ("GET", []) => list(st),
@@ -244,7 +304,7 @@ fn create(st: &Shared, ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         }
     };
     let dir = root(st).join(&name);
-    if dir.exists() {
+    if dir.exists() || trash(st).join(&name).exists() {
         return Err(already_exists(&name));
     }
     std::fs::create_dir_all(root(st)).map_err(|_| ApiError::internal(None))?;
@@ -270,6 +330,17 @@ fn create(st: &Shared, ctx: &Ctx, body: &[u8]) -> ApiResult<Response> {
         "ownership_type": ownership,
     });
     save_meta(st, &name, &meta)?;
+    if crate::emulate::is_2609() {
+        // 26.9.6's answer: these keys, several of them placeholders
+        return Ok(json_response(201, &json!({
+            "id": meta["id"], "name": name, "quota_scope_id": quota_scope(&meta), "host": meta["host"],
+            "usage_mode": meta["usage_mode"], "created_at": "", "permission": meta["permission"],
+            "creator": meta["creator"], "ownership_type": ownership, "user": meta["user"],
+            "group": meta["group"], "cloneable": meta["cloneable"], "status": "ready", "is_owner": true,
+            "max_size": meta["max_size"].as_u64().unwrap_or(0), "user_email": "", "group_name": "",
+            "type": "", "max_files": 0, "cur_size": 0,
+        })));
+    }
     Ok(json_response(201, &json!({
         "id": meta["id"],
         "name": name,
@@ -301,16 +372,20 @@ fn names(st: &Shared) -> Vec<String> {
 }
 
 fn list(st: &Shared) -> ApiResult<Response> {
-    let out: Vec<Value> = names(st)
+    let mut all: Vec<(String, &str)> = names(st).into_iter().map(|n| (n, "ready")).collect();
+    if let Ok(rd) = std::fs::read_dir(trash(st)) {
+        all.extend(rd.flatten().filter_map(|e| e.file_name().into_string().ok()).map(|n| (n, "delete-pending")));
+    }
+    let out: Vec<Value> = all
         .iter()
-        .map(|n| {
+        .map(|(n, status)| {
             let m = meta(st, n);
             json!({
                 "name": n,
                 "id": m["id"],
                 "quota_scope_id": quota_scope(&m),
                 "host": m["host"],
-                "status": "ready",
+                "status": status,
                 "usage_mode": m["usage_mode"],
                 "created_at": m["created_at"],
                 "is_owner": true,
@@ -336,6 +411,21 @@ fn info(st: &Shared, name: &str) -> ApiResult<Response> {
     folder_dir(st, name).ok_or_else(|| not_found(name))?;
     let m = meta(st, name);
     let (files, used) = vfolder_status(st, name);
+    if crate::emulate::is_2609() {
+        // 26.9.6's keys; a user's folder belongs to the user's personal project
+        let personal = m["user"].as_str().map(|u| {
+            use sha2::Digest;
+            crate::emulate::dashed(&hex::encode(&sha2::Sha256::digest(format!("project:{u}").as_bytes())[..16]))
+        });
+        return Ok(json_response(200, &json!({
+            "name": name, "id": m["id"], "quota_scope_id": quota_scope(&m), "host": m["host"],
+            "status": "ready", "numFiles": files, "used_bytes": used, "created_at": m["created_at"],
+            "last_used": m["created_at"], "user": m["user"],
+            "group": if m["group"].is_null() { json!(personal) } else { m["group"].clone() },
+            "type": m["ownership_type"], "is_owner": true, "permission": m["permission"],
+            "usage_mode": m["usage_mode"], "cloneable": m["cloneable"],
+        })));
+    }
     Ok(json_response(200, &json!({
         "name": name,
         "id": m["id"],
@@ -366,9 +456,58 @@ fn delete(st: &Shared, name: &str) -> ApiResult<Response> {
         return Err(ApiError::new(400, "generic-bad-request",
             "Cannot delete model VFolders bound to alive model services."));
     }
+    if crate::emulate::is_2609() {
+        // 26.09 moves the folder to the trash; `POST /folders/purge` removes it for good
+        std::fs::create_dir_all(trash(st)).map_err(|_| ApiError::internal(None))?;
+        std::fs::rename(&dir, trash(st).join(name)).map_err(|e| op_failed(e.to_string()))?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     std::fs::remove_dir_all(&dir).map_err(|e| op_failed(e.to_string()))?;
     let _ = std::fs::remove_file(meta_dir(st).join(format!("{name}.json")));
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn id_param(p: &Value) -> ApiResult<String> {
+    let id = p.get("id").and_then(|v| v.as_str()).unwrap_or("");
+    crate::emulate::folder_id_form(id).ok_or_else(|| {
+        if crate::emulate::is_2609() {
+            ApiError::schema_invalid(format!("1 validation error\nid\n  Input should be a valid UUID, got '{id}'"))
+        } else {
+            ApiError::validation(json!({"id": "value is not UUID"}))
+        }
+    })
+}
+
+/// `DELETE /folders` with `{"id"}`.
+fn delete_by_id(st: &Shared, p: &Value) -> ApiResult<Response> {
+    let id = id_param(p)?;
+    match by_id(st, &id) {
+        Some((name, false)) => delete(st, &name),
+        _ => Err(not_found(&id)),
+    }
+}
+
+/// `POST /folders/purge` with `{"id"}` (26.09): removes a trashed folder for good.
+fn purge(st: &Shared, p: &Value) -> ApiResult<Response> {
+    let id = id_param(p)?;
+    match by_id(st, &id) {
+        Some((name, true)) => {
+            std::fs::remove_dir_all(trash(st).join(&name)).map_err(|e| op_failed(e.to_string()))?;
+            let _ = std::fs::remove_file(meta_dir(st).join(format!("{name}.json")));
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Some((_, false)) => Err(ApiError::new(400, "vfolder-invalid-parameter",
+            "Invalid parameter for virtual folder operation.").msg("Only deleted vfolders can be purged.")),
+        None => Err(not_found(&id)),
+    }
+}
+
+/// `GET /folders/_/id` with `{"name"}` (26.09): the folder's id with dashes.
+fn get_id(st: &Shared, p: &Value) -> ApiResult<Response> {
+    let name = p.get("name").and_then(|v| v.as_str()).unwrap_or("");
+    folder_dir(st, name).ok_or_else(|| not_found(name))?;
+    let hex = meta(st, name)["id"].as_str().unwrap_or("").to_string();
+    Ok(json_response(200, &json!({"id": crate::emulate::dashed(&hex), "name": name})))
 }
 
 fn rename(st: &Shared, name: &str, p: &Value) -> ApiResult<Response> {
@@ -460,7 +599,8 @@ fn list_files(st: &Shared, name: &str, p: &Value) -> ApiResult<Response> {
             "name": fname,
             "type": kind,
             "size": md.len(),
-            "mode": format!("{:03o}", mode & 0o777),
+            // 23.09: permission bits as octal text; 26.09: the whole st_mode as an integer
+            "mode": if crate::emulate::is_2609() { json!(mode) } else { json!(format!("{:03o}", mode & 0o777)) },
             "created": iso_datetime(ctime),
             "modified": iso_datetime(mtime),
         }));
@@ -472,6 +612,9 @@ fn list_files(st: &Shared, name: &str, p: &Value) -> ApiResult<Response> {
             "atime": 0,
             "mtime": md.mtime() as f64 + md.mtime_nsec() as f64 / 1e9,
         }));
+    }
+    if crate::emulate::is_2609() {
+        return Ok(json_response(200, &json!({"items": items})));
     }
     Ok(json_response(200, &json!({
         "items": items,

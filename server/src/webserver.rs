@@ -38,6 +38,16 @@ pub fn handle(st: &Shared, method: &Method, path: &str, headers: &HeaderMap, bod
             return problem(400, "generic-bad-request", "You have already logged in.");
         }
     }
+    // 26.09's SDK encrypts the login body over plain http (`X-BackendAI-Encoded: true`); the
+    // webserver decrypts it with a key made of the endpoint the client addressed
+    let plain;
+    let body = if headers.get("x-backendai-encoded").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true")) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        plain = decrypt_payload(&format!("http://{host}"), body).unwrap_or_default();
+        &plain[..]
+    } else {
+        body
+    };
     let creds: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let Some(username) = creds.get("username").and_then(|v| v.as_str()) else {
         return problem(400, "invalid-api-params", "You must provide the username field.");
@@ -76,5 +86,50 @@ pub fn handle(st: &Shared, method: &Method, path: &str, headers: &HeaderMap, bod
                 },
             }),
         ),
+    }
+}
+
+/// The webserver's `decrypt_payload`: `IV:base64(AES-256-CBC(body))`, key = the first 32 bytes
+/// of base64(endpoint) + IV + IV, PKCS#7 padding.
+pub fn decrypt_payload(endpoint: &str, payload: &[u8]) -> Option<Vec<u8>> {
+    use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+    use base64::Engine;
+    let colon = payload.iter().position(|b| *b == b':')?;
+    let (iv, rest) = (&payload[..colon], &payload[colon + 1..]);
+    if iv.len() != 16 {
+        return None;
+    }
+    let mut key = base64::engine::general_purpose::STANDARD.encode(endpoint.as_bytes()).into_bytes();
+    key.extend_from_slice(iv);
+    key.extend_from_slice(iv);
+    key.truncate(32);
+    let data = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+    let dec = cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, iv).ok()?;
+    dec.decrypt_padded_vec_mut::<Pkcs7>(&data).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decrypts_what_the_26_09_sdk_encrypts() {
+        // encrypt_payload("http://localhost:8090", b'{"username": "u", "password": "p"}') with
+        // the IV "0123456789abcdef" (ai.backend.client.auth, 26.9.6)
+        use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
+        use base64::Engine;
+        let endpoint = "http://localhost:8090";
+        let iv = b"0123456789abcdef";
+        let mut key = base64::engine::general_purpose::STANDARD.encode(endpoint).into_bytes();
+        key.extend_from_slice(iv);
+        key.truncate(32);
+        let body = br#"{"username": "u", "password": "p"}"#;
+        let enc = cbc::Encryptor::<aes::Aes256>::new_from_slices(&key, iv).unwrap().encrypt_padded_vec_mut::<Pkcs7>(body);
+        let mut payload = iv.to_vec();
+        payload.push(b':');
+        payload.extend(base64::engine::general_purpose::STANDARD.encode(enc).into_bytes());
+        assert_eq!(decrypt_payload(endpoint, &payload).unwrap(), body.to_vec());
+        assert!(decrypt_payload("http://localhost:8091", &payload).is_none_or(|p| p != body.to_vec()));
+        assert!(decrypt_payload(endpoint, b"nocolon").is_none());
     }
 }

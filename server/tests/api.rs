@@ -33,7 +33,7 @@ fn start() -> Server {
     std::fs::create_dir_all(dir.join("vfolders/mydata")).unwrap();
     std::fs::write(dir.join("vfolders/mydata/in.txt"), "from the folder").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_backendai-local-server"))
-        .args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
+        .args(["--emulate", "23.09", "--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

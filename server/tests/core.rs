@@ -35,13 +35,17 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_as("23.09")
+}
+
+fn start_as(release: &str) -> Server {
     let r: u64 = rand::random();
     let dir = std::env::temp_dir().join(format!("bai-core-test-{r:x}"));
     std::fs::create_dir_all(dir.join("vfolders/mydata")).unwrap();
     std::fs::write(dir.join("vfolders/mydata/in.txt"), "from the folder").unwrap();
     let t0 = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_backendai-local-server"))
-        .args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
+        .args(["--emulate", release, "--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit()) // quiet unless something goes wrong
@@ -268,8 +272,28 @@ async fn hundred_sessions_leave_no_process_or_fd() {
 }
 
 #[tokio::test]
-async fn pty_websocket_echo_resize_close() {
+async fn pty_first_stdin_ends_the_stream_on_23_09() {
+    // 23.09.10's manager bug (stdin forwarded with a misspelled zmq call), fixed in 25.10
     let s = start();
+    let id = s.create("pty-0", json!({})).await;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut ws = s.ws(&format!("/stream/session/{id}/pty")).await;
+    ws.send(Message::Text(json!({"type": "stdin", "chars": b64.encode("echo hi\n")}).to_string())).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await.expect("the stream ends") {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Text(t))) => assert!(!String::from_utf8_lossy(
+                &b64.decode(serde_json::from_str::<Value>(&t).unwrap()["data"].as_str().unwrap()).unwrap()).contains("hi\r\nhi"), "{t}"),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn pty_websocket_echo_resize_close() {
+    // a terminal that takes input: 26.09 (23.09 ends the stream at the first stdin frame)
+    let s = start_as("26.09");
     let id = s.create("pty-1", json!({})).await;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut ws = s.ws(&format!("/stream/session/{id}/pty")).await;

@@ -148,18 +148,26 @@ pub fn parse_step(v: &Value) -> Result<StepResult> {
     })
 }
 
+/// The body of one execute request: `runId` and `run_id` both carry the run id (null on a
+/// run's first request), `options` only in batch mode.
+pub fn execute_body(run_id: Option<&str>, code: &str, mode: Mode, opts: Option<&BatchOptions>) -> Value {
+    let mut body = json!({"mode": mode.as_str(), "code": code, "runId": run_id, "run_id": run_id});
+    if mode == Mode::Batch {
+        body["options"] = opts.cloned().unwrap_or_default().to_json();
+    }
+    body
+}
+
 impl ComputeSession {
     /// One execute request (`POST /session/{sess}`).
     pub async fn execute_step(&self, run_id: Option<&str>, code: &str, mode: Mode, opts: Option<&BatchOptions>) -> Result<StepResult> {
         if matches!(mode, Mode::Continue | Mode::Input) && run_id.is_none() {
             return Err(Error::invalid(format!("run_id: mode {} needs the run id of the run it continues", mode.as_str())));
         }
-        // 23.09 reads `runId`, 26.09 only `run_id` (and refuses to continue a run without it):
-        // one body with both works on both (PROTOCOL.md §7).
-        let mut body = json!({"mode": mode.as_str(), "code": code, "runId": run_id, "run_id": run_id});
-        if mode == Mode::Batch {
-            body["options"] = opts.cloned().unwrap_or_default().to_json();
-        }
+        // Both spellings of the run id: 23.09 reads `runId`, 26.09 reads only `run_id` (and
+        // drops unknown keys), so one body serves both (PROTOCOL.md §7, verified on real
+        // 23.09.10 and 26.9.6 managers).
+        let body = execute_body(run_id, code, mode, opts);
         let resp = self.client().call_json(self.request(Method::POST, "").json(body)).await.map_err(|e| {
             if e.kind == ErrorKind::NotFound {
                 Error { kind: ErrorKind::SessionGone, ..e }
@@ -375,6 +383,19 @@ mod tests {
         assert_eq!(s.records[3], Record::Media { mime: "image/svg+xml".into(), data: b"<svg/>".to_vec(), decoded: false });
         assert_eq!(s.records[4], Record::Media { mime: "application/x-sorna-drawing".into(), data: br#"{"a":1}"#.to_vec(), decoded: false });
         assert_eq!(s.records[5], Record::Console { stream: Stream::Html, text: "<b>x</b>".into() });
+    }
+
+    #[test]
+    fn execute_bodies_carry_the_run_id_both_ways() {
+        let first = execute_body(None, "print(1)", Mode::Query, None);
+        assert_eq!(first, json!({"mode": "query", "code": "print(1)", "runId": null, "run_id": null}));
+        let next = execute_body(Some("abc"), "", Mode::Continue, None);
+        assert_eq!(next, json!({"mode": "continue", "code": "", "runId": "abc", "run_id": "abc"}));
+        let input = execute_body(Some("abc"), "Alice", Mode::Input, None);
+        assert_eq!((input["runId"].as_str(), input["run_id"].as_str()), (Some("abc"), Some("abc")));
+        let batch = execute_body(None, "", Mode::Batch, Some(&BatchOptions { exec: Some("python x.py".into()), ..Default::default() }));
+        assert_eq!(batch["options"], json!({"clean": null, "build": null, "buildLog": false, "exec": "python x.py"}));
+        assert!(batch["run_id"].is_null());
     }
 
     #[test]

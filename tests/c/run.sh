@@ -2,13 +2,15 @@
 # Runs one test program or example and checks it.
 #
 #   run.sh [--valgrind] [--stdin TEXT] [--status N] [--expect REGEX]... [--expect-err REGEX]...
-#          [--reject REGEX]... -- PROGRAM [ARGS...]
+#          [--reject REGEX]... [--local-only REASON] -- PROGRAM [ARGS...]
 #
 # Passes when PROGRAM exits with status N (default 0), every --expect extended regex matches
 # a line of its standard output (--expect-err: of its standard error), no --reject regex matches its output (stdout or stderr), and the output never
 # contains the value of BACKEND_SECRET_KEY. --valgrind runs it under valgrind with full leak
 # checking: any error or definite/indirect leak fails. The program runs in a fresh
-# temporary directory (examples write files there).
+# temporary directory (examples write files there). --local-only: the test needs something
+# only the local server has; with BAI_TEST_REAL_SERVER=1 (the target is a real manager) it is
+# skipped (exit status 77, which ctest counts as skipped).
 set -uo pipefail
 
 valgrind=0
@@ -17,6 +19,7 @@ expects=()
 expect_errs=()
 want_status=0
 rejects=()
+local_only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --valgrind) valgrind=1; shift ;;
@@ -25,11 +28,16 @@ while [ $# -gt 0 ]; do
         --expect) expects+=("$2"); shift 2 ;;
         --expect-err) expect_errs+=("$2"); shift 2 ;;
         --reject) rejects+=("$2"); shift 2 ;;
+        --local-only) local_only="$2"; shift 2 ;;
         --) shift; break ;;
         *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 [ $# -gt 0 ] || { echo "run.sh: no program given" >&2; exit 2; }
+if [ -n "$local_only" ] && [ "${BAI_TEST_REAL_SERVER:-0}" = 1 ]; then
+    echo "skipped against a real server (BAI_TEST_REAL_SERVER=1): $local_only"
+    exit 77
+fi
 
 program="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 shift

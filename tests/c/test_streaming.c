@@ -194,7 +194,9 @@ int main(void)
         CHECK(bai_exec_result_exit_code(r, &exit_code) && exit_code != 0);
         bai_exec_result_free(r);
     } else {
-        CHECK(got == BAI_E_SESSION_GONE);
+        /* A real manager answers an execute in flight with 500 kernel-execution-failed (the
+         * agent's call timed out), a later one with 404 (the session is gone). */
+        CHECK(got == BAI_E_SESSION_GONE || got == BAI_E_SERVER || got == BAI_E_EXEC_FAILED);
     }
     printf("destroyed under a running execute: %s (exit %lld)\n", bai_code_name(got), (long long)exit_code);
     bai_op_free(op);

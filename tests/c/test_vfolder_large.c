@@ -95,6 +95,8 @@ int main(void)
     long long mb = getenv("BAI_LARGE_MB") ? atoll(getenv("BAI_LARGE_MB")) : 1024;
     uint64_t size = (uint64_t)mb << 20;
     int expect_resume = getenv("BAI_EXPECT_RESUME") && strcmp(getenv("BAI_EXPECT_RESUME"), "1") == 0;
+    /* The byte counters (GET /storage/_/stats) exist on the local server only. */
+    int local = !(getenv("BAI_TEST_REAL_SERVER") && strcmp(getenv("BAI_TEST_REAL_SERVER"), "1") == 0);
     char folder[64], src[64], dst[64];
     snprintf(folder, sizeof folder, "large-%ld", (long)getpid());
     snprintf(src, sizeof src, "large-%ld.bin", (long)getpid());
@@ -116,7 +118,8 @@ int main(void)
     CHECK_CODE(bai_vfolder_upload(session, folder, paths, 1, NULL, false, NULL), BAI_OK);
     long long uploaded = server_bytes(session) - before;
     printf("upload: %llu bytes, the server received %lld\n", (unsigned long long)size, uploaded);
-    CHECK(uploaded == (long long)size);
+    if (local)
+        CHECK(uploaded == (long long)size);
 
     before = server_bytes(session);
     const char *files[] = {src};

@@ -11,7 +11,7 @@ from ai.backend.client.request import Request
 from ai.backend.client.session import AsyncSession, Session
 
 # What the 23.09.10 manager answers on GET / (vectors: versions_*.jsonl).
-API_VERSION = "v7.20230615"
+from release import API_VERSION, API_VERSION_TUPLE
 
 
 def check_versions(versions) -> None:
@@ -26,7 +26,7 @@ def test_implicit_configuration_from_environment(server):
         versions = api_session.System.get_versions()
         check_versions(versions)
         # The version negotiated when the session opened is the server's v7.
-        assert api_session.api_version == (7, "20230615")
+        assert api_session.api_version == API_VERSION_TUPLE
         # The environment's keypair signs requests that the server authenticates.
         stats = api_session.ComputeSession.paginated_list(status="RUNNING")
         assert isinstance(stats.total_count, int)
@@ -52,7 +52,7 @@ def test_explicit_configuration(server, monkeypatch, keys_from):
     )
     with Session(config=config) as api_session:
         check_versions(api_session.System.get_versions())
-        assert api_session.api_version == (7, "20230615")
+        assert api_session.api_version == API_VERSION_TUPLE
         # An authenticated call proves the request was signed with the right keypair.
         result = api_session.ComputeSession.paginated_list(status="RUNNING")
         assert isinstance(result.total_count, int)
@@ -63,7 +63,7 @@ async def test_asyncio_native_session(server):
     async with AsyncSession() as api_session:
         versions = await api_session.System.get_versions()
         check_versions(versions)
-        assert api_session.api_version == (7, "20230615")
+        assert api_session.api_version == API_VERSION_TUPLE
         # Raw signed request through the async API (credential echo).
         rqst = Request("GET", "/auth", params={"echo": "conformance"})
         async with rqst.fetch() as resp:

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from release import decimal
+
 from ai.backend.client.exceptions import BackendAPIError
 from ai.backend.client.session import Session
 
@@ -114,8 +116,8 @@ def test_create_and_destroy(server, unique):
             assert info["image"].endswith(IMAGE), info["image"]
             assert info["domainName"] == "default"
             # Python str() renderings, as the real manager sends them: cpu 2, mem 1 GiB.
-            assert "'cpu': Decimal('2')" in info["requestedSlots"], info["requestedSlots"]
-            assert "'mem': Decimal('1073741824')" in info["requestedSlots"]
+            assert f"'cpu': {decimal('2')}" in info["requestedSlots"], info["requestedSlots"]
+            assert f"'mem': {decimal('1073741824')}" in info["requestedSlots"]
             assert isinstance(info["age"], int)
 
             # Same name and image again: the running session is reused.

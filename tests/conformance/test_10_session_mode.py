@@ -7,6 +7,8 @@ import json
 import aiohttp
 import pytest
 
+from release import API_VERSION, API_VERSION_TUPLE
+
 from ai.backend.client.exceptions import BackendAPIError
 from ai.backend.client.session import AsyncSession, Session
 
@@ -25,8 +27,8 @@ def session_mode(server, monkeypatch):
 def test_login_then_use_the_api(server, session_mode, unique):
     with Session() as api_session:
         assert api_session.config.endpoint_type == "session"
-        # Version negotiation went to /func/ and found v7.
-        assert api_session.api_version == (7, "20230615")
+        # Version negotiation went to /func/ and found the release's version.
+        assert api_session.api_version == API_VERSION_TUPLE
 
         result = api_session.Auth.login(server.email, server.password)
         assert result["authenticated"] is True, result
@@ -34,7 +36,7 @@ def test_login_then_use_the_api(server, session_mode, unique):
         assert {"role", "status"} <= result["data"].keys()
 
         versions = api_session.System.get_versions()
-        assert versions["version"] == "v7.20230615"
+        assert versions["version"] == API_VERSION
 
         # The cookie carries the login: a compute session can be created and used.
         sess = api_session.ComputeSession.get_or_create(
@@ -71,7 +73,7 @@ async def test_async_login_and_stream(server, session_mode, unique):
         result = await api_session.Auth.login(server.email, server.password)
         assert result["authenticated"] is True, result
         versions = await api_session.System.get_versions()
-        assert versions["version"] == "v7.20230615"
+        assert versions["version"] == API_VERSION
         # WebSockets go through /func/stream/... with the login cookie.
         sess = await api_session.ComputeSession.get_or_create(
             "python:3.9-ubuntu20.04", name=unique("cookiews")

@@ -16,6 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from release import V2609
+
 from ai.backend.client.session import Session
 
 IMAGE = "python:3.6-ubuntu18.04"
@@ -73,6 +75,8 @@ def test_model_service_create_info_token_and_call(server, unique, public):
         api_session.VFolder.create(folder, usage_mode="model")
         api_session.VFolder(folder).upload(["serve.py", "model-definition.yml"])
 
+        # the 26.9.6 SDK also requires resource_opts and scaling_group
+        extra = {"resource_opts": {}, "scaling_group": "default"} if V2609 else {}
         created = api_session.Service.create(
             IMAGE,
             folder,
@@ -83,6 +87,7 @@ def test_model_service_create_info_token_and_call(server, unique, public):
             domain_name="default",
             group_name="default",
             model_mount_destination="/models",
+            **extra,
         )
         endpoint_id = created["endpoint_id"]
         service = api_session.Service(endpoint_id)

@@ -22,7 +22,9 @@ server=${BAI_LOCAL_SERVER:-$lib/backendai-local-server}
 [ -x "$server" ] || { echo "missing $server"; exit 2; }
 
 data=$(mktemp -d)
-"$server" --port 0 --data-dir "$data" >"$out/server.out" 2>"$out/server.err" &
+# the example keypair, given explicitly (without one the server makes a random keypair)
+"$server" --port 0 --keypair "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" \
+    --data-dir "$data" >"$out/server.out" 2>"$out/server.err" &
 spid=$!
 cleanup() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; rm -rf "$data"; }
 trap cleanup EXIT

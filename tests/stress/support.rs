@@ -56,7 +56,11 @@ impl Server {
         );
         let data = tempfile::tempdir().expect("temporary directory");
         let mut cmd = Command::new(&bin);
-        cmd.args(["--port", "0", "--data-dir"]).arg(data.path()).args(args);
+        // the example keypair and user, given explicitly (without them the server makes a
+        // random keypair)
+        let keypair = format!("{ACCESS_KEY}:{SECRET_KEY}");
+        let user = format!("user@example.com:example-password:{ACCESS_KEY}");
+        cmd.args(["--port", "0", "--keypair", &keypair, "--user", &user, "--data-dir"]).arg(data.path()).args(args);
         for (k, v) in envs {
             cmd.env(k, v);
         }

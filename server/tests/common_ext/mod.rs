@@ -30,12 +30,27 @@ impl Drop for Server {
 }
 
 pub fn start_with(env: &[(&str, &str)]) -> Server {
+    start_release("23.09", env)
+}
+
+/// The server answering as `release` (23.09 or 26.09).
+pub fn start_release(release: &str, env: &[(&str, &str)]) -> Server {
+    start_full(release, &[], env)
+}
+
+/// The server answering as `release`, with extra arguments.
+pub fn start_release_args(release: &str, args: &[&str]) -> Server {
+    start_full(release, args, &[])
+}
+
+fn start_full(release: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let r: u64 = rand::random();
     let dir = std::env::temp_dir().join(format!("bai-server-ext-test-{r:x}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backendai-local-server"));
-    cmd.args(["--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
+    cmd.args(["--emulate", release, "--port", "0", "--keypair", &format!("{AK}:{SK}"), "--data-dir"])
         .arg(&dir)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .env_remove("BAI_LOCAL_FAULT_CUT_UPLOAD_AFTER")
