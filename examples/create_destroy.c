@@ -74,7 +74,9 @@ int main(int argc, char **argv)
         bai_buf_dispose(&info);
         if (code != BAI_OK) {
             status = fail("bai_compute_get_info", code);
-            bai_compute_destroy(my_session, 0, NULL);
+            if (bai_compute_destroy(my_session, 0, NULL) != BAI_OK) {
+                fprintf(stderr, "bai_compute_destroy failed too: %s\n", bai_last_error_message());
+            }
         } else if ((code = bai_compute_destroy(my_session, 0, NULL)) != BAI_OK) {
             status = fail("bai_compute_destroy", code);
         } else {

@@ -998,7 +998,8 @@ typedef struct bai_service_opts_t {
    */
   const char *model_mount_destination;
   /**
-   * Resource (scaling) group; NULL lets the server choose. 
+   * Resource (scaling) group. NULL: Backend.AI 23.09 chooses one; 26.09 requires one and
+   *     *  the library sends "default", the group every installation starts with. 
    */
   const char *scaling_group;
   /**
@@ -2184,13 +2185,16 @@ bai_code_t bai_session_poll(const struct bai_session_t *session,
  * there is none (yet). Read the outcome with bai_op_code(), the result with bai_op_result(),
  * the context with bai_op_userdata(). Example: examples/game_loop.c.
  *
- *     size_t n;
- *     bai_session_poll(s, 16, &n);
+ * ```c
+ * size_t n;
+ * if (bai_session_poll(s, 16, &n) == BAI_OK) {
  *     for (bai_op_t *op; (op = bai_session_next_done(s)) != NULL;) {
  *         struct job *job = bai_op_userdata(op);
- *         ... bai_op_code(op) ...
+ *         // ... bai_op_code(op), bai_op_result(op) ...
  *         bai_op_free(op);
  *     }
+ * }
+ * ```
  *
  * **Ownership:** the operation stays the caller's (release it with bai_op_free()).
  * **Thread:** the polling thread; never blocks; must not race bai_op_free() of the same

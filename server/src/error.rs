@@ -85,10 +85,6 @@ impl ApiError {
     pub fn forbidden(m: &str) -> Self {
         Self::new(403, "generic-forbidden", "Forbidden operation.").msg(m)
     }
-    pub fn execution_failed(m: &str) -> Self {
-        Self::new(500, "kernel-execution-failed", "Executing user code in the kernel has failed.")
-            .msg(m)
-    }
     /// 26.09's `InvalidSessionData` (500): e.g. a continuation without a run id it can read.
     pub fn invalid_session_data(m: impl Into<String>) -> Self {
         Self::new(500, "invalid-session-data", "Session data has an invalid type or format.").msg(m)

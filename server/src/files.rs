@@ -181,9 +181,17 @@ fn epoch(secs: i64, nsec: i64) -> f64 {
     secs as f64 + (nsec / 1000) as f64 / 1e6
 }
 
-pub async fn list(st: &Shared, ctx: &Ctx, reference: &str, body: &[u8]) -> ApiResult<Response> {
-    let params: Value = serde_json::from_slice(body).map_err(|e| ApiError::invalid_params_msg(json_err_text(&e)))?;
-    let path = params.get("path").and_then(|v| v.as_str()).unwrap_or(".").to_string();
+pub async fn list(st: &Shared, ctx: &Ctx, reference: &str, query: &[(String, String)], body: &[u8])
+    -> ApiResult<Response> {
+    let path = if crate::emulate::is_2609() {
+        // 26.09 reads `path` from the query (a request model, default "."); a JSON body, which
+        // the official SDK still sends, is not read.
+        query.iter().find(|(k, _)| k == "path").map(|(_, v)| v.clone()).unwrap_or_else(|| ".".into())
+    } else {
+        let params: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::invalid_params_msg(json_err_text(&e)))?;
+        params.get("path").and_then(|v| v.as_str()).unwrap_or(".").to_string()
+    };
     let s = resolve(st, ctx, reference)?;
     s.touch();
     let dir = inside(&s.workdir, &path).ok_or_else(|| ApiError::internal(None))?;

@@ -327,7 +327,7 @@ async fn dispatch_inner(st: Shared, req: Request) -> ApiResult<Response> {
         Route::Complete => crate::execute::complete(&st, &ctx, &sref, &body).await,
         Route::Upload => crate::files::upload(&st, &ctx, &sref, content_type.as_deref(), body).await,
         Route::Download => crate::files::download(&st, &ctx, &sref, &query, &body).await,
-        Route::ListFiles => crate::files::list(&st, &ctx, &sref, &body).await,
+        Route::ListFiles => crate::files::list(&st, &ctx, &sref, &query, &body).await,
         Route::Gql => crate::gql::handle(&st, &ctx, &body, segs[1] == "graphql"),
         Route::Hello | Route::StreamExecute | Route::StreamPty | Route::Events => unreachable!(),
     }

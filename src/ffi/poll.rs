@@ -86,13 +86,16 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
 /// there is none (yet). Read the outcome with bai_op_code(), the result with bai_op_result(),
 /// the context with bai_op_userdata(). Example: examples/game_loop.c.
 ///
-///     size_t n;
-///     bai_session_poll(s, 16, &n);
+/// ```c
+/// size_t n;
+/// if (bai_session_poll(s, 16, &n) == BAI_OK) {
 ///     for (bai_op_t *op; (op = bai_session_next_done(s)) != NULL;) {
 ///         struct job *job = bai_op_userdata(op);
-///         ... bai_op_code(op) ...
+///         // ... bai_op_code(op), bai_op_result(op) ...
 ///         bai_op_free(op);
 ///     }
+/// }
+/// ```
 ///
 /// **Ownership:** the operation stays the caller's (release it with bai_op_free()).
 /// **Thread:** the polling thread; never blocks; must not race bai_op_free() of the same

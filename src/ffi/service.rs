@@ -116,7 +116,8 @@ pub struct bai_service_opts_t {
     pub n_environ: usize,
     /** Where the model folder is mounted (NULL: /models). */
     pub model_mount_destination: *const c_char,
-    /** Resource (scaling) group; NULL lets the server choose. */
+    /** Resource (scaling) group. NULL: Backend.AI 23.09 chooses one; 26.09 requires one and
+     *  the library sends "default", the group every installation starts with. */
     pub scaling_group: *const c_char,
     /** Domain; NULL uses the configuration's. */
     pub domain: *const c_char,
