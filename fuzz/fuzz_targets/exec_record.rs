@@ -1,6 +1,6 @@
 //! Console and media records, and data URIs.
 #![no_main]
-use backendai::core::exec::{decode_media, parse_record, Record};
+use backendai::core::record::{decode_media, parse_record, Record};
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod files;
 pub mod log;
 pub mod op;
+pub mod record;
 pub mod retry;
 pub mod runs;
 pub mod runtime;

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Result};
-use super::exec::Record;
+use super::record::Record;
 use super::runtime::Exec;
 
 /// Events queued for the caller, in order.
@@ -383,7 +383,7 @@ impl<T> Drop for Op<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::exec::Stream;
+    use crate::core::record::Stream;
 
     fn rec(s: &str) -> Record {
         Record::Console { stream: Stream::Stdout, text: s.into() }

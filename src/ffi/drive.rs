@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::core::error::{Error, Result};
-use crate::core::exec::{Record, Stream};
+use crate::core::record::{Record, Stream};
 use crate::core::op::{CancelReason, Event, Next, Op};
 
 use super::args::bytes_arg;
