@@ -1,6 +1,7 @@
 //! Execute answers (`result` of POST /session/{name}, WebSocket execute frames).
 #![no_main]
-use backendai::core::exec::{parse_record, parse_step};
+use backendai::core::exec::parse_step;
+use backendai::core::record::parse_record;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

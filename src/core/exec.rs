@@ -287,6 +287,8 @@ pub async fn run(sess: std::sync::Arc<ComputeSession>, mut ctx: OpCtx, ticket: T
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::record::decode_media;
+    use base64::Engine;
 
     #[test]
     fn records_of_every_kind() {
