@@ -55,6 +55,7 @@ public struct BackendAIError: Error, CustomStringConvertible {
     public var isTimeout: Bool { code == Code.timeout.rawValue }
     /// A callback asked to stop (BAI_E_ABORTED_BY_CALLBACK).
     public var isAbortedByCallback: Bool { code == Code.abortedByCallback.rawValue }
+    /// "<code name>: <message> (HTTP <status>, <problem type>)".
     public var description: String {
         var s = "\(codeName): \(message)"
         if httpStatus != 0 { s += " (HTTP \(httpStatus)\(serverType.isEmpty ? "" : ", " + serverType))" }
