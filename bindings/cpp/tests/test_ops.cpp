@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <random>
 #include <set>
@@ -274,15 +275,24 @@ TEST(Ops, SessionCancelEndsBlockingCallsOfEveryThread) {
     Session api = Session::from_env();
     Compute a = make(api, "sca"), b = make(api, "scb");
     std::atomic<int> cancelled{0};
-    auto worker = [&](Compute &c) {
+    std::promise<void> a_runs, b_runs;  // set once each run printed: it executes on the server
+    auto worker = [&](Compute &c, std::promise<void> &executing) {
+        bool told = false;
         try {
-            c.run("import time\nprint('x', flush=True)\ntime.sleep(30)");
+            c.run("import time\nprint('x', flush=True)\ntime.sleep(30)",
+                  OpOptions().on_console([&](const backendai::ConsoleRecord &) {
+                      if (!told) executing.set_value();
+                      told = true;
+                  }));
         } catch (const backendai::CancelledError &) {
             cancelled++;
         }
+        if (!told) executing.set_value();
     };
-    std::thread ta(worker, std::ref(a)), tb(worker, std::ref(b));
-    std::this_thread::sleep_for(800ms);  // let both runs reach the server (no ordering depends on it)
+    std::thread ta(worker, std::ref(a), std::ref(a_runs)), tb(worker, std::ref(b), std::ref(b_runs));
+    bool executing = a_runs.get_future().wait_for(20s) == std::future_status::ready &&
+                     b_runs.get_future().wait_for(20s) == std::future_status::ready;
+    EXPECT_TRUE(executing);  // (cancel and join anyway: no thread is left behind)
     auto t0 = std::chrono::steady_clock::now();
     api.cancel();
     ta.join();

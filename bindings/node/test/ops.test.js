@@ -178,7 +178,7 @@ test('raised, and a request timeout is its own outcome', async (t) => {
   t.after(() => sc.close());
   const started = Date.now();
   await assert.rejects(sc.run('import time\ntime.sleep(3)'), (e) => e instanceof TimeoutError && e.code === 'BAI_E_TIMEOUT');
-  assert.ok(Date.now() - started < 2500);
+  assert.ok(Date.now() - started < 2900); // before the run could have finished
   const op = sc.startRun('import time\ntime.sleep(3)');
   await assert.rejects(op.wait(), TimeoutError);
   assert.ok(op.error instanceof TimeoutError);
