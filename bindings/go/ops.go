@@ -45,6 +45,7 @@ func (p PollState) String() string {
 // inside its own callbacks.
 type Operation struct {
 	mu        sync.RWMutex // read-held by calls on o; Close takes it to free o
+	freeMu    sync.Mutex   // held by Cancel (any goroutine) and by Close around the free
 	o         *C.bai_op_t
 	s         *Session // its opMu orders frees against NextDone
 	st        *callState
@@ -296,8 +297,9 @@ func (op *Operation) sendInput(line string) error {
 // ends with ErrCancelled and never executes; a run executing is interrupted on the server and
 // ends with ErrInterrupted once the server confirmed it (at most 15 s later).
 func (op *Operation) Cancel() error {
-	op.mu.RLock()
-	defer op.mu.RUnlock()
+	// Not op.mu: a Close waiting for a Wait in progress must not hold up a cancel.
+	op.freeMu.Lock()
+	defer op.freeMu.Unlock()
 	if op.o == nil {
 		return nil
 	}
@@ -311,11 +313,13 @@ func (op *Operation) Close() error {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	if op.o != nil {
+		op.freeMu.Lock()
 		op.s.opMu.Lock()
 		delete(op.s.blocking, op)
 		C.bai_op_free(op.o)
 		op.o = nil
 		op.s.opMu.Unlock()
+		op.freeMu.Unlock()
 	}
 	return nil
 }

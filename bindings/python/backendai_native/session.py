@@ -684,6 +684,7 @@ class RunOperation:
     def __init__(self, api: "Session", op: int, handlers: Handlers, context: Any = None) -> None:
         self._api = api
         self._op: Optional[int] = op
+        self._free_lock = threading.Lock()  # cancel() (any thread) against close()
         self._h = handlers
         handlers.owner = weakref.ref(self)
         self._context = context
@@ -808,8 +809,9 @@ class RunOperation:
         ends with :class:`CancelledError` and never executes; a run executing is interrupted
         on the server and ends with :class:`RunInterruptedError` once the server confirmed
         it (at most 15 s later)."""
-        if self._op is not None:
-            check(_lib.bai_op_cancel(self._op))
+        with self._free_lock:
+            if self._op is not None:
+                check(_lib.bai_op_cancel(self._op))
 
     async def wait(self, poll_interval: float = 0.005, *, use_event_fd: bool = False) -> dict:
         """Drives the op from the running event loop until it finishes and returns its
@@ -850,7 +852,8 @@ class RunOperation:
     def close(self) -> None:
         """Frees the operation, cancelling it if it still runs (a run is interrupted on the
         server in the background). Closing twice is harmless."""
-        op, self._op = self._op, None
+        with self._free_lock:
+            op, self._op = self._op, None
         if op is not None:
             _lib.bai_op_free(op)
 
