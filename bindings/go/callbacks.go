@@ -1,6 +1,7 @@
 package backendai
 
 /*
+#include <stdlib.h>
 #include "backendai.h"
 */
 import "C"
@@ -72,9 +73,10 @@ func baiGoMedia(ud unsafe.Pointer, rec *C.bai_media_record_t) C.int32_t {
 	return st.guard(func() error { st.run.OnMedia(m); return nil })
 }
 
-// baiGoInput only records the request and returns without a reply: the operation then
-// reports BAI_WAITING_INPUT and Run asks RunOptions.Input outside of the C callback, where
-// it may block and where the context is still honoured.
+// baiGoInput records the request. For a run of Run, Stream or Wait it returns without a reply:
+// the operation then reports BAI_WAITING_INPUT and the loop asks RunOptions.OnInput outside of
+// the C callback, where it may block and where the context is still honoured. For an
+// operation of Start (driven by Poll or Session.Poll) it asks OnInput here and replies.
 //
 //export baiGoInput
 func baiGoInput(ud unsafe.Pointer, req *C.bai_input_request_t) C.int32_t {
@@ -82,13 +84,27 @@ func baiGoInput(ud unsafe.Pointer, req *C.bai_input_request_t) C.int32_t {
 	if st == nil || req == nil {
 		return C.BAI_CB_CONTINUE
 	}
-	st.input = &InputRequest{
+	r := InputRequest{
+		Prompt:     C.GoString(C.bai_input_request_prompt(req)),
 		IsPassword: bool(C.bai_input_request_is_password(req)),
 		RunID:      C.GoString(C.bai_input_request_run_id(req)),
-		Prompt:     st.lastLine(),
 	}
-	st.tail = st.tail[:0] // the next prompt starts after this one
-	return C.BAI_CB_CONTINUE
+	if !st.answerInCallback || st.run.OnInput == nil {
+		st.input = &r
+		return C.BAI_CB_CONTINUE
+	}
+	return st.guard(func() error {
+		line, err := st.run.OnInput(r)
+		if err != nil {
+			return err
+		}
+		p, n := bytesArg([]byte(line))
+		defer C.free(unsafe.Pointer(p))
+		if rc := C.bai_input_reply(req, p, n); rc != C.BAI_OK {
+			return lastError("input reply", rc)
+		}
+		return nil
+	})
 }
 
 //export baiGoProgress

@@ -14,38 +14,19 @@ extern int32_t baiGoInput(void *ud, bai_input_request_t *req);
 extern int32_t baiGoProgress(void *ud, bai_progress_t *p);
 extern void baiGoRelease(void *ud);
 
-static bai_code_t bai_go_set_console(bai_compute_t *c, uintptr_t h) {
-	return bai_compute_set_console_cb(c, (bai_console_cb)baiGoConsole, (void *)h, (bai_userdata_free_cb)baiGoRelease);
-}
-static bai_code_t bai_go_set_media(bai_compute_t *c, uintptr_t h) {
-	return bai_compute_set_media_cb(c, (bai_media_cb)baiGoMedia, (void *)h, (bai_userdata_free_cb)baiGoRelease);
-}
-static bai_code_t bai_go_set_input(bai_compute_t *c, uintptr_t h) {
-	return bai_compute_set_input_cb(c, (bai_input_cb)baiGoInput, (void *)h, (bai_userdata_free_cb)baiGoRelease);
-}
-static bai_code_t bai_go_set_progress(bai_compute_t *c, uintptr_t h) {
-	return bai_compute_set_progress_cb(c, (bai_progress_cb)baiGoProgress, (void *)h, (bai_userdata_free_cb)baiGoRelease);
-}
-static bai_code_t bai_go_clear_callbacks(bai_compute_t *c) {
-	bai_code_t rc = bai_compute_set_console_cb(c, NULL, NULL, NULL);
-	if (rc == BAI_OK) rc = bai_compute_set_media_cb(c, NULL, NULL, NULL);
-	if (rc == BAI_OK) rc = bai_compute_set_input_cb(c, NULL, NULL, NULL);
-	if (rc == BAI_OK) rc = bai_compute_set_progress_cb(c, NULL, NULL, NULL);
-	return rc;
-}
-
-static bai_code_t bai_go_vfolder_upload_start(const bai_session_t *s, const char *name,
-		const char *const *paths, size_t n, const char *base, bool recursive, uintptr_t h,
-		bai_op_t **out) {
-	return bai_vfolder_upload_start(s, name, paths, n, base, recursive,
-		h ? (bai_progress_cb)baiGoProgress : NULL, (void *)h,
-		h ? (bai_userdata_free_cb)baiGoRelease : NULL, out);
-}
-static bai_code_t bai_go_vfolder_download_start(const bai_session_t *s, const char *name,
-		const char *const *files, size_t n, const char *dest, uintptr_t h, bai_op_t **out) {
-	return bai_vfolder_download_start(s, name, files, n, dest,
-		h ? (bai_progress_cb)baiGoProgress : NULL, (void *)h,
-		h ? (bai_userdata_free_cb)baiGoRelease : NULL, out);
+// Per-operation options (C memory, free with free()) routing every record of one call to the
+// Go state behind the cgo.Handle h; the library releases h through baiGoRelease exactly once.
+static bai_op_opts_t *bai_go_op_opts(uintptr_t h) {
+	bai_op_opts_t *o = (bai_op_opts_t *)calloc(1, sizeof *o);
+	if (!o) return NULL;
+	o->struct_size = sizeof *o;
+	o->console_cb = (bai_console_cb)baiGoConsole;
+	o->media_cb = (bai_media_cb)baiGoMedia;
+	o->input_cb = (bai_input_cb)baiGoInput;
+	o->progress_cb = (bai_progress_cb)baiGoProgress;
+	o->userdata = (void *)h;
+	o->userdata_free = (bai_userdata_free_cb)baiGoRelease;
+	return o;
 }
 
 // C arrays of C strings, owned by the Go side and freed with bai_go_strv_free.
@@ -140,7 +121,7 @@ func call(op string, f func() C.bai_code_t) error {
 	return lastError(op, rc)
 }
 
-// Version is the loaded library's version text, e.g. "libbackendai/0.1.0 (api v7.20230615)".
+// Version is the loaded library's version text, e.g. "libbackendai/0.2.0 (api v7.20230615)".
 func Version() string { return C.GoString(C.bai_version()) }
 
 // VersionNum is the loaded library's version as (major << 16) | (minor << 8) | patch.
@@ -156,47 +137,16 @@ func CheckVersion() error {
 
 func unsafePointer(p *C.char) unsafe.Pointer { return unsafe.Pointer(p) }
 
-// Callback kinds of registerCallbacks.
-const (
-	cbConsole = 1 << iota
-	cbMedia
-	cbInput
-	cbProgress
-)
+// opOpts is the bai_op_opts_t of one call, routing its records to st (through a cgo.Handle
+// the library releases exactly once, even when the call fails): pass it to exactly one call,
+// then free it.
+type opOpts struct{ p *C.bai_op_opts_t }
 
-// registerCallbacks registers the trampolines for the given kinds on h, each with its own
-// cgo.Handle to st (released by the library through baiGoRelease). The caller holds the
-// handle and the OS thread.
-func registerCallbacks(h *C.bai_compute_t, st *callState, kinds int) error {
-	type reg struct {
-		kind int
-		name string
-		set  func(*C.bai_compute_t, C.uintptr_t) C.bai_code_t
-	}
-	regs := []reg{
-		{cbConsole, "console", func(h *C.bai_compute_t, u C.uintptr_t) C.bai_code_t { return C.bai_go_set_console(h, u) }},
-		{cbMedia, "media", func(h *C.bai_compute_t, u C.uintptr_t) C.bai_code_t { return C.bai_go_set_media(h, u) }},
-		{cbInput, "input", func(h *C.bai_compute_t, u C.uintptr_t) C.bai_code_t { return C.bai_go_set_input(h, u) }},
-		{cbProgress, "progress", func(h *C.bai_compute_t, u C.uintptr_t) C.bai_code_t { return C.bai_go_set_progress(h, u) }},
-	}
-	for _, r := range regs {
-		if kinds&r.kind == 0 {
-			continue
-		}
-		// The library releases the userdata (calls baiGoRelease) even when registration fails.
-		hd := cgo.NewHandle(st)
-		if rc := r.set(h, C.uintptr_t(hd)); rc != C.BAI_OK {
-			return lastError("set "+r.name+" callback", rc)
-		}
-	}
-	return nil
+func newOpOpts(st *callState) opOpts {
+	return opOpts{C.bai_go_op_opts(C.uintptr_t(cgo.NewHandle(st)))}
 }
 
-// clearCallbacks unregisters every callback of h; the library releases their userdata once
-// no operation uses it.
-func clearCallbacks(h *C.bai_compute_t) {
-	C.bai_go_clear_callbacks(h)
-}
+func (o opOpts) free() { C.free(unsafe.Pointer(o.p)) }
 
 // newU16v copies ports into C memory (release with C.free).
 func newU16v(ports []uint16) *C.uint16_t {
@@ -205,17 +155,4 @@ func newU16v(ports []uint16) *C.uint16_t {
 		C.bai_go_u16v_set(p, C.size_t(i), C.uint16_t(port))
 	}
 	return p
-}
-
-// vfolderTransferStart starts a folder upload (upload true) or download with an optional
-// progress state (its handle is released by the library).
-func vfolderTransferStart(upload bool, s *C.bai_session_t, name *C.char, items *cstrv, n int, dir *C.char, recursive bool, st *callState, out **C.bai_op_t) C.bai_code_t {
-	var h C.uintptr_t
-	if st != nil {
-		h = C.uintptr_t(cgo.NewHandle(st))
-	}
-	if upload {
-		return C.bai_go_vfolder_upload_start(s, name, (**C.char)(unsafe.Pointer(items.ptr())), C.size_t(n), dir, C.bool(recursive), h, out)
-	}
-	return C.bai_go_vfolder_download_start(s, name, (**C.char)(unsafe.Pointer(items.ptr())), C.size_t(n), dir, h, out)
 }

@@ -28,46 +28,49 @@ const (
 type ClusterMode int32
 
 const (
-	SingleNode ClusterMode = 0
-	MultiNode  ClusterMode = 1
+	SingleNode ClusterMode = 0 // all containers on one node (the default)
+	MultiNode  ClusterMode = 1 // containers spread over several nodes
 )
 
 // CreateOptions are the options of CreateCompute, all optional.
 type CreateOptions struct {
-	Type            SessionType
+	Type            SessionType       // interactive (the default) or batch
 	Name            string            // reuse key of get-or-create; "" picks a random name
 	Mounts          []string          // storage folders mounted under /home/work/<name>
 	MountMap        map[string]string // folder name → mount path
-	Env             map[string]string
+	Env             map[string]string // environment variables
 	Resources       map[string]string // e.g. "cpu": "2", "mem": "4g"
 	ResourceOpts    map[string]string // e.g. "shmem": "1g"
-	ClusterSize     int
-	ClusterMode     ClusterMode
-	Domain          string
-	Group           string
-	ScalingGroup    string
-	BootstrapScript string
-	StartupCommand  string
-	Tag             string
-	EnqueueOnly     bool          // return at once with status PENDING
-	NoReuse         bool          // never reuse a session with the same name
-	MaxWait         time.Duration // longest wait for the session to start; 0: the context's deadline, else no limit
-	OwnerAccessKey  string
-	Architecture    string
-	StartsAt        string
-	CallbackURL     string
-	Dependencies    []string
-	PreopenPorts    []uint16
+	ClusterSize     int               // containers (0 means 1)
+	ClusterMode     ClusterMode       // where the containers run
+	Domain          string            // domain; "" uses the configuration's
+	Group           string            // group (project); "" uses the configuration's
+	ScalingGroup    string            // resource group; "" lets the server choose
+	BootstrapScript string            // script run when the session starts
+	StartupCommand  string            // command of a batch session
+	Tag             string            // a free-form tag
+	EnqueueOnly     bool              // return at once with status PENDING
+	NoReuse         bool              // never reuse a session with the same name
+	MaxWait         time.Duration     // longest wait for the session to start; 0: the context's deadline, else no limit
+	OwnerAccessKey  string            // create on behalf of this access key (admins)
+	Architecture    string            // image architecture; "" is this machine's
+	StartsAt        string            // scheduled start (ISO 8601, or a delay such as "1h")
+	CallbackURL     string            // URL the server notifies of status changes
+	Dependencies    []string          // sessions that must end before this one starts
+	PreopenPorts    []uint16          // container ports to open
 }
 
-// Compute is a handle to a compute session. Calls on one Compute are serialised (the
-// library serves a handle from one thread at a time); Interrupt and the getters may run
-// concurrently with them. Close releases the handle without terminating the session:
+// Compute is a handle to a compute session. Blocking calls on one Compute are serialised
+// (the library serves a handle from one thread at a time); runs (Run, Stream, StartRun, ...)
+// and uploads are operations of their own and may run concurrently with them and with each
+// other: the library executes the runs of one compute session one at a time, in start order.
+// Interrupt and the getters may run concurrently with everything. Close releases the handle without terminating the session:
 // call Destroy for that.
 type Compute struct {
-	mu     sync.Mutex   // held for the duration of each call using h
-	freeMu sync.RWMutex // read-held by any-thread calls (Interrupt) that do not take mu
+	mu     sync.Mutex   // held for the duration of each blocking call using h
+	freeMu sync.RWMutex // read-held by any-thread calls (Interrupt, starts) that do not take mu
 	h      *C.bai_compute_t
+	s      *Session
 	closed bool
 }
 
@@ -94,7 +97,7 @@ func (s *Session) CreateCompute(ctx context.Context, image string, opts CreateOp
 	h, err := sessionCall(ctx, s, "create compute", func(sh *C.bai_session_t) (*C.bai_compute_t, error) {
 		var o C.bai_create_opts_t
 		o.struct_size = C.uint32_t(unsafe.Sizeof(o))
-		o.type_ = C.int32_t(opts.Type)
+		o.session_type = C.int32_t(opts.Type)
 		var strs []*C.char
 		str := func(v string) *C.char {
 			p := cstr(v, true)
@@ -166,7 +169,7 @@ func (s *Session) CreateCompute(ctx context.Context, image string, opts CreateOp
 	if err != nil {
 		return nil, err
 	}
-	return newCompute(h), nil
+	return newCompute(s, h), nil
 }
 
 // AttachCompute makes a handle for an existing compute session by name or id, without a
@@ -183,11 +186,11 @@ func (s *Session) AttachCompute(nameOrID string) (*Compute, error) {
 	if err := call("attach compute", func() C.bai_code_t { return C.bai_compute_attach(sh, n, &out) }); err != nil {
 		return nil, err
 	}
-	return newCompute(out), nil
+	return newCompute(s, out), nil
 }
 
-func newCompute(h *C.bai_compute_t) *Compute {
-	c := &Compute{h: h}
+func newCompute(s *Session, h *C.bai_compute_t) *Compute {
+	c := &Compute{h: h, s: s}
 	runtime.SetFinalizer(c, (*Compute).Close)
 	return c
 }

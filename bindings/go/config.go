@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -26,24 +27,27 @@ const (
 // (endpoint https://api.cloud.backend.ai, domain and group "default"); ConfigFromEnv reads
 // BACKEND_* variables as the official SDK does. Zero fields keep the defaults.
 type Config struct {
-	Endpoint       string // one URL, or a comma-separated list tried in order
-	EndpointType   EndpointType
-	AccessKey      string
-	SecretKey      string // never logged, never in error messages
-	Username       string // session mode login
-	Password       string
-	Domain         string
-	Group          string
-	APIVersion     string // e.g. "v7.20230615"
-	HashType       string // "sha256" (default) or "sha512"
-	UserAgent      string
-	VFolderMounts  []string // folders mounted into every created compute session
-	CAFile         string   // PEM file of extra trusted CA certificates
-	HTTPProxy      string
-	SkipTLSVerify  bool
+	Endpoint       string        // one URL, or a comma-separated list tried in order
+	EndpointType   EndpointType  // EndpointAPI (the default) or EndpointSession
+	AccessKey      string        // the access key (EndpointAPI)
+	SecretKey      string        // never logged, never in error messages
+	Username       string        // session mode login
+	Password       string        // session mode password; never logged
+	Domain         string        // the domain name
+	Group          string        // the group (project) name
+	APIVersion     string        // e.g. "v7.20230615"
+	HashType       string        // "sha256" (default) or "sha512"
+	UserAgent      string        // the User-Agent header
+	VFolderMounts  []string      // folders mounted into every created compute session
+	CAFile         string        // PEM file of extra trusted CA certificates
+	HTTPProxy      string        // an HTTP(S) proxy URL
+	SkipTLSVerify  bool          // accept any TLS certificate (tests only)
 	ConnectTimeout time.Duration // 0: 10 s
 	ReadTimeout    time.Duration // 0: no limit
 	RequestTimeout time.Duration // 0: no limit
+	// RetryBudget bounds how long a resumable transfer retries transient failures without
+	// progress; 0 keeps the library's default.
+	RetryBudget time.Duration
 
 	fromEnv bool
 }
@@ -73,6 +77,7 @@ func ConfigFromEnv() (Config, error) {
 		ConnectTimeoutMS int64    `json:"connect_timeout_ms"`
 		ReadTimeoutMS    int64    `json:"read_timeout_ms"`
 		RequestTimeoutMS int64    `json:"request_timeout_ms"`
+		RetryBudgetMS    int64    `json:"retry_budget_ms"`
 		SkipTLSVerify    bool     `json:"skip_tls_verify"`
 		CAFile           *string  `json:"ca_file"`
 		HTTPProxy        *string  `json:"http_proxy"`
@@ -96,6 +101,7 @@ func ConfigFromEnv() (Config, error) {
 		ConnectTimeout: time.Duration(d.ConnectTimeoutMS) * time.Millisecond,
 		ReadTimeout:    time.Duration(d.ReadTimeoutMS) * time.Millisecond,
 		RequestTimeout: time.Duration(d.RequestTimeoutMS) * time.Millisecond,
+		RetryBudget:    time.Duration(d.RetryBudgetMS) * time.Millisecond,
 		fromEnv:        true,
 	}
 	if d.EndpointType == "session" {
@@ -239,6 +245,15 @@ func (c *Config) build() (*C.bai_config_t, error) {
 			}
 			return nil
 		},
+		func() error {
+			if c.RetryBudget == 0 {
+				return nil
+			}
+			if rc := C.bai_config_set_retry_budget_ms(cfg, C.int64_t(c.RetryBudget.Milliseconds())); rc != C.BAI_OK {
+				return fail("retry budget", rc)
+			}
+			return nil
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -246,4 +261,21 @@ func (c *Config) build() (*C.bai_config_t, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// Describe is the configuration as the library sees it, as JSON (the secret key and the
+// password are never included): endpoints, timeouts in milliseconds, retry_budget_ms, ...
+func (c Config) Describe() (json.RawMessage, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cfg, err := c.build()
+	if err != nil {
+		return nil, err
+	}
+	defer C.bai_config_free(cfg)
+	var buf C.bai_buf_t
+	if rc := C.bai_config_describe(cfg, &buf); rc != C.BAI_OK {
+		return nil, lastError("describe config", rc)
+	}
+	return json.RawMessage(takeBuf(&buf)), nil
 }

@@ -14,38 +14,41 @@ import (
 //
 // A Code is also an error, so that errors.Is(err, backendai.ErrNotFound) matches any *Error
 // carrying that code. ErrNotFound also matches ErrSessionGone (a compute session that ended
-// or was destroyed is not found), as every binding groups them.
+// or was destroyed is not found), and ErrCancelled matches ErrInterrupted (a run cancelled
+// while it executed), as every binding groups them.
+//
+// How a run ended when it did not finish: ErrCancelled (cancelled while queued behind
+// another run: it never executed), ErrInterrupted (cancelled while it executed), ErrTimeout,
+// ErrAbortedByCallback (a writer, OnInput or a panic in a callback stopped it).
 type Code int32
 
 const (
-	OK                   Code = 0
-	ErrNullArg           Code = 100
-	ErrInvalidArg        Code = 101
-	ErrInvalidUTF8       Code = 102
-	ErrBadState          Code = 103
-	ErrReentrant         Code = 104
-	ErrBufferTooSmall    Code = 105
-	ErrNetwork           Code = 200
-	ErrTLS               Code = 201
-	ErrTimeout           Code = 202
-	ErrCancelled         Code = 203
-	ErrWebSocket         Code = 204
-	ErrHTTPStatus        Code = 300
-	ErrAuth              Code = 301
-	ErrNotFound          Code = 302
-	ErrConflict          Code = 303
-	ErrRateLimited       Code = 304
-	ErrServer            Code = 305
-	ErrBadResponse       Code = 306
-	ErrSessionGone       Code = 400
-	ErrExecFailed        Code = 401
-	ErrAbortedByCallback Code = 402
-	ErrIO                Code = 403
-	ErrInterrupted       Code = 404
-	ErrPanic             Code = 900
-	ErrPoisoned          Code = 901
-	ErrNoMemory          Code = 902
-	ErrInternal          Code = 903
+	OK                   Code = 0   // success
+	ErrNullArg           Code = 100 // a required pointer was NULL
+	ErrInvalidArg        Code = 101 // an argument is out of range or malformed
+	ErrInvalidUTF8       Code = 102 // a text argument is not valid UTF-8
+	ErrBadState          Code = 103 // the object is not in a state that allows the call
+	ErrReentrant         Code = 104 // a blocking call from inside a callback
+	ErrBufferTooSmall    Code = 105 // the caller's buffer is too small
+	ErrNetwork           Code = 200 // connection refused, reset or dropped; DNS failure
+	ErrTLS               Code = 201 // certificate not trusted, handshake failure
+	ErrTimeout           Code = 202 // a connect, read or request timeout expired
+	ErrCancelled         Code = 203 // cancelled by the caller (a queued run never executed)
+	ErrWebSocket         Code = 204 // WebSocket protocol failure
+	ErrHTTPStatus        Code = 300 // an HTTP error status without a more specific code
+	ErrAuth              Code = 301 // HTTP 401: unknown access key, signature mismatch, login refused
+	ErrNotFound          Code = 302 // HTTP 404: no such session, image, folder or path
+	ErrConflict          Code = 303 // HTTP 409 or an equivalent conflict
+	ErrRateLimited       Code = 304 // HTTP 429
+	ErrServer            Code = 305 // HTTP 5xx
+	ErrBadResponse       Code = 306 // the server's answer could not be understood
+	ErrSessionGone       Code = 400 // the compute session ended while the operation ran
+	ErrExecFailed        Code = 401 // the code or a batch step failed to run
+	ErrAbortedByCallback Code = 402 // a callback asked to stop
+	ErrIO                Code = 403 // a local file could not be read or written
+	ErrInterrupted       Code = 404 // a run was cancelled while it executed: the server interrupted it
+	ErrPanic             Code = 900 // a panic inside the library was caught
+	ErrInternal          Code = 903 // any other internal failure
 	codePending          Code = 1
 	codeWaitingInput     Code = 2
 )
@@ -59,8 +62,8 @@ func (c Code) Error() string { return C.GoString(C.bai_code_describe(C.int32_t(c
 // String is the code's name, e.g. "BAI_E_TIMEOUT".
 func (c Code) String() string { return c.Name() }
 
-// Is reports whether c belongs to target's family: every code matches itself, and
-// ErrNotFound also matches ErrSessionGone.
+// Is reports whether c belongs to target's family: every code matches itself, ErrNotFound
+// also matches ErrSessionGone, and ErrCancelled also matches ErrInterrupted.
 func (c Code) Is(target error) bool {
 	t, ok := target.(Code)
 	return ok && (c == t || (t == ErrNotFound && c == ErrSessionGone) || (t == ErrCancelled && c == ErrInterrupted))
@@ -69,7 +72,7 @@ func (c Code) Is(target error) bool {
 // Error is a failure reported by libbackendai.
 type Error struct {
 	Op          string // what this package was doing, e.g. "create compute"
-	Code        Code
+	Code        Code   // the library's result code
 	Name        string // symbolic name of Code, e.g. "BAI_E_NOT_FOUND"
 	Message     string // the library's detail
 	HTTPStatus  int    // status of the server's answer, 0 if none
@@ -78,6 +81,7 @@ type Error struct {
 	cause       error  // e.g. context.Canceled when the context ended the call
 }
 
+// Error is "backendai: <op>: <name>: <message> (HTTP <status>) (<cause>)".
 func (e *Error) Error() string {
 	s := "backendai: "
 	if e.Op != "" {
@@ -100,7 +104,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.cause }
 
 // Is matches a Code or its family: errors.Is(err, backendai.ErrNotFound) is true for
-// ErrNotFound and ErrSessionGone.
+// ErrNotFound and ErrSessionGone, errors.Is(err, backendai.ErrCancelled) for ErrCancelled
+// and ErrInterrupted.
 func (e *Error) Is(target error) bool { return e.Code.Is(target) }
 
 func newError(op string, code Code, msg string) *Error {

@@ -24,44 +24,51 @@ const (
 type UploadOptions struct {
 	// BaseDir names each file by its path relative to it ("": the current directory). A file
 	// outside BaseDir is an error.
-	BaseDir    string
+	BaseDir string
+	// OnProgress gets the bytes sent so far and the total.
 	OnProgress func(done, total uint64)
 }
 
 // Upload uploads local files into the session's working directory (/home/work). When ctx
 // ends, the upload is cancelled and Upload returns an error wrapping ctx.Err().
 func (c *Compute) Upload(ctx context.Context, paths []string, opts UploadOptions) error {
-	const op = "upload"
+	const name = "upload"
 	if err := ctx.Err(); err != nil {
-		return ctxError(op, err)
+		return ctxError(name, err)
 	}
-	h, err := c.lock(op)
+	c.freeMu.RLock()
+	if c.closed {
+		c.freeMu.RUnlock()
+		return newError(name, ErrBadState, "the compute handle is closed")
+	}
+	op, err := func() (*Operation, error) {
+		defer c.freeMu.RUnlock()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		st := &callState{onProgress: opts.OnProgress, internal: true}
+		oo := newOpOpts(st)
+		defer oo.free()
+		pv := newCStrv(paths)
+		defer pv.free()
+		base := cstr(opts.BaseDir, true)
+		defer cfree(base)
+		var o *C.bai_op_t
+		if rc := C.bai_compute_upload_start(c.h, pv.ptr(), C.size_t(len(paths)), base, oo.p, &o); rc != C.BAI_OK {
+			return nil, lastError(name, rc)
+		}
+		return c.s.adopt(o, st, name, false), nil
+	}()
 	if err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	st := &callState{onProgress: opts.OnProgress}
-	defer clearCallbacks(h)
-	if opts.OnProgress != nil {
-		if err := registerCallbacks(h, st, cbProgress); err != nil {
-			return err
-		}
-	}
-	pv := newCStrv(paths)
-	defer pv.free()
-	base := cstr(opts.BaseDir, true)
-	defer cfree(base)
-	var o *C.bai_op_t
-	if rc := C.bai_compute_upload_start(h, pv.ptr(), C.size_t(len(paths)), base, &o); rc != C.BAI_OK {
-		return lastError(op, rc)
-	}
-	return drive(ctx, op, h, o, st, func() error { return nil })
+	defer op.Close()
+	_, err = op.Wait(ctx)
+	return err
 }
 
 // DownloadOptions are the options of Download.
 type DownloadOptions struct {
+	// OnProgress gets the bytes received so far and the total (0 when unknown).
 	OnProgress func(done, total uint64)
 }
 
@@ -75,24 +82,15 @@ func (c *Compute) Download(ctx context.Context, files []string, destDir string, 
 	}
 	defer c.mu.Unlock()
 	st := &callState{onProgress: opts.OnProgress}
-	defer clearCallbacks(h)
-	if opts.OnProgress != nil {
-		if err := call(op, func() C.bai_code_t {
-			if err := registerCallbacks(h, st, cbProgress); err != nil {
-				return C.bai_code_t(err.(*Error).Code)
-			}
-			return C.BAI_OK
-		}); err != nil {
-			return nil, err
-		}
-	}
+	oo := newOpOpts(st)
+	defer oo.free()
 	fv := newCStrv(files)
 	defer fv.free()
 	dest := C.CString(destDir)
 	defer cfree(dest)
 	var names C.bai_buf_t
 	err = blockingOn(ctx, op, h, func(h *C.bai_compute_t) C.bai_code_t {
-		return C.bai_compute_download(h, fv.ptr(), C.size_t(len(files)), dest, &names)
+		return C.bai_compute_download(h, fv.ptr(), C.size_t(len(files)), dest, oo.p, &names)
 	})
 	if err != nil {
 		if e, ok := err.(*Error); ok && st.err != nil && e.Code == ErrAbortedByCallback {
@@ -111,13 +109,13 @@ func (c *Compute) Download(ctx context.Context, files []string, destDir string, 
 
 // FileInfo is one entry of ListFiles.
 type FileInfo struct {
-	Name    string
-	IsDir   bool
-	Mode    string // ls-style, e.g. "-rw-r--r--"
-	Size    uint64
-	ModTime time.Time
-	CTime   time.Time
-	ATime   time.Time
+	Name    string    // the entry's name (without its directory)
+	IsDir   bool      // a directory
+	Mode    string    // ls-style, e.g. "-rw-r--r--"
+	Size    uint64    // size in bytes
+	ModTime time.Time // last modification
+	CTime   time.Time // creation
+	ATime   time.Time // last access
 }
 
 func epoch(sec C.double) time.Time {

@@ -19,7 +19,7 @@ type FolderOptions struct {
 	Group      string // owning group (project); "" makes a user folder
 	UsageMode  string // "general" (default), "model" or "data"
 	Permission string // "rw" (default), "ro" or "wd"
-	Cloneable  bool
+	Cloneable  bool   // others may clone the folder
 }
 
 func (s *Session) folderBuf(ctx context.Context, op string, f func(h *C.bai_session_t, out *C.bai_buf_t) C.bai_code_t) (json.RawMessage, error) {
@@ -66,12 +66,12 @@ func (s *Session) FolderInfo(ctx context.Context, name string) (json.RawMessage,
 
 // FolderEntry is one entry of FolderFiles.
 type FolderEntry struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"` // "FILE" or "DIRECTORY"
-	Size     int64  `json:"size"`
-	Mode     any    `json:"mode"`
-	Created  any    `json:"created"`
-	Modified any    `json:"modified"`
+	Name     string `json:"name"`     // the entry's name
+	Type     string `json:"type"`     // "FILE" or "DIRECTORY"
+	Size     int64  `json:"size"`     // size in bytes
+	Mode     any    `json:"mode"`     // permission bits, as the server sends them
+	Created  any    `json:"created"`  // creation time, as the server sends it
+	Modified any    `json:"modified"` // last modification, as the server sends it
 }
 
 // FolderFiles lists a directory of a folder ("" means ".").
@@ -107,9 +107,9 @@ func (s *Session) DeleteFolder(ctx context.Context, name string) error {
 
 // FolderTransferOptions are the options of UploadToFolder and DownloadFromFolder.
 type FolderTransferOptions struct {
-	BaseDir    string // upload: remote names are paths relative to it ("": current directory)
-	Recursive  bool   // upload: directories are uploaded whole
-	OnProgress func(done, total uint64)
+	BaseDir    string                   // upload: remote names are paths relative to it ("": current directory)
+	Recursive  bool                     // upload: directories are uploaded whole
+	OnProgress func(done, total uint64) // bytes transferred so far, and the total
 }
 
 // UploadToFolder uploads local files into a storage folder (resumable, bounded memory). When
@@ -123,33 +123,43 @@ func (s *Session) DownloadFromFolder(ctx context.Context, name string, files []s
 	return s.folderTransfer(ctx, "download from folder", false, name, files, destDir, o)
 }
 
-func (s *Session) folderTransfer(ctx context.Context, op string, upload bool, name string, items []string, dir string, o FolderTransferOptions) error {
+func (s *Session) folderTransfer(ctx context.Context, name string, upload bool, folder string, items []string, dir string, o FolderTransferOptions) error {
 	if err := ctx.Err(); err != nil {
-		return ctxError(op, err)
+		return ctxError(name, err)
 	}
-	h, err := s.acquire(op)
+	h, err := s.acquire(name)
 	if err != nil {
 		return err
 	}
-	defer s.release()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var st *callState
-	if o.OnProgress != nil {
-		st = &callState{onProgress: o.OnProgress}
+	op, err := func() (*Operation, error) {
+		defer s.release()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		st := &callState{onProgress: o.OnProgress, internal: true}
+		oo := newOpOpts(st)
+		defer oo.free()
+		n := C.CString(folder)
+		defer cfree(n)
+		v := newCStrv(items)
+		defer v.free()
+		d := cstr(dir, !upload)
+		defer cfree(d)
+		var opPtr *C.bai_op_t
+		var rc C.bai_code_t
+		if upload {
+			rc = C.bai_vfolder_upload_start(h, n, v.ptr(), C.size_t(len(items)), d, C.bool(o.Recursive), oo.p, &opPtr)
+		} else {
+			rc = C.bai_vfolder_download_start(h, n, v.ptr(), C.size_t(len(items)), d, oo.p, &opPtr)
+		}
+		if rc != C.BAI_OK {
+			return nil, lastError(name, rc)
+		}
+		return s.adopt(opPtr, st, name, false), nil
+	}()
+	if err != nil {
+		return err
 	}
-	n := C.CString(name)
-	defer cfree(n)
-	v := newCStrv(items)
-	defer v.free()
-	d := cstr(dir, !upload)
-	defer cfree(d)
-	var opPtr *C.bai_op_t
-	if rc := vfolderTransferStart(upload, h, n, v, len(items), d, o.Recursive, st, &opPtr); rc != C.BAI_OK {
-		return lastError(op, rc)
-	}
-	if st == nil {
-		st = &callState{}
-	}
-	return drive(ctx, op, nil, opPtr, st, func() error { return nil })
+	defer op.Close()
+	_, err = op.Wait(ctx)
+	return err
 }

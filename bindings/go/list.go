@@ -15,21 +15,21 @@ import (
 
 // SessionInfo is one compute session of a listing.
 type SessionInfo struct {
-	ID            string
-	Name          string
-	Image         string
-	Type          string
-	Status        string
-	StatusInfo    string
-	StatusChanged string
-	Result        string
+	ID            string          // the session's id
+	Name          string          // its name
+	Image         string          // its container image
+	Type          string          // "INTERACTIVE", "BATCH", ...
+	Status        string          // "RUNNING", "PENDING", ...
+	StatusInfo    string          // why it has that status
+	StatusChanged string          // when the status last changed
+	Result        string          // "SUCCESS", "FAILURE", "UNDEFINED"
 	Raw           json.RawMessage // the whole item as the server sent it
 }
 
 // Page is one page of a session listing.
 type Page struct {
-	Items      []SessionInfo
-	TotalCount uint64 // matching sessions on the server
+	Items      []SessionInfo // the sessions of this page
+	TotalCount uint64        // matching sessions on the server
 }
 
 func asText(v any) string {

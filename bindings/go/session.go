@@ -24,6 +24,9 @@ type Session struct {
 	h      *C.bai_session_t
 	refs   int  // calls in flight
 	closed bool // Close was called; the last call in flight frees h
+
+	opMu     sync.Mutex              // orders bai_op_free against bai_session_next_done
+	blocking map[*Operation]struct{} // operations of Run, Upload, ...: cancelled by Cancel
 }
 
 // Open opens an API session: it negotiates the API version with the server (and logs in,
@@ -136,7 +139,7 @@ func (s *Session) ServerVersion() string {
 type Versions struct {
 	Version string          `json:"version"` // API version, e.g. "v7.20230615"
 	Manager string          `json:"manager"` // manager release, e.g. "23.09.10"
-	Raw     json.RawMessage `json:"-"`
+	Raw     json.RawMessage `json:"-"`       // the whole answer
 }
 
 // Versions asks the server for its versions (a signed GET /).
@@ -157,20 +160,20 @@ func (s *Session) Versions(ctx context.Context) (*Versions, error) {
 
 // Request is a raw request to any API path (the official SDK's Request class).
 type Request struct {
-	Method      string
-	Path        string      // e.g. "/session/mysess"; the endpoint's own path is prefixed
-	Query       [][2]string // key, value pairs, encoded by the library
-	Body        []byte
-	ContentType string
+	Method      string        // "GET", "POST", ...
+	Path        string        // e.g. "/session/mysess"; the endpoint's own path is prefixed
+	Query       [][2]string   // key, value pairs, encoded by the library
+	Body        []byte        // the request body
+	ContentType string        // of the body; "" picks text/plain or application/octet-stream
 	Timeout     time.Duration // 0: the session's request timeout
 	Anonymous   bool          // send without Authorization
 }
 
 // Response is the answer to a raw request, whatever its status.
 type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
+	Status int         // the HTTP status
+	Header http.Header // the headers
+	Body   []byte      // the body
 }
 
 // Do sends a raw signed request. Any HTTP answer is a success: check Response.Status.

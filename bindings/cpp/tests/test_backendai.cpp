@@ -407,8 +407,15 @@ TEST_F(ComputeTest, OperationWaitingInput) {
     std::string out;
     cs->on_console([&](const backendai::ConsoleRecord &r) { out += r.data; });
     backendai::Operation op = cs->run_start("print('sum', int(input('a? ')) + 1)");
-    auto r = op.wait([] { return std::string("41"); });
+    std::vector<std::string> prompts;
+    auto r = op.wait([&](const backendai::InputRequest &req) {
+        prompts.push_back(req.prompt);
+        EXPECT_FALSE(req.is_password);
+        EXPECT_EQ(req.run_id, op.run_id());
+        return std::string("41");
+    });
     EXPECT_EQ(r.exit_code.value_or(-1), 0);
+    EXPECT_EQ(prompts, std::vector<std::string>{"a? "});
     EXPECT_EQ(out, "a? sum 42\n");
 }
 

@@ -37,10 +37,10 @@ TEST(VFolder, CreateUploadDownloadMountDelete) {
         write_file(tmp / "blob.bin", content);
         uint64_t last = 0;
         api.vfolder_upload(name, {(tmp / "blob.bin").string()}, tmp.string(), false,
-                           [&](uint64_t done, uint64_t) {
+                           backendai::OpOptions().on_progress([&](uint64_t done, uint64_t) {
                                last = done;
                                return true;
-                           });
+                           }));
         EXPECT_GE(last, content.size());
         EXPECT_NE(api.vfolder_list_files(name).find("blob.bin"), std::string::npos);
         api.vfolder_mkdir(name, "d1/d2", true);
@@ -90,7 +90,7 @@ TEST(VFolder, ThrowingProgressCallbackStopsUpload) {
     write_file(tmp / "f.bin", std::string(100000, 'z'));
     struct Stop {};
     EXPECT_THROW(api.vfolder_upload(name, {(tmp / "f.bin").string()}, tmp.string(), false,
-                                    [](uint64_t, uint64_t) -> bool { throw Stop{}; }),
+                                    backendai::OpOptions().on_progress([](uint64_t, uint64_t) -> bool { throw Stop{}; })),
                  Stop);
     api.vfolder_delete(name);
     fs::remove_all(tmp);

@@ -58,6 +58,7 @@ function buildConfig(cfg) {
     set(cfg.connectTimeoutMs, (v) => C.bai_config_set_connect_timeout_ms(c, v));
     set(cfg.readTimeoutMs, (v) => C.bai_config_set_read_timeout_ms(c, v));
     set(cfg.requestTimeoutMs, (v) => C.bai_config_set_request_timeout_ms(c, v));
+    set(cfg.retryBudgetMs, (v) => C.bai_config_set_retry_budget_ms(c, v));
     return c;
   } catch (e) {
     C.bai_config_free(c);
@@ -171,7 +172,7 @@ function createCompute(s, image, o) {
   const ports = o.preopenPorts && o.preopenPorts.length ? Uint16Array.from(o.preopenPorts) : null;
   const opts = {
     struct_size: koffi.sizeof(structs.bai_create_opts_t),
-    type_: o.type === 'batch' ? 1 : 0,
+    session_type: o.type === 'batch' ? 1 : 0,
     name: o.name || null,
     mounts, n_mounts: mounts ? mounts.length : 0,
     mount_map: mountMap.length ? mountMap : null, n_mount_map: mountMap.length / 2,
@@ -244,7 +245,7 @@ function complete(c, code, row, col) {
 }
 
 function download(c, files, destDir) {
-  const text = bufCall((b) => C.bai_compute_download(c, files, files.length, destDir, b));
+  const text = bufCall((b) => C.bai_compute_download(c, files, files.length, destDir, null, b));
   return text ? JSON.parse(text) : [];
 }
 

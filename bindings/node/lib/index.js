@@ -1,15 +1,18 @@
 'use strict';
 // libbackendai for Node.js: Promise-based, driven from the event loop.
 //
-// Runs and uploads use the library's non-blocking operations, polled with bai_op_poll(op, 0)
-// from timers on the JS thread, so every callback (output, media, input, progress) arrives
-// on the JS thread inside that poll. Calls the library offers only in blocking form run in
-// worker threads (lib/pool.js), which read the thread-local error detail themselves.
+// Runs and uploads are the library's non-blocking operations (Operation), polled with
+// bai_op_poll(op, 0) from timers on the JS thread (or all at once with session.poll()), so
+// every callback (output, media, input, progress) arrives on the JS thread inside a poll.
+// Each operation carries its own callbacks and context (bai_op_opts_t): records are routed
+// by operation, whoever polls. Calls the library offers only in blocking form run in worker
+// threads (lib/pool.js), which read the thread-local error detail themselves.
 
 const { StringDecoder } = require('node:string_decoder');
 const { C, koffi, protos, structs, bytesAt, takeBuf, lastError } = require('./native');
 const { submit } = require('./pool');
 
+/** The library's result codes by name (`Codes.BAI_E_NOT_FOUND` is 302): an error's `errno`. */
 const Codes = Object.freeze({
   BAI_OK: 0, BAI_PENDING: 1, BAI_WAITING_INPUT: 2,
   BAI_E_NULL_ARG: 100, BAI_E_INVALID_ARG: 101, BAI_E_INVALID_UTF8: 102, BAI_E_BAD_STATE: 103,
@@ -18,9 +21,10 @@ const Codes = Object.freeze({
   BAI_E_HTTP_STATUS: 300, BAI_E_AUTH: 301, BAI_E_NOT_FOUND: 302, BAI_E_CONFLICT: 303,
   BAI_E_RATE_LIMITED: 304, BAI_E_SERVER: 305, BAI_E_BAD_RESPONSE: 306,
   BAI_E_SESSION_GONE: 400, BAI_E_EXEC_FAILED: 401, BAI_E_ABORTED_BY_CALLBACK: 402, BAI_E_IO: 403, BAI_E_INTERRUPTED: 404,
-  BAI_E_PANIC: 900, BAI_E_POISONED: 901, BAI_E_NO_MEMORY: 902, BAI_E_INTERNAL: 903,
+  BAI_E_PANIC: 900, BAI_E_INTERNAL: 903,
 });
 
+/** Console streams of a record's `stream` (`Stream.STDOUT` is 0). */
 const Stream = Object.freeze({ STDOUT: 0, STDERR: 1, HTML: 2, LOG: 3, COMPLETION: 4, OTHER: 5 });
 const PENDING = 1;
 const WAITING_INPUT = 2;
@@ -33,7 +37,8 @@ const MODE_BATCH = 1;
  * (without the name), plus `httpStatus`, `serverType`, `serverTitle` and `op` (what the
  * binding was doing). Families shared with the other bindings are subclasses:
  * NotFoundError (BAI_E_NOT_FOUND, and BAI_E_SESSION_GONE: a compute session that ended or
- * was destroyed), CancelledError, CallbackAbortedError.
+ * was destroyed), CancelledError (and its InterruptedError), TimeoutError,
+ * CallbackAbortedError.
  */
 class BackendAIError extends Error {
   constructor(detail, options) {
@@ -48,10 +53,29 @@ class BackendAIError extends Error {
 }
 BackendAIError.prototype.name = 'BackendAIError';
 
+/**
+ * What the call names is not there (BAI_E_NOT_FOUND), or no longer (BAI_E_SESSION_GONE: the
+ * compute session ended or was destroyed).
+ */
 class NotFoundError extends BackendAIError {}
 NotFoundError.prototype.name = 'NotFoundError';
+/**
+ * The operation was cancelled (BAI_E_CANCELLED): by an AbortSignal (`cause` is its reason),
+ * `op.cancel()` or `session.cancel()`; a run cancelled while queued behind another never
+ * executed. Its subclass InterruptedError is a run cancelled while it executed.
+ */
 class CancelledError extends BackendAIError {}
 CancelledError.prototype.name = 'CancelledError';
+/** A run was cancelled while it executed: the server interrupted it (BAI_E_INTERRUPTED). */
+class InterruptedError extends CancelledError {}
+InterruptedError.prototype.name = 'InterruptedError';
+/** A connect, read or request timeout expired (BAI_E_TIMEOUT). */
+class TimeoutError extends BackendAIError {}
+TimeoutError.prototype.name = 'TimeoutError';
+/**
+ * A callback stopped the run (BAI_E_ABORTED_BY_CALLBACK): it threw, or an onInput promise
+ * rejected; that error is the `cause`.
+ */
 class CallbackAbortedError extends BackendAIError {}
 CallbackAbortedError.prototype.name = 'CallbackAbortedError';
 
@@ -61,8 +85,11 @@ function errorClass(code) {
     case Codes.BAI_E_SESSION_GONE:
       return NotFoundError;
     case Codes.BAI_E_CANCELLED:
-    case Codes.BAI_E_INTERRUPTED:
       return CancelledError;
+    case Codes.BAI_E_INTERRUPTED:
+      return InterruptedError;
+    case Codes.BAI_E_TIMEOUT:
+      return TimeoutError;
     case Codes.BAI_E_ABORTED_BY_CALLBACK:
       return CallbackAbortedError;
     default:
@@ -93,8 +120,9 @@ async function viaWorker(op, name, args) {
 }
 
 // --- callbacks --------------------------------------------------------------------------------
-// One registered trampoline per callback type; userdata is the id of a JS state object.
-// userdata_free removes the state once the library lets go of it.
+// Every operation (and blocking call) passes its own bai_op_opts_t: the module's trampolines
+// and the id of its OpState as userdata. userdata_free removes the state once the library lets
+// go of it (after the operation is freed).
 
 const states = new Map();
 let nextState = 1;
@@ -127,18 +155,45 @@ const onMediaTrampoline = koffi.register((ud, recPtr) => {
   return guard(st, () => st.opts.onMedia && st.opts.onMedia(media));
 }, koffi.pointer(protos.bai_media_cb));
 
-// Records the request without answering: the op then reports BAI_WAITING_INPUT and the poll
-// loop asks opts.onInput, which may be async.
+function replyInput(req, line) {
+  const b = Buffer.from(String(line ?? ''), 'utf8');
+  const rc = C.bai_input_reply(req, b.length ? b : Buffer.alloc(1), b.length);
+  if (rc !== 0) throw fail(lastError(rc), 'input reply');
+}
+
+// Asks onInput with the request (prompt and password flag from the library). A plain answer
+// is given at once; a Promise is sent with bai_op_send_input when it settles (the operation
+// waits for input meanwhile). Without onInput the request stays for the caller
+// (op.inputRequest(), op.sendInput()).
 const onInputTrampoline = koffi.register((ud, req) => {
   const st = states.get(Number(ud));
   if (!st || !req) return 0;
   st.progressed = true;
-  st.input = {
-    prompt: st.tail,
+  const request = {
+    prompt: C.bai_input_request_prompt(req) || '',
     isPassword: C.bai_input_request_is_password(req),
     runId: C.bai_input_request_run_id(req) || '',
   };
-  return 0;
+  if (!st.opts.onInput) {
+    st.waiting = request;
+    return 0;
+  }
+  return guard(st, () => {
+    const answer = st.opts.onInput(request);
+    if (answer && typeof answer.then === 'function') {
+      st.answering = true;
+      Promise.resolve(answer).then((line) => {
+        st.answering = false;
+        if (st.op) st.op._answer(line);
+      }, (err) => {
+        st.answering = false;
+        if (!st.inputError) st.inputError = err === undefined ? new Error('onInput rejected') : err;
+        if (st.op) st.op._abandon();
+      });
+      return;
+    }
+    replyInput(req, answer);
+  });
 }, koffi.pointer(protos.bai_input_cb));
 
 const onProgressTrampoline = koffi.register((ud, p) => {
@@ -153,14 +208,34 @@ const releaseTrampoline = koffi.register((ud) => {
   states.delete(Number(ud));
 }, koffi.pointer(protos.bai_userdata_free_cb));
 
-class CallState {
-  constructor(opts) {
+// What the callbacks of one operation (or blocking call) see.
+class OpState {
+  constructor(opts, internal) {
     this.opts = opts;
-    this.error = null;
-    this.input = null;
-    this.tail = '';
+    this.internal = internal; // an operation under run(), upload(), ...: not handed out by nextDone()
+    this.op = null; // its Operation
+    this.error = null; // what a callback threw
+    this.inputError = null; // how an async onInput failed
+    this.waiting = null; // an input request left for the caller
+    this.answering = false; // an async onInput is pending
     this.progressed = false;
     this.decoders = new Map();
+    this.id = nextState++;
+    states.set(this.id, this);
+  }
+
+  // The bai_op_opts_t of the one call that takes this state (the library releases the id).
+  cOpts() {
+    return {
+      struct_size: koffi.sizeof(structs.bai_op_opts_t),
+      console_cb: onConsoleTrampoline,
+      media_cb: onMediaTrampoline,
+      input_cb: onInputTrampoline,
+      progress_cb: onProgressTrampoline,
+      event_cb: null,
+      userdata: BigInt(this.id),
+      userdata_free: releaseTrampoline,
+    };
   }
 
   text(stream, data) {
@@ -174,12 +249,11 @@ class CallState {
       const rest = d.end();
       if (rest) this.deliver(stream, rest);
     }
+    this.decoders.clear();
   }
 
   deliver(stream, text) {
     if (stream === Stream.STDOUT) {
-      const i = text.lastIndexOf('\n');
-      this.tail = i >= 0 ? text.slice(i + 1) : this.tail + text;
       if (this.opts.onStdout) this.opts.onStdout(text);
     } else if (stream === Stream.STDERR && this.opts.onStderr) {
       this.opts.onStderr(text);
@@ -195,158 +269,6 @@ class CallState {
   }
 }
 
-// Registers the trampolines of `kinds` on the compute handle, each with its own userdata id
-// pointing at `st`.
-function register(compute, st, kinds) {
-  const table = {
-    console: [C.bai_compute_set_console_cb, onConsoleTrampoline],
-    media: [C.bai_compute_set_media_cb, onMediaTrampoline],
-    input: [C.bai_compute_set_input_cb, onInputTrampoline],
-    progress: [C.bai_compute_set_progress_cb, onProgressTrampoline],
-  };
-  for (const kind of kinds) {
-    const [set, tramp] = table[kind];
-    const id = nextState++;
-    states.set(id, st);
-    const rc = set(compute, tramp, BigInt(id), releaseTrampoline);
-    if (rc !== 0) throw fail(lastError(rc), `set ${kind} callback`);
-  }
-}
-
-function clearCallbacks(compute) {
-  C.bai_compute_set_console_cb(compute, null, null, null);
-  C.bai_compute_set_media_cb(compute, null, null, null);
-  C.bai_compute_set_input_cb(compute, null, null, null);
-  C.bai_compute_set_progress_cb(compute, null, null, null);
-}
-
-// --- operations -------------------------------------------------------------------------------
-
-const MAX_DELAY_MS = 50;
-
-// Polls an op from the event loop until it ends; frees it. Resolves with onOk()'s value.
-function drive(compute, op, st, opName, signal, onOk) {
-  return new Promise((resolve, reject) => {
-    let timer = null;
-    let delay = 0;
-    let done = false;
-    let answering = false;
-
-    const finish = (err, value) => {
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      if (signal) signal.removeEventListener('abort', onAbort);
-      C.bai_op_free(op);
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const schedule = (ms) => {
-      if (done || answering) return;
-      if (timer) clearTimeout(timer);
-      timer = ms <= 0 ? setTimeout(tick, 0) : setTimeout(tick, ms);
-    };
-    // Ends a run waiting for input: cancelling the op alone leaves it reporting
-    // BAI_WAITING_INPUT, and the library's background interrupt may land on the next run;
-    // interrupting (in a worker) before settling keeps runs apart.
-    let waitingInput = false;
-    let abandoning = false;
-    const abandonInput = (err) => {
-      if (abandoning) return;
-      abandoning = true;
-      C.bai_op_cancel(op);
-      (compute ? submit('interrupt', [compute]) : Promise.resolve()).catch(() => {}).then(() => finish(err));
-    };
-    const onAbort = () => {
-      if (done || abandoning) return;
-      if (waitingInput) {
-        answering = false;
-        abandonInput(abortError(signal, opName));
-        return;
-      }
-      C.bai_op_cancel(op);
-      answering = false;
-      schedule(0);
-    };
-
-    function tick() {
-      timer = null;
-      if (done) return;
-      st.progressed = false;
-      const rc = C.bai_op_poll(op, 0);
-      if (rc === PENDING) {
-        delay = st.progressed ? 0 : Math.min(MAX_DELAY_MS, Math.max(1, delay * 2));
-        schedule(delay);
-        return;
-      }
-      if (rc === WAITING_INPUT) {
-        const req = st.input || { prompt: st.tail, isPassword: false, runId: '' };
-        st.input = null;
-        st.tail = '';
-        waitingInput = true;
-        if (signal && signal.aborted) {
-          abandonInput(abortError(signal, opName));
-          return;
-        }
-        if (!st.opts.onInput) {
-          abandonInput(badState('the code asks for input and no onInput was given'));
-          return;
-        }
-        answering = true;
-        Promise.resolve()
-          .then(() => st.opts.onInput(req))
-          .then((line) => {
-            if (done || !answering) return;
-            answering = false;
-            waitingInput = false;
-            const b = Buffer.from(String(line ?? ''), 'utf8');
-            const rc2 = C.bai_op_send_input(op, b, b.length);
-            if (rc2 !== 0 && !(signal && signal.aborted)) {
-              const d = lastError(rc2);
-              C.bai_op_cancel(op);
-              finish(fail(d, `${opName}: send input`));
-              return;
-            }
-            delay = 0;
-            schedule(0);
-          }, (err) => {
-            if (done) return;
-            answering = false;
-            abandonInput(fail({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${err && err.message}` }, opName, { cause: err }));
-          });
-        return;
-      }
-      st.flush();
-      if (rc === 0) {
-        let value;
-        try {
-          value = onOk();
-        } catch (e) {
-          finish(e);
-          return;
-        }
-        finish(null, value);
-        return;
-      }
-      const d = lastError(rc);
-      if (!d.message) {
-        const b = {};
-        if (C.bai_op_error_message(op, b) === 0) d.message = takeBuf(b).toString('utf8');
-      }
-      if ((rc === Codes.BAI_E_CANCELLED || rc === Codes.BAI_E_INTERRUPTED) && signal && signal.aborted) {
-        finish(fail(d, opName, { cause: signal.reason }));
-      } else if (rc === Codes.BAI_E_ABORTED_BY_CALLBACK && st.error) {
-        finish(fail(d, opName, { cause: st.error }));
-      } else {
-        finish(fail(d, opName));
-      }
-    }
-
-    if (signal) signal.addEventListener('abort', onAbort, { once: true });
-    schedule(0);
-  });
-}
-
 function takeResult(r) {
   try {
     const code = [0n];
@@ -356,11 +278,250 @@ function takeResult(r) {
       status: C.bai_exec_result_status(r),
       runId: C.bai_exec_result_run_id(r),
       exitCode: has ? Number(code[0]) : null,
+      raised: C.bai_exec_result_raised(r),
       options: parse(C.bai_exec_result_options_json(r)),
       files: parse(C.bai_exec_result_files_json(r)),
     };
   } finally {
     C.bai_exec_result_free(r);
+  }
+}
+
+// --- operations -------------------------------------------------------------------------------
+
+const MAX_DELAY_MS = 50;
+
+/**
+ * A non-blocking operation: a run started with `compute.startRun()` (or `startStream()`,
+ * `startBatch()`), or an upload. Drive it with `await op.wait()`, `op.poll()`, or
+ * `session.poll()` for every operation of a session at once; its records go to its own
+ * callbacks whoever polls. `op.cancel()` works at any time; `op.close()` frees it (call it
+ * once you are done: `run()` and the other promise forms close theirs).
+ *
+ * How it ended, however it was driven: `op.error` is null for a finished run (`op.result`
+ * holds its result), else a BackendAIError: CancelledError (cancelled while queued behind
+ * another run: it never executed), InterruptedError (cancelled while it executed),
+ * TimeoutError, CallbackAbortedError (a callback threw: `cause`), or another error.
+ */
+class Operation {
+  constructor(session, ptr, st, opName, hasResult) {
+    this.session = session;
+    this._ptr = ptr;
+    this._st = st;
+    this._op = opName;
+    this._hasResult = hasResult;
+    this._error = null;
+    this._result = null;
+    st.op = this;
+    if (st.internal) session._blocking.add(this);
+  }
+
+  /** The `context` given when it started (undefined when none). */
+  get context() {
+    return this._st.opts.context;
+  }
+
+  /** The run id the server gave the run; '' until it did (and for streamed runs). */
+  get runId() {
+    return this._ptr ? C.bai_op_run_id(this._ptr) : '';
+  }
+
+  /** The code's name: 'BAI_PENDING' while it runs, then 'BAI_OK' or the error's code. */
+  get code() {
+    return C.bai_code_name(this.errno);
+  }
+
+  /** The code's number (see `Codes`). */
+  get errno() {
+    if (!this._ptr) return this._error ? this._error.errno : Codes.BAI_E_BAD_STATE;
+    return C.bai_op_code(this._ptr);
+  }
+
+  /** Whether it ended (finished or failed). */
+  get done() {
+    return this.errno !== PENDING;
+  }
+
+  /** The error of its outcome (see the class), or null while it runs and when it finished. */
+  get error() {
+    if (this._error || !this._ptr) return this._error;
+    const rc = C.bai_op_code(this._ptr);
+    if (rc !== 0 && rc !== PENDING) this._settleError({ code: rc, message: '' });
+    return this._error;
+  }
+
+  /** The result of a finished run (`{status, runId, exitCode, raised, options, files}`), else null. */
+  get result() {
+    if (this._result || !this._ptr || !this._hasResult) return this._result;
+    if (C.bai_op_code(this._ptr) === 0) this._settleResult();
+    return this._result;
+  }
+
+  _settleResult() {
+    if (this._result) return;
+    this._st.flush();
+    if (!this._hasResult) return;
+    const r = [null];
+    const rc = C.bai_op_result(this._ptr, r);
+    if (rc !== 0) throw fail(lastError(rc), this._op);
+    this._result = takeResult(r[0]);
+  }
+
+  _settleError(detail, signal) {
+    if (this._error) return;
+    this._st.flush();
+    const d = { ...detail };
+    if (!d.message) {
+      const b = {};
+      if (C.bai_op_error_message(this._ptr, b) === 0) d.message = takeBuf(b).toString('utf8');
+    }
+    const st = this._st;
+    if (st.inputError && (d.code === Codes.BAI_E_CANCELLED || d.code === Codes.BAI_E_INTERRUPTED)) {
+      // Our own cancel after onInput failed: the callback stopped the run.
+      const cause = st.inputError;
+      this._error = fail({ code: Codes.BAI_E_ABORTED_BY_CALLBACK, message: `onInput failed: ${cause && cause.message}` }, this._op, { cause });
+    } else if ((d.code === Codes.BAI_E_CANCELLED || d.code === Codes.BAI_E_INTERRUPTED) && signal && signal.aborted) {
+      this._error = fail(d, this._op, { cause: signal.reason });
+    } else if (d.code === Codes.BAI_E_ABORTED_BY_CALLBACK && st.error) {
+      this._error = fail(d, this._op, { cause: st.error });
+    } else {
+      this._error = fail(d, this._op);
+    }
+  }
+
+  /**
+   * Waits up to `timeoutMs` (0: never blocks, which is what the event loop wants) and delivers
+   * ready records to its callbacks. Returns 'pending', 'waiting-input' or 'done'; throws its
+   * `error` once it failed.
+   */
+  poll(timeoutMs = 0) {
+    return this._poll(timeoutMs);
+  }
+
+  _poll(timeoutMs, signal) {
+    if (this._error) throw this._error;
+    if (!this._ptr) throw badState('the operation is closed');
+    this._st.progressed = false;
+    const rc = C.bai_op_poll(this._ptr, timeoutMs);
+    if (rc === PENDING) return 'pending';
+    if (rc === WAITING_INPUT) return 'waiting-input';
+    if (rc === 0) {
+      this._settleResult();
+      return 'done';
+    }
+    // The first failing poll has the complete detail (HTTP status, problem type).
+    this._settleError(lastError(rc), signal);
+    throw this._error;
+  }
+
+  /** The input it waits for (after 'waiting-input'): `{prompt, isPassword, runId}`. */
+  inputRequest() {
+    if (!this._ptr) throw badState('the operation is closed');
+    const b = {};
+    const rc = C.bai_op_input_prompt(this._ptr, b);
+    if (rc !== 0) throw fail(lastError(rc), this._op);
+    return { prompt: takeBuf(b).toString('utf8'), isPassword: C.bai_op_input_is_password(this._ptr), runId: this.runId };
+  }
+
+  /** Answers the input it waits for with one line (without its newline). */
+  sendInput(line) {
+    if (!this._ptr) throw badState('the operation is closed');
+    const b = Buffer.from(String(line ?? ''), 'utf8');
+    const rc = C.bai_op_send_input(this._ptr, b.length ? b : Buffer.alloc(1), b.length);
+    if (rc !== 0) throw fail(lastError(rc), `${this._op}: send input`);
+    this._st.waiting = null;
+  }
+
+  _answer(line) {
+    if (!this._ptr || this._error) return;
+    try {
+      this.sendInput(line);
+    } catch (e) {
+      if (!this._st.inputError) this._st.inputError = e;
+      this._abandon();
+    }
+  }
+
+  _abandon() {
+    if (this._ptr) C.bai_op_cancel(this._ptr);
+  }
+
+  /**
+   * Cancels it; idempotent. A run still queued behind another ends with CancelledError and
+   * never executes; a run executing is interrupted on the server and ends with
+   * InterruptedError once the server confirmed it (at most 15 s later).
+   */
+  cancel() {
+    if (this._ptr) C.bai_op_cancel(this._ptr);
+  }
+
+  /**
+   * Drives it from timers on the event loop until it ends: resolves with its result (undefined
+   * for an operation without one) or rejects with its error. An input request with no onInput
+   * rejects with BAI_E_BAD_STATE. `signal` (an AbortSignal) cancels it. Does not close it.
+   */
+  wait({ signal } = {}) {
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      let delay = 0;
+      let settled = false;
+      const settle = (err, value) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        if (signal) signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const schedule = (ms) => {
+        if (settled) return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(tick, Math.max(0, ms));
+      };
+      const onAbort = () => {
+        this.cancel();
+        schedule(0);
+      };
+      const tick = () => {
+        timer = null;
+        let state;
+        try {
+          state = this._poll(0, signal);
+        } catch (e) {
+          settle(e);
+          return;
+        }
+        if (state === 'done') {
+          settle(null, this._hasResult ? this._result : undefined);
+          return;
+        }
+        if (state === 'waiting-input' && !this._st.answering) {
+          if (signal && signal.aborted) {
+            this.cancel();
+          } else if (!this._st.opts.onInput) {
+            this.cancel();
+            settle(badState('the code asks for input and no onInput was given'));
+            return;
+          }
+        }
+        delay = this._st.progressed ? 0 : Math.min(MAX_DELAY_MS, Math.max(1, delay * 2));
+        schedule(delay);
+      };
+      if (signal) {
+        if (signal.aborted) this.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      schedule(0);
+    });
+  }
+
+  /** Frees it, cancelling it if it still runs. Closing twice is harmless. */
+  close() {
+    const ptr = this._ptr;
+    if (!ptr) return;
+    this._ptr = null;
+    this.session._blocking.delete(this);
+    C.bai_op_free(ptr);
   }
 }
 
@@ -375,7 +536,10 @@ class Session {
     this._ptr = facts.session;
     this._inflight = 0;
     this._closing = null;
+    this._blocking = new Set(); // operations under run(), upload(), ...: cancelled by cancel()
+    /** The negotiated API version sent with every request, e.g. 'v7.20230615'. */
     this.apiVersion = facts.apiVersion;
+    /** The API version the server announced. */
     this.serverVersion = facts.serverVersion;
     sessionRegistry.register(this, this._ptr, this);
   }
@@ -469,6 +633,7 @@ class Session {
     return JSON.parse(await this._call('list folders', 'vfolderList', [], signal));
   }
 
+  /** A folder's details. */
   async folderInfo(name, { signal } = {}) {
     return JSON.parse(await this._call('folder info', 'vfolderInfo', [name], signal));
   }
@@ -478,6 +643,7 @@ class Session {
     return JSON.parse(await this._call('folder files', 'vfolderListFiles', [name, path], signal)).items;
   }
 
+  /** Deletes a folder. */
   async deleteFolder(name, { signal } = {}) {
     await this._call('delete folder', 'vfolderDelete', [name], signal);
   }
@@ -485,39 +651,88 @@ class Session {
   /** Uploads local files into a folder (resumable): `{baseDir, recursive, onProgress, signal}`. */
   uploadToFolder(name, files, opts = {}) {
     const list = Array.isArray(files) ? files : [files];
-    return this._folderOp('upload to folder', opts, (ptr, id, out) => C.bai_vfolder_upload_start(
-      ptr, name, list, list.length, opts.baseDir || null, !!opts.recursive,
-      id ? onProgressTrampoline : null, id ? BigInt(id) : null, id ? releaseTrampoline : null, out));
+    return this._folderOp('upload to folder', opts, (ptr, o, out) => C.bai_vfolder_upload_start(
+      ptr, name, list, list.length, opts.baseDir || null, !!opts.recursive, o, out));
   }
 
   /** Downloads files of a folder into the existing directory `destDir`. */
   downloadFromFolder(name, files, opts = {}) {
     const list = Array.isArray(files) ? files : [files];
-    return this._folderOp('download from folder', opts, (ptr, id, out) => C.bai_vfolder_download_start(
-      ptr, name, list, list.length, opts.destDir || '.',
-      id ? onProgressTrampoline : null, id ? BigInt(id) : null, id ? releaseTrampoline : null, out));
+    return this._folderOp('download from folder', opts, (ptr, o, out) => C.bai_vfolder_download_start(
+      ptr, name, list, list.length, opts.destDir || '.', o, out));
   }
 
   async _folderOp(opName, opts, start) {
     if (!this._ptr || this._closing) throw badState('the session is closed');
     const { signal } = opts;
     if (signal && signal.aborted) throw abortError(signal, opName);
-    const st = new CallState({ onProgress: opts.onProgress });
-    let id = 0;
-    if (opts.onProgress) {
-      id = nextState++;
-      states.set(id, st);
-    }
+    const st = new OpState({ onProgress: opts.onProgress }, true);
     this._inflight++;
     try {
       const out = [null];
-      const rc = start(this._ptr, id, out);
+      const rc = start(this._ptr, st.cOpts(), out);
       if (rc !== 0) throw fail(lastError(rc), opName);
-      return await drive(null, out[0], st, opName, signal, () => undefined);
+      const op = new Operation(this, out[0], st, opName, false);
+      try {
+        return await op.wait({ signal });
+      } finally {
+        op.close();
+      }
     } finally {
       this._inflight--;
       if (this._inflight === 0 && this._drained) this._drained();
     }
+  }
+
+  /**
+   * Drives every operation of this session (bai_session_poll): waits up to `timeoutMs` (0:
+   * never blocks, which is what the event loop wants) for news, then delivers every ready
+   * record to the callbacks of the operation it belongs to. Returns how many operations
+   * finished during the call: take them with nextDone() or done().
+   */
+  poll(timeoutMs = 0) {
+    if (!this._ptr) throw badState('the session is closed');
+    const n = [0];
+    const rc = C.bai_session_poll(this._ptr, timeoutMs, n);
+    if (rc !== 0) throw fail(lastError(rc), 'poll');
+    return Number(n[0]);
+  }
+
+  /**
+   * The next operation of this session that finished, in completion order, or null when
+   * there is none (yet) (bai_session_next_done). Each finished operation is handed out once,
+   * however it was driven; closed ones, and those under run(), upload() and the other promise
+   * forms, are skipped. Read its `context`, `result` or `error`, then close() it.
+   */
+  nextDone() {
+    if (!this._ptr) return null;
+    for (;;) {
+      const p = C.bai_session_next_done(this._ptr);
+      if (!p) return null;
+      const st = states.get(Number(C.bai_op_userdata(p)));
+      if (st && st.op && !st.internal) return st.op;
+    }
+  }
+
+  /**
+   * The operations that finished and were not handed out yet, in completion order, each once:
+   * `for (const op of session.done()) { ... op.close(); }`.
+   */
+  * done() {
+    for (let op = this.nextDone(); op; op = this.nextDone()) yield op;
+  }
+
+  /**
+   * Cancels every call in progress on this session: the blocking calls in the workers and the
+   * promise forms (run(), stream(), upload(), folder transfers): each rejects with
+   * CancelledError (a run that executed InterruptedError). Calls started afterwards are not
+   * affected, nor are operations of startRun() and the other start forms (op.cancel()).
+   */
+  cancel() {
+    if (!this._ptr) return;
+    for (const op of this._blocking) op.cancel();
+    const rc = C.bai_session_cancel(this._ptr);
+    if (rc !== 0) throw fail(lastError(rc), 'cancel');
   }
 
   /** Closes the session once calls in flight have finished. */
@@ -536,13 +751,21 @@ class Session {
   }
 }
 
-/** A compute session. Calls on one ComputeSession run one after another. */
+/**
+ * A compute session. Its blocking calls (info, destroy, download, ...) run one after another;
+ * runs and uploads are operations of their own (the library executes the runs of one compute
+ * session one at a time, in start order).
+ */
 class ComputeSession {
   constructor(session, facts) {
+    /** The Session it belongs to. */
     this.session = session;
     this._ptr = facts.compute;
+    /** The session's id (a UUID). */
     this.id = facts.id;
+    /** The session's name. */
     this.name = facts.name;
+    /** Whether createCompute() created it (false: it reused a running one). */
     this.created = facts.created;
     this._status = facts.status;
     this._queue = Promise.resolve();
@@ -592,70 +815,86 @@ class ComputeSession {
   /**
    * Runs code to the end. Options: onStdout(text), onStderr(text), onConsole(record),
    * onMedia({mime, data, decoded, runId}), onInput({prompt, isPassword, runId}) → line (or a
-   * Promise of it),
-   * signal (AbortSignal). Resolves with `{status, runId, exitCode, options, files}`.
+   * Promise of it), signal (AbortSignal). Resolves with `{status, runId, exitCode, raised,
+   * options, files}`; rejects with how it ended otherwise (CancelledError, InterruptedError,
+   * TimeoutError, CallbackAbortedError, ...). Runs on one compute session execute one at a
+   * time in start order (the library queues them).
    */
   run(code, opts = {}) {
-    return this._runOp('run', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts);
+    return this._runToEnd('run', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts, C.bai_compute_run_start);
   }
 
   /** Runs a batch job: `{clean, build, exec, buildLog}` steps ("*" for the kernel's default). */
   runBatch(batch, opts = {}) {
-    return this._runOp('run batch', Buffer.alloc(0), MODE_BATCH, batch, opts);
+    return this._runToEnd('run batch', Buffer.alloc(0), MODE_BATCH, batch, opts, C.bai_compute_run_start);
   }
 
   /**
-   * Runs code over the streaming (WebSocket) endpoint when the library offers it: records
-   * arrive as the server sends them. Same options and result as run().
+   * Runs code over the streaming (WebSocket) endpoint: records arrive as the server sends
+   * them. Same options and result as run().
    */
   stream(code, opts = {}) {
-    if (!C.bai_compute_stream_start) return Promise.reject(badState('this library has no streaming execute'));
-    return this._runOp('stream', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts, C.bai_compute_stream_start);
+    return this._runToEnd('stream', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts, C.bai_compute_stream_start);
   }
 
-  _runOp(opName, code, mode, batch, opts, start = C.bai_compute_run_start) {
-    return this._exclusive(opName, async (ptr) => {
-      const { signal } = opts;
-      if (signal && signal.aborted) throw abortError(signal, opName);
-      const st = new CallState(opts);
-      try {
-        register(ptr, st, ['console', 'media', 'input']);
-        const b = batch ? {
-          struct_size: koffi.sizeof(structs.bai_batch_opts_t), build_log: !!batch.buildLog,
-          clean: batch.clean || null, build: batch.build || null, exec: batch.exec || null,
-        } : null;
-        const out = [null];
-        const rc = start(ptr, code, code.length, mode, b, out);
-        if (rc !== 0) throw fail(lastError(rc), opName);
-        const op = out[0];
-        return await drive(ptr, op, st, opName, signal, () => {
-          const r = [null];
-          const rc2 = C.bai_op_result(op, r);
-          if (rc2 !== 0) throw fail(lastError(rc2), opName);
-          return takeResult(r[0]);
-        });
-      } finally {
-        clearCallbacks(ptr);
-      }
-    });
+  /**
+   * Starts a run without waiting for it: returns its Operation. Options as run() (onInput may
+   * return a Promise), plus `context`: any value of yours, given back as `op.context` (for
+   * instance on the operations session.nextDone() hands out).
+   */
+  startRun(code, opts = {}) {
+    return this._start('run', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts, C.bai_compute_run_start, false);
+  }
+
+  /** startRun() over the streaming endpoint (streamed runs have no run id). */
+  startStream(code, opts = {}) {
+    return this._start('stream', Buffer.from(code, 'utf8'), MODE_QUERY, null, opts, C.bai_compute_stream_start, false);
+  }
+
+  /** startRun() of a batch job. */
+  startBatch(batch, opts = {}) {
+    return this._start('run batch', Buffer.alloc(0), MODE_BATCH, batch, opts, C.bai_compute_run_start, false);
+  }
+
+  _start(opName, code, mode, batch, opts, start, internal) {
+    if (!this._ptr) throw badState('the compute session handle is closed');
+    const b = batch ? {
+      struct_size: koffi.sizeof(structs.bai_batch_opts_t), build_log: !!batch.buildLog,
+      clean: batch.clean || null, build: batch.build || null, exec: batch.exec || null,
+    } : null;
+    const st = new OpState(opts, internal);
+    const out = [null];
+    const rc = start(this._ptr, code, code.length, mode, b, st.cOpts(), out);
+    if (rc !== 0) throw fail(lastError(rc), opName);
+    return new Operation(this.session, out[0], st, opName, true);
+  }
+
+  async _runToEnd(opName, code, mode, batch, opts, start) {
+    const { signal } = opts;
+    if (signal && signal.aborted) throw abortError(signal, opName);
+    const op = this._start(opName, code, mode, batch, opts, start, true);
+    try {
+      return await op.wait({ signal });
+    } finally {
+      op.close();
+    }
   }
 
   /** Uploads local files into /home/work, named relative to `baseDir`. */
-  upload(files, { baseDir, onProgress, signal } = {}) {
+  async upload(files, { baseDir, onProgress, signal } = {}) {
     const list = Array.isArray(files) ? files : [files];
-    return this._exclusive('upload', async (ptr) => {
-      if (signal && signal.aborted) throw abortError(signal, 'upload');
-      const st = new CallState({ onProgress });
-      try {
-        if (onProgress) register(ptr, st, ['progress']);
-        const out = [null];
-        const rc = C.bai_compute_upload_start(ptr, list, list.length, baseDir || null, out);
-        if (rc !== 0) throw fail(lastError(rc), 'upload');
-        return await drive(ptr, out[0], st, 'upload', signal, () => undefined);
-      } finally {
-        clearCallbacks(ptr);
-      }
-    });
+    if (signal && signal.aborted) throw abortError(signal, 'upload');
+    if (!this._ptr) throw badState('the compute session handle is closed');
+    const st = new OpState({ onProgress }, true);
+    const out = [null];
+    const rc = C.bai_compute_upload_start(this._ptr, list, list.length, baseDir || null, st.cOpts(), out);
+    if (rc !== 0) throw fail(lastError(rc), 'upload');
+    const op = new Operation(this.session, out[0], st, 'upload', false);
+    try {
+      return await op.wait({ signal });
+    } finally {
+      op.close();
+    }
   }
 
   /** Downloads files (relative to /home/work) into the existing directory `destDir`. */
@@ -694,14 +933,17 @@ class ComputeSession {
     }
   }
 
+  /** Restarts the session's containers (the working directory is kept). */
   restart({ signal } = {}) {
     return this._blocking('restart', 'restart', [], signal);
   }
 
+  /** The container log. */
   logs({ signal } = {}) {
     return this._blocking('logs', 'logs', [], signal);
   }
 
+  /** Code-completion candidates for `code` at row/col (the server's answer, parsed). */
   async complete(code, row, col, { signal } = {}) {
     return JSON.parse(await this._blocking('complete', 'complete', [code, row, col], signal));
   }
@@ -717,15 +959,28 @@ class ComputeSession {
   }
 }
 
+/** The loaded library's version text, e.g. 'libbackendai/0.2.0 (api v7.20230615)'. */
+function version() {
+  return C.bai_version();
+}
+
+/** The loaded library's version as (major << 16) | (minor << 8) | patch. */
+function versionNum() {
+  return C.bai_version_num();
+}
+
 module.exports = {
   Session,
   ComputeSession,
+  Operation,
   BackendAIError,
   NotFoundError,
   CancelledError,
+  InterruptedError,
+  TimeoutError,
   CallbackAbortedError,
   Codes,
   Stream,
-  version: () => C.bai_version(),
-  versionNum: () => C.bai_version_num(),
+  version,
+  versionNum,
 };

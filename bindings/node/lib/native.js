@@ -69,7 +69,7 @@ const bai_buf_t = koffi.struct('bai_buf_t', { data: 'void *', len: 'size_t' });
 
 const bai_create_opts_t = koffi.struct('bai_create_opts_t', {
   struct_size: 'uint32_t',
-  type_: 'int32_t',
+  session_type: 'int32_t',
   name: 'const char *',
   mounts: 'const char **',
   n_mounts: 'size_t',
@@ -182,6 +182,18 @@ const bai_progress_cb = koffi.proto('int32_t bai_progress_cb(void *userdata, voi
 const bai_event_cb = koffi.proto('int32_t bai_event_cb(void *userdata, void *event)');
 const bai_userdata_free_cb = koffi.proto('void bai_userdata_free_cb(void *userdata)');
 
+// Per-operation callbacks and userdata (every _start function and blocking form takes one).
+const bai_op_opts_t = koffi.struct('bai_op_opts_t', {
+  struct_size: 'uint32_t',
+  console_cb: koffi.pointer(bai_console_cb),
+  media_cb: koffi.pointer(bai_media_cb),
+  input_cb: koffi.pointer(bai_input_cb),
+  progress_cb: koffi.pointer(bai_progress_cb),
+  event_cb: koffi.pointer(bai_event_cb),
+  userdata: 'void *',
+  userdata_free: koffi.pointer(bai_userdata_free_cb),
+});
+
 const decls = [
   'void bai_buf_dispose(_Inout_ bai_buf_t *buf)',
   'const char *bai_code_name(int32_t code)',
@@ -215,10 +227,12 @@ const decls = [
   'int32_t bai_config_set_connect_timeout_ms(bai_config_t *config, int64_t timeout_ms)',
   'int32_t bai_config_set_read_timeout_ms(bai_config_t *config, int64_t timeout_ms)',
   'int32_t bai_config_set_request_timeout_ms(bai_config_t *config, int64_t timeout_ms)',
+  'int32_t bai_config_set_retry_budget_ms(bai_config_t *config, int64_t budget_ms)',
   'int32_t bai_config_describe(bai_config_t *config, _Out_ bai_buf_t *out)',
 
   'int32_t bai_session_new(bai_config_t *config, _Out_ bai_session_t **out)',
   'void bai_session_free(bai_session_t *session)',
+  'int32_t bai_session_cancel(bai_session_t *session)',
   'const char *bai_session_api_version(bai_session_t *session)',
   'const char *bai_session_server_version(bai_session_t *session)',
   'int32_t bai_system_get_versions(bai_session_t *session, _Out_ bai_buf_t *out)',
@@ -254,64 +268,61 @@ const decls = [
   'int32_t bai_compute_set_progress_cb(bai_compute_t *compute, bai_progress_cb *cb, void *userdata, bai_userdata_free_cb *userdata_free)',
   'bool bai_input_request_is_password(bai_input_request_t *request)',
   'const char *bai_input_request_run_id(bai_input_request_t *request)',
+  'const char *bai_input_request_prompt(bai_input_request_t *request)',
+  'int32_t bai_input_reply(bai_input_request_t *request, const uint8_t *text, size_t len)',
   'const char *bai_exec_result_status(bai_exec_result_t *result)',
   'const char *bai_exec_result_run_id(bai_exec_result_t *result)',
   'bool bai_exec_result_exit_code(bai_exec_result_t *result, _Out_ int64_t *exit_code_out)',
+  'bool bai_exec_result_raised(bai_exec_result_t *result)',
   'const char *bai_exec_result_options_json(bai_exec_result_t *result)',
   'const char *bai_exec_result_files_json(bai_exec_result_t *result)',
   'void bai_exec_result_free(bai_exec_result_t *result)',
-  'int32_t bai_compute_download(bai_compute_t *compute, const char **files, size_t n_files, const char *dest_dir, _Out_ bai_buf_t *names_out)',
+  'int32_t bai_compute_download(bai_compute_t *compute, const char **files, size_t n_files, const char *dest_dir, bai_op_opts_t *op_opts, _Out_ bai_buf_t *names_out)',
   'int32_t bai_compute_list_files(bai_compute_t *compute, const char *path, _Out_ bai_file_list_t **out)',
   'size_t bai_file_list_count(bai_file_list_t *list)',
   'bai_file_entry_t *bai_file_list_get(bai_file_list_t *list, size_t index)',
   'void bai_file_list_free(bai_file_list_t *list)',
 
-  'int32_t bai_compute_run_start(bai_compute_t *compute, const uint8_t *code, size_t code_len, int32_t mode, bai_batch_opts_t *batch_opts, _Out_ bai_op_t **out)',
-  'int32_t bai_compute_upload_start(bai_compute_t *compute, const char **paths, size_t n_paths, const char *base_dir, _Out_ bai_op_t **out)',
+  'int32_t bai_compute_run_start(bai_compute_t *compute, const uint8_t *code, size_t code_len, int32_t mode, bai_batch_opts_t *batch_opts, bai_op_opts_t *op_opts, _Out_ bai_op_t **out)',
+  'int32_t bai_compute_stream_start(bai_compute_t *compute, const uint8_t *code, size_t code_len, int32_t mode, bai_batch_opts_t *batch_opts, bai_op_opts_t *op_opts, _Out_ bai_op_t **out)',
+  'int32_t bai_compute_upload_start(bai_compute_t *compute, const char **paths, size_t n_paths, const char *base_dir, bai_op_opts_t *op_opts, _Out_ bai_op_t **out)',
   'int32_t bai_op_poll(bai_op_t *op, int64_t timeout_ms)',
+  'bool bai_op_input_is_password(bai_op_t *op)',
+  'int32_t bai_op_input_prompt(bai_op_t *op, _Out_ bai_buf_t *out)',
+  'const char *bai_op_run_id(bai_op_t *op)',
+  'void *bai_op_userdata(bai_op_t *op)',
   'int32_t bai_op_send_input(bai_op_t *op, const uint8_t *text, size_t len)',
   'int32_t bai_op_cancel(bai_op_t *op)',
   'int32_t bai_op_result(bai_op_t *op, _Out_ bai_exec_result_t **out)',
   'int32_t bai_op_code(bai_op_t *op)',
   'int32_t bai_op_error_message(bai_op_t *op, _Out_ bai_buf_t *out)',
   'void bai_op_free(bai_op_t *op)',
-];
-
-// Functions added to the library later: bound only when the loaded library has them.
-const optional = [
-  'int32_t bai_compute_set_event_cb(bai_compute_t *compute, bai_event_cb *cb, void *userdata, bai_userdata_free_cb *userdata_free)',
-  'int32_t bai_compute_stream_start(bai_compute_t *compute, const uint8_t *code, size_t code_len, int32_t mode, bai_batch_opts_t *batch_opts, _Out_ bai_op_t **out)',
-  'int32_t bai_compute_terminal_open(bai_compute_t *compute, _Out_ bai_op_t **out)',
-  'int32_t bai_terminal_write(bai_op_t *op, const uint8_t *data, size_t len)',
-  'int32_t bai_terminal_resize(bai_op_t *op, uint16_t rows, uint16_t cols)',
-  'int32_t bai_terminal_ping(bai_op_t *op)',
-  'int32_t bai_terminal_restart(bai_op_t *op)',
-  'int32_t bai_terminal_close(bai_op_t *op)',
-  'int32_t bai_compute_events_start(bai_compute_t *compute, const char *scope, _Out_ bai_op_t **out)',
   'int32_t bai_session_poll(bai_session_t *session, int64_t timeout_ms, _Out_ size_t *n_done_out)',
-  'int32_t bai_session_event_fd(bai_session_t *session)',
+  'bai_op_t *bai_session_next_done(bai_session_t *session)',
   'int32_t bai_session_wakeup(bai_session_t *session)',
   'int32_t bai_vfolder_create(bai_session_t *session, const char *name, bai_vfolder_opts_t *opts, _Out_ bai_buf_t *info_out)',
   'int32_t bai_vfolder_list(bai_session_t *session, _Out_ bai_buf_t *out)',
   'int32_t bai_vfolder_get_info(bai_session_t *session, const char *name, _Out_ bai_buf_t *out)',
   'int32_t bai_vfolder_list_files(bai_session_t *session, const char *name, const char *path, _Out_ bai_buf_t *out)',
   'int32_t bai_vfolder_delete(bai_session_t *session, const char *name)',
-  'int32_t bai_vfolder_upload_start(bai_session_t *session, const char *name, const char **paths, size_t n_paths, const char *base_dir, bool recursive, bai_progress_cb *progress, void *userdata, bai_userdata_free_cb *userdata_free, _Out_ bai_op_t **out)',
-  'int32_t bai_vfolder_download_start(bai_session_t *session, const char *name, const char **files, size_t n_files, const char *dest_dir, bai_progress_cb *progress, void *userdata, bai_userdata_free_cb *userdata_free, _Out_ bai_op_t **out)',
+  'int32_t bai_vfolder_upload_start(bai_session_t *session, const char *name, const char **paths, size_t n_paths, const char *base_dir, bool recursive, bai_op_opts_t *op_opts, _Out_ bai_op_t **out)',
+  'int32_t bai_vfolder_download_start(bai_session_t *session, const char *name, const char **files, size_t n_files, const char *dest_dir, bai_op_opts_t *op_opts, _Out_ bai_op_t **out)',
 ];
 
+// Every function declared here exists in the library of this version (0.2: checked at load).
 const C = {};
 for (const d of decls) {
   const fn = lib.func(d);
-  C[fn.info ? fn.info.name : d.match(/(bai_\w+)\(/)[1]] = fn;
+  C[d.match(/(bai_\w+)\(/)[1]] = fn;
 }
-for (const d of optional) {
-  const name = d.match(/(bai_\w+)\(/)[1];
-  try {
-    C[name] = lib.func(d);
-  } catch (_) {
-    // not in this build of the library
-  }
+
+// The version of the C API these declarations were written for: a library of another 0.x
+// minor (or major) has another ABI, so refuse it at load.
+const HEADER_VERSION_NUM = 0x000200;
+if (C.bai_check_version(HEADER_VERSION_NUM) !== 0) {
+  const err = new Error(`libbackendai version mismatch: ${C.bai_last_error_message()}`);
+  err.code = 'BAI_LIBRARY_VERSION';
+  throw err;
 }
 
 // Copies `len` bytes at `ptr` into a new Buffer.
@@ -341,10 +352,10 @@ function lastError(code) {
 }
 
 module.exports = {
-  koffi, lib, C, T,
+  koffi, lib, C, T, HEADER_VERSION_NUM,
   structs: {
     bai_buf_t, bai_create_opts_t, bai_console_record_t, bai_media_record_t, bai_progress_t,
-    bai_server_event_t, bai_batch_opts_t, bai_file_entry_t, bai_request_t, bai_vfolder_opts_t,
+    bai_server_event_t, bai_batch_opts_t, bai_file_entry_t, bai_request_t, bai_vfolder_opts_t, bai_op_opts_t,
   },
   protos: { bai_console_cb, bai_media_cb, bai_input_cb, bai_progress_cb, bai_event_cb, bai_userdata_free_cb },
   bytesAt, takeBuf, lastError,

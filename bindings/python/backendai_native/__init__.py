@@ -10,6 +10,7 @@ from .exceptions import (
     CancelledError,
     NotFoundError,
     RunInterruptedError,
+    TimeoutError,
 )
 from .records import InputRequest
 from .session import (
@@ -21,6 +22,7 @@ from .session import (
     RunOperation,
     Session,
     TerminalOperation,
+    TransferOperation,
     VFolder,
 )
 
@@ -39,6 +41,8 @@ __all__ = [
     "PaginatedResult",
     "RunInterruptedError",
     "RunOperation",
+    "TimeoutError",
+    "TransferOperation",
     "Session",
     "EventsOperation",
     "TerminalOperation",
@@ -48,7 +52,7 @@ __all__ = [
 
 
 def library_version() -> str:
-    """The loaded library's version text, e.g. "libbackendai/0.1.0 (api v7.20230615)"."""
+    """The loaded library's version text, e.g. "libbackendai/0.2.0 (api v7.20230615)"."""
     return _lib.text(_lib.bai_version())
 
 

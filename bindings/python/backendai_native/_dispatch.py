@@ -1,14 +1,14 @@
-"""Callback plumbing: C trampolines, per-handle dispatchers and their lifetime.
+"""Callback plumbing: C trampolines, per-operation handlers and their lifetime.
 
-Each compute handle registers the four module-level ctypes trampolines once, each with its own
-integer userdata key that maps to the handle's :class:`Dispatcher` in ``_registry``. The
-registry entry (and so the dispatcher and everything it references) lives until the library
-calls ``userdata_free`` for that key, which is exactly when it lets go (STYLE B4/B14). The
-trampolines themselves are module globals, alive as long as the module.
-
-Which Python functions handle the records is chosen per call: the caller pushes a
-:class:`Handlers` object on the dispatcher for the current thread around each blocking call or
-``bai_op_poll`` (callbacks only ever run on the thread inside such a call).
+Every call that can deliver records (a blocking ``run``/``stream``/``execute``/upload/download,
+or a ``_start`` function) passes its own ``bai_op_opts_t``: the five module-level ctypes
+trampolines and an integer userdata key that maps to that call's :class:`Handlers` in
+``_registry``. The library hands each record to the trampolines with the userdata of the
+operation it belongs to, so records are routed by operation whoever drives it
+(``RunOperation.poll``, ``Session.poll``, the event-descriptor driver of asyncio), never by
+"the newest operation". The registry entry lives until the library calls ``userdata_free``
+for that key: after the operation is freed, when the blocking call returns, or at once when
+the call fails (STYLE B4/B14). The trampolines are module globals, alive as long as the module.
 """
 
 from __future__ import annotations
@@ -17,19 +17,25 @@ import codecs
 import ctypes
 import itertools
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from . import _lib
+from .records import InputRequest
 
-_registry: dict[int, "Dispatcher"] = {}
+_registry: dict[int, "Handlers"] = {}
 _registry_lock = threading.Lock()
 _keys = itertools.count(1)
 
 
 class Handlers:
-    """Python-side receivers of one call's records. Subclasses override what they need.
+    """Python-side receivers of one operation's records. Subclasses override what they need.
     A receiver returning ``False`` stops the run (BAI_CB_STOP); raising stops it too, and the
-    exception is re-raised once the C call has returned."""
+    exception is kept in ``error`` and re-raised by the call that drives the operation."""
+
+    error: Optional[BaseException] = None
+    #: The RunOperation (weakly referenced) of a started operation: Session.done() maps the
+    #: library's op back to it through bai_op_userdata.
+    owner: Any = None
 
     def console(self, kind: str, stream: int, data: bytes, run_id: str) -> Any:
         return None
@@ -37,7 +43,7 @@ class Handlers:
     def media(self, mime: str, data: bytes, decoded: bool, run_id: str) -> Any:
         return None
 
-    def input(self, is_password: bool, run_id: str) -> Optional[str]:
+    def input(self, request: InputRequest) -> Optional[str]:
         """Returns the line to send, or None to leave the request unanswered."""
         return None
 
@@ -48,55 +54,15 @@ class Handlers:
         return None
 
 
-class Dispatcher:
-    def __init__(self) -> None:
-        self._local = threading.local()
-        # Handlers of started operations, used when records arrive with nothing pushed
-        # (bai_session_poll drives many operations at once). The newest wins.
-        self.ops: list = []
-
-    def _stack(self) -> list:
-        st = getattr(self._local, "stack", None)
-        if st is None:
-            st = self._local.stack = []
-        return st
-
-    def current(self) -> Optional[Handlers]:
-        st = self._stack()
-        if st:
-            return st[-1]
-        return self.ops[-1] if self.ops else None
-
-    def push(self, h: Handlers) -> "_Pushed":
-        return _Pushed(self, h)
-
-
-class _Pushed:
-    def __init__(self, d: Dispatcher, h: Handlers) -> None:
-        self.d, self.h = d, h
-
-    def __enter__(self) -> Handlers:
-        self.h.error = None
-        self.d._stack().append(self.h)
-        return self.h
-
-    def __exit__(self, *exc) -> None:
-        st = self.d._stack()
-        if st and st[-1] is self.h:
-            st.pop()
-        else:  # pragma: no cover - defensive
-            try:
-                st.remove(self.h)
-            except ValueError:
-                pass
+def _handlers(ud) -> Optional[Handlers]:
+    return _registry.get(ud or 0)
 
 
 def _guard(ud, call) -> int:
-    d = _registry.get(ud or 0)
-    h = d.current() if d is not None else None
+    h = _handlers(ud)
     if h is None:
         return _lib.BAI_CB_CONTINUE
-    if getattr(h, "error", None) is not None:
+    if h.error is not None:
         return _lib.BAI_CB_STOP
     try:
         r = call(h)
@@ -120,8 +86,10 @@ def _media(ud, rec_p):
 
 def _input(ud, req):
     def call(h):
-        answer = h.input(bool(_lib.bai_input_request_is_password(req)),
-                         _lib.text(_lib.bai_input_request_run_id(req)))
+        request = InputRequest(_lib.text(_lib.bai_input_request_prompt(req)),
+                               bool(_lib.bai_input_request_is_password(req)),
+                               _lib.text(_lib.bai_input_request_run_id(req)))
+        answer = h.input(request)
         if answer is None:
             return None
         if isinstance(answer, str):
@@ -168,26 +136,28 @@ def registered_keys() -> int:
     return len(_registry)
 
 
-def install(handle: int) -> Dispatcher:
-    """Registers the trampolines on a compute handle; returns its dispatcher."""
-    from .exceptions import check
+def op_opts(h: Handlers) -> "_lib.bai_op_opts_t":
+    """A ``bai_op_opts_t`` routing one call's records to ``h``. The library releases the key
+    (``userdata_free``) exactly once, even when the call that takes the options fails: pass
+    the result to exactly one call."""
+    with _registry_lock:
+        key = next(_keys)
+        _registry[key] = h
+    o = _lib.bai_op_opts_t()
+    o.struct_size = ctypes.sizeof(_lib.bai_op_opts_t)
+    o.console_cb = CONSOLE_TRAMPOLINE
+    o.media_cb = MEDIA_TRAMPOLINE
+    o.input_cb = INPUT_TRAMPOLINE
+    o.progress_cb = PROGRESS_TRAMPOLINE
+    o.event_cb = EVENT_TRAMPOLINE
+    o.userdata = key
+    o.userdata_free = FREE_TRAMPOLINE
+    return o
 
-    d = Dispatcher()
-    setters = [
-        (_lib.bai_compute_set_console_cb, CONSOLE_TRAMPOLINE),
-        (_lib.bai_compute_set_media_cb, MEDIA_TRAMPOLINE),
-        (_lib.bai_compute_set_input_cb, INPUT_TRAMPOLINE),
-        (_lib.bai_compute_set_progress_cb, PROGRESS_TRAMPOLINE),
-    ]
-    if _lib.bai_compute_set_event_cb is not None:
-        setters.append((_lib.bai_compute_set_event_cb, EVENT_TRAMPOLINE))
-    for setter, tramp in setters:
-        with _registry_lock:
-            key = next(_keys)
-            _registry[key] = d
-        # The library calls userdata_free(key) exactly once, even when this fails.
-        check(setter(handle, tramp, key, FREE_TRAMPOLINE))
-    return d
+
+def handlers_of_op(op: int) -> Optional[Handlers]:
+    """The handlers a started operation was given (through ``bai_op_userdata``)."""
+    return _handlers(_lib.bai_op_userdata(op))
 
 
 class TextStreams:

@@ -1,5 +1,8 @@
 """Loading of libbackendai and the ctypes declarations of its C API (include/backendai.h).
 
+Every function of the header is declared here with its exact parameter list (checked against
+the header by tests/test_abi.py); the package refuses a library of another version at import.
+
 The library is looked up, in order: the ``BACKENDAI_LIB`` environment variable (a file path),
 ``BACKENDAI_LIB_DIR`` (a directory), the copy bundled in this package (wheels carry one), the
 repository's ``target/debug`` and ``target/release`` when the package runs from a source
@@ -60,8 +63,6 @@ BAI_E_ABORTED_BY_CALLBACK = 402
 BAI_E_IO = 403
 BAI_E_INTERRUPTED = 404
 BAI_E_PANIC = 900
-BAI_E_POISONED = 901
-BAI_E_NO_MEMORY = 902
 BAI_E_INTERNAL = 903
 
 BAI_ENDPOINT_API = 0
@@ -90,6 +91,15 @@ BAI_CB_STOP = 1
 BAI_DESTROY_FORCED = 1
 BAI_DESTROY_RECURSIVE = 2
 BAI_REQUEST_ANONYMOUS = 1
+BAI_MKDIR_PARENTS = 1
+BAI_MKDIR_EXIST_OK = 2
+
+# bai_log_level_t
+BAI_LOG_ERROR = 1
+BAI_LOG_WARN = 2
+BAI_LOG_INFO = 3
+BAI_LOG_DEBUG = 4
+BAI_LOG_TRACE = 5
 
 # The version of the C API these declarations were written for.
 HEADER_VERSION_NUM = 0x000200
@@ -104,7 +114,7 @@ class bai_buf_t(Structure):
 class bai_create_opts_t(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
-        ("type_", c_int32),
+        ("session_type", c_int32),
         ("name", c_char_p),
         ("mounts", POINTER(c_char_p)),
         ("n_mounts", c_size_t),
@@ -164,6 +174,15 @@ class bai_progress_t(Structure):
     _fields_ = [("struct_size", c_uint32), ("done", c_uint64), ("total", c_uint64)]
 
 
+class bai_server_event_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("event", c_char_p),
+        ("data", POINTER(c_uint8)),
+        ("len", c_size_t),
+    ]
+
+
 class bai_batch_opts_t(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -202,13 +221,74 @@ class bai_request_t(Structure):
     ]
 
 
+class bai_vfolder_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("cloneable", c_bool),
+        ("host", c_char_p),
+        ("group", c_char_p),
+        ("usage_mode", c_char_p),
+        ("permission", c_char_p),
+    ]
+
+
+class bai_log_record_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("level", c_int32),
+        ("target", c_char_p),
+        ("message", POINTER(c_uint8)),
+        ("len", c_size_t),
+    ]
+
+
+class bai_service_opts_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("open_to_public", c_bool),
+        ("replicas", c_uint32),
+        ("name", c_char_p),
+        ("image", c_char_p),
+        ("model", c_char_p),
+        ("resources", POINTER(c_char_p)),
+        ("n_resources", c_size_t),
+        ("environ", POINTER(c_char_p)),
+        ("n_environ", c_size_t),
+        ("model_mount_destination", c_char_p),
+        ("scaling_group", c_char_p),
+        ("domain", c_char_p),
+        ("group", c_char_p),
+        ("startup_command", c_char_p),
+        ("bootstrap_script", c_char_p),
+        ("architecture", c_char_p),
+    ]
+
+
 # ---- callback types ------------------------------------------------------------------------
 
 console_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_console_record_t))
 media_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_media_record_t))
 input_cb = CFUNCTYPE(c_int32, c_void_p, c_void_p)
 progress_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_progress_t))
+event_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_server_event_t))
 userdata_free_cb = CFUNCTYPE(None, c_void_p)
+log_cb = CFUNCTYPE(None, c_void_p, POINTER(bai_log_record_t))
+
+
+class bai_op_opts_t(Structure):
+    """Per-operation callbacks and userdata (``const bai_op_opts_t *op_opts``)."""
+
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("console_cb", console_cb),
+        ("media_cb", media_cb),
+        ("input_cb", input_cb),
+        ("progress_cb", progress_cb),
+        ("event_cb", event_cb),
+        ("userdata", c_void_p),
+        ("userdata_free", userdata_free_cb),
+    ]
+
 
 # ---- loading -------------------------------------------------------------------------------
 
@@ -287,17 +367,13 @@ def _fn(name, restype, *argtypes):
     return f
 
 
-def _opt(name, restype, *argtypes):
-    """Declares a function that may be missing from an older library (None then)."""
-    if not hasattr(lib, name):
-        return None
-    return _fn(name, restype, *argtypes)
-
-
 CODE = c_int32
 PP = POINTER(c_void_p)
 BUF = POINTER(bai_buf_t)
 PSTR = POINTER(c_char_p)
+BYTES = POINTER(c_uint8)
+OPTS = POINTER(bai_op_opts_t)
+BATCH = POINTER(bai_batch_opts_t)
 
 # version
 bai_version = _fn("bai_version", c_char_p)
@@ -311,6 +387,7 @@ bai_last_error_message = _fn("bai_last_error_message", c_char_p)
 bai_last_error_http_status = _fn("bai_last_error_http_status", c_uint16)
 bai_last_error_server_type = _fn("bai_last_error_server_type", c_char_p)
 bai_last_error_server_title = _fn("bai_last_error_server_title", c_char_p)
+bai_last_error_message_copy = _fn("bai_last_error_message_copy", CODE, c_char_p, c_size_t, POINTER(c_size_t))
 # buffers
 bai_buf_dispose = _fn("bai_buf_dispose", None, BUF)
 # config
@@ -331,24 +408,31 @@ bai_config_set_ca_file = _fn("bai_config_set_ca_file", CODE, P, c_char_p)
 bai_config_set_http_proxy = _fn("bai_config_set_http_proxy", CODE, P, c_char_p)
 bai_config_set_skip_tls_verify = _fn("bai_config_set_skip_tls_verify", CODE, P, c_bool)
 bai_config_set_sync_downloads = _fn("bai_config_set_sync_downloads", CODE, P, c_bool)
+bai_config_set_retry_budget_ms = _fn("bai_config_set_retry_budget_ms", CODE, P, c_int64)
 bai_config_set_connect_timeout_ms = _fn("bai_config_set_connect_timeout_ms", CODE, P, c_int64)
 bai_config_set_read_timeout_ms = _fn("bai_config_set_read_timeout_ms", CODE, P, c_int64)
 bai_config_set_request_timeout_ms = _fn("bai_config_set_request_timeout_ms", CODE, P, c_int64)
-bai_config_set_retry_budget_ms = _opt("bai_config_set_retry_budget_ms", CODE, P, c_int64)
 bai_config_describe = _fn("bai_config_describe", CODE, P, BUF)
 # sessions
 bai_session_new = _fn("bai_session_new", CODE, P, PP)
 bai_session_free = _fn("bai_session_free", None, P)
+bai_session_cancel = _fn("bai_session_cancel", CODE, P)
 bai_session_api_version = _fn("bai_session_api_version", c_char_p, P)
 bai_session_server_version = _fn("bai_session_server_version", c_char_p, P)
+bai_session_set_log_cb = _fn("bai_session_set_log_cb", CODE, P, log_cb, c_void_p, userdata_free_cb, c_int32)
 bai_system_get_versions = _fn("bai_system_get_versions", CODE, P, BUF)
 bai_session_request = _fn("bai_session_request", CODE, P, POINTER(bai_request_t), PP)
 bai_response_status = _fn("bai_response_status", c_uint16, P)
-bai_response_body = _fn("bai_response_body", POINTER(c_uint8), P, POINTER(c_size_t))
+bai_response_body = _fn("bai_response_body", BYTES, P, POINTER(c_size_t))
 bai_response_header = _fn("bai_response_header", c_char_p, P, c_char_p)
 bai_response_header_count = _fn("bai_response_header_count", c_size_t, P)
 bai_response_header_at = _fn("bai_response_header_at", CODE, P, c_size_t, PSTR, PSTR)
 bai_response_free = _fn("bai_response_free", None, P)
+# session-wide polling and the completion list
+bai_session_poll = _fn("bai_session_poll", CODE, P, c_int64, POINTER(c_size_t))
+bai_session_next_done = _fn("bai_session_next_done", c_void_p, P)
+bai_session_event_fd = _fn("bai_session_event_fd", c_int32, P)
+bai_session_wakeup = _fn("bai_session_wakeup", CODE, P)
 # listing
 bai_compute_list = _fn("bai_compute_list", CODE, P, c_char_p, c_uint64, c_uint32, PP)
 bai_page_total_count = _fn("bai_page_total_count", c_uint64, P)
@@ -358,6 +442,7 @@ bai_page_item_field = _fn("bai_page_item_field", c_char_p, P, c_size_t, c_char_p
 bai_page_free = _fn("bai_page_free", None, P)
 # compute sessions
 bai_compute_create = _fn("bai_compute_create", CODE, P, c_char_p, POINTER(bai_create_opts_t), PP)
+bai_compute_create_start = _fn("bai_compute_create_start", CODE, P, c_char_p, POINTER(bai_create_opts_t), OPTS, PP)
 bai_compute_attach = _fn("bai_compute_attach", CODE, P, c_char_p, PP)
 bai_compute_free = _fn("bai_compute_free", None, P)
 bai_compute_id = _fn("bai_compute_id", c_char_p, P)
@@ -369,54 +454,96 @@ bai_compute_destroy = _fn("bai_compute_destroy", CODE, P, c_uint32, BUF)
 bai_compute_interrupt = _fn("bai_compute_interrupt", CODE, P)
 bai_compute_restart = _fn("bai_compute_restart", CODE, P)
 bai_compute_get_logs = _fn("bai_compute_get_logs", CODE, P, BUF)
-bai_compute_complete = _fn(
-    "bai_compute_complete", CODE, P, POINTER(c_uint8), c_size_t, c_uint32, c_uint32, BUF
-)
+bai_compute_complete = _fn("bai_compute_complete", CODE, P, BYTES, c_size_t, c_uint32, c_uint32, BUF)
+bai_compute_set_timeout_ms = _fn("bai_compute_set_timeout_ms", CODE, P, c_int64)
 bai_compute_cancel = _fn("bai_compute_cancel", CODE, P)
 bai_compute_set_console_cb = _fn("bai_compute_set_console_cb", CODE, P, console_cb, c_void_p, userdata_free_cb)
 bai_compute_set_media_cb = _fn("bai_compute_set_media_cb", CODE, P, media_cb, c_void_p, userdata_free_cb)
 bai_compute_set_input_cb = _fn("bai_compute_set_input_cb", CODE, P, input_cb, c_void_p, userdata_free_cb)
 bai_compute_set_progress_cb = _fn("bai_compute_set_progress_cb", CODE, P, progress_cb, c_void_p, userdata_free_cb)
+bai_compute_set_event_cb = _fn("bai_compute_set_event_cb", CODE, P, event_cb, c_void_p, userdata_free_cb)
+bai_compute_start_service = _fn(
+    "bai_compute_start_service", CODE, P, c_char_p, c_uint16, c_char_p, c_char_p, BUF, BUF
+)
+bai_compute_app_url = _fn("bai_compute_app_url", CODE, P, c_char_p, c_char_p, c_char_p, BUF)
+# input requests (inside an input callback)
 bai_input_request_is_password = _fn("bai_input_request_is_password", c_bool, c_void_p)
 bai_input_request_run_id = _fn("bai_input_request_run_id", c_char_p, c_void_p)
-bai_input_reply = _fn("bai_input_reply", CODE, c_void_p, POINTER(c_uint8), c_size_t)
+bai_input_request_prompt = _fn("bai_input_request_prompt", c_char_p, c_void_p)
+bai_input_reply = _fn("bai_input_reply", CODE, c_void_p, BYTES, c_size_t)
 # execution
 bai_exec_result_status = _fn("bai_exec_result_status", c_char_p, P)
 bai_exec_result_run_id = _fn("bai_exec_result_run_id", c_char_p, P)
 bai_exec_result_exit_code = _fn("bai_exec_result_exit_code", c_bool, P, POINTER(c_int64))
+bai_exec_result_raised = _fn("bai_exec_result_raised", c_bool, P)
 bai_exec_result_options_json = _fn("bai_exec_result_options_json", c_char_p, P)
 bai_exec_result_files_json = _fn("bai_exec_result_files_json", c_char_p, P)
 bai_exec_result_free = _fn("bai_exec_result_free", None, P)
 bai_compute_execute = _fn(
-    "bai_compute_execute", CODE, P, c_char_p, POINTER(c_uint8), c_size_t, c_int32,
-    POINTER(bai_batch_opts_t), PP,
+    "bai_compute_execute", CODE, P, c_char_p, BYTES, c_size_t, c_int32, BATCH, OPTS, PP
 )
-bai_compute_run = _fn(
-    "bai_compute_run", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
-)
-# files
-bai_compute_upload = _fn("bai_compute_upload", CODE, P, PSTR, c_size_t, c_char_p)
-bai_compute_download = _fn("bai_compute_download", CODE, P, PSTR, c_size_t, c_char_p, BUF)
+bai_compute_run = _fn("bai_compute_run", CODE, P, BYTES, c_size_t, c_int32, BATCH, OPTS, PP)
+bai_compute_run_start = _fn("bai_compute_run_start", CODE, P, BYTES, c_size_t, c_int32, BATCH, OPTS, PP)
+bai_compute_stream = _fn("bai_compute_stream", CODE, P, BYTES, c_size_t, c_int32, BATCH, OPTS, PP)
+bai_compute_stream_start = _fn("bai_compute_stream_start", CODE, P, BYTES, c_size_t, c_int32, BATCH, OPTS, PP)
+# files of a compute session
+bai_compute_upload = _fn("bai_compute_upload", CODE, P, PSTR, c_size_t, c_char_p, OPTS)
+bai_compute_upload_start = _fn("bai_compute_upload_start", CODE, P, PSTR, c_size_t, c_char_p, OPTS, PP)
+bai_compute_download = _fn("bai_compute_download", CODE, P, PSTR, c_size_t, c_char_p, OPTS, BUF)
+bai_compute_download_start = _fn("bai_compute_download_start", CODE, P, PSTR, c_size_t, c_char_p, OPTS, PP)
 bai_compute_list_files = _fn("bai_compute_list_files", CODE, P, c_char_p, PP)
 bai_file_list_count = _fn("bai_file_list_count", c_size_t, P)
 bai_file_list_get = _fn("bai_file_list_get", POINTER(bai_file_entry_t), P, c_size_t)
 bai_file_list_free = _fn("bai_file_list_free", None, P)
-# non-blocking operations
-bai_compute_run_start = _fn(
-    "bai_compute_run_start", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
-)
-bai_compute_upload_start = _fn("bai_compute_upload_start", CODE, P, PSTR, c_size_t, c_char_p, PP)
+# operations
 bai_op_poll = _fn("bai_op_poll", CODE, P, c_int64)
-bai_op_send_input = _fn("bai_op_send_input", CODE, P, POINTER(c_uint8), c_size_t)
+bai_op_input_is_password = _fn("bai_op_input_is_password", c_bool, P)
+bai_op_input_prompt = _fn("bai_op_input_prompt", CODE, P, BUF)
+bai_op_send_input = _fn("bai_op_send_input", CODE, P, BYTES, c_size_t)
 bai_op_cancel = _fn("bai_op_cancel", CODE, P)
 bai_op_result = _fn("bai_op_result", CODE, P, PP)
 bai_op_code = _fn("bai_op_code", CODE, P)
 bai_op_error_message = _fn("bai_op_error_message", CODE, P, BUF)
+bai_op_run_id = _fn("bai_op_run_id", c_char_p, P)
+bai_op_userdata = _fn("bai_op_userdata", c_void_p, P)
+bai_op_take_compute = _fn("bai_op_take_compute", CODE, P, PP)
 bai_op_free = _fn("bai_op_free", None, P)
-bai_op_input_is_password = _opt("bai_op_input_is_password", c_bool, P)
-bai_compute_create_start = _opt("bai_compute_create_start", CODE, P, c_char_p, POINTER(bai_create_opts_t), PP)
-bai_op_take_compute = _opt("bai_op_take_compute", CODE, P, PP)
-bai_compute_download_start = _opt("bai_compute_download_start", CODE, P, PSTR, c_size_t, c_char_p, PP)
+# terminals and events
+bai_compute_terminal_open = _fn("bai_compute_terminal_open", CODE, P, OPTS, PP)
+bai_terminal_write = _fn("bai_terminal_write", CODE, P, BYTES, c_size_t)
+bai_terminal_resize = _fn("bai_terminal_resize", CODE, P, c_uint16, c_uint16)
+bai_terminal_ping = _fn("bai_terminal_ping", CODE, P)
+bai_terminal_restart = _fn("bai_terminal_restart", CODE, P)
+bai_terminal_close = _fn("bai_terminal_close", CODE, P)
+bai_compute_events_start = _fn("bai_compute_events_start", CODE, P, c_char_p, OPTS, PP)
+# storage folders
+bai_vfolder_create = _fn("bai_vfolder_create", CODE, P, c_char_p, POINTER(bai_vfolder_opts_t), BUF)
+bai_vfolder_list = _fn("bai_vfolder_list", CODE, P, BUF)
+bai_vfolder_get_info = _fn("bai_vfolder_get_info", CODE, P, c_char_p, BUF)
+bai_vfolder_delete = _fn("bai_vfolder_delete", CODE, P, c_char_p)
+bai_vfolder_rename = _fn("bai_vfolder_rename", CODE, P, c_char_p, c_char_p)
+bai_vfolder_list_files = _fn("bai_vfolder_list_files", CODE, P, c_char_p, c_char_p, BUF)
+bai_vfolder_mkdir = _fn("bai_vfolder_mkdir", CODE, P, c_char_p, c_char_p, c_uint32)
+bai_vfolder_rename_file = _fn("bai_vfolder_rename_file", CODE, P, c_char_p, c_char_p, c_char_p)
+bai_vfolder_move_file = _fn("bai_vfolder_move_file", CODE, P, c_char_p, c_char_p, c_char_p)
+bai_vfolder_delete_files = _fn("bai_vfolder_delete_files", CODE, P, c_char_p, PSTR, c_size_t, c_bool)
+bai_vfolder_upload = _fn("bai_vfolder_upload", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, OPTS)
+bai_vfolder_upload_start = _fn(
+    "bai_vfolder_upload_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, OPTS, PP
+)
+bai_vfolder_download = _fn("bai_vfolder_download", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, OPTS)
+bai_vfolder_download_start = _fn("bai_vfolder_download_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, OPTS, PP)
+# model services
+bai_service_create = _fn("bai_service_create", CODE, P, POINTER(bai_service_opts_t), BUF)
+bai_service_get_info = _fn("bai_service_get_info", CODE, P, c_char_p, BUF)
+bai_service_wait_ready = _fn("bai_service_wait_ready", CODE, P, c_char_p, c_int64, BUF)
+bai_service_list = _fn("bai_service_list", CODE, P, BUF)
+bai_service_scale = _fn("bai_service_scale", CODE, P, c_char_p, c_uint32)
+bai_service_delete = _fn("bai_service_delete", CODE, P, c_char_p)
+bai_service_generate_token = _fn("bai_service_generate_token", CODE, P, c_char_p, c_char_p, c_int64, BUF)
+bai_service_call = _fn(
+    "bai_service_call", CODE, P, c_char_p, c_char_p, c_char_p, BYTES, c_size_t, c_char_p, PP
+)
 
 
 # ---- small helpers -------------------------------------------------------------------------
@@ -449,146 +576,5 @@ def take_buf(buf: bai_buf_t) -> bytes:
 
 
 def text(p) -> str:
+    """A C string (bytes or None) as text; invalid UTF-8 is replaced, NULL gives ""."""
     return p.decode("utf-8", "replace") if p else ""
-
-
-# ---- streaming, terminals, events, session-wide polling, storage folders, services ---------
-# Declared with _opt: None when the loaded library predates them.
-
-
-class bai_server_event_t(Structure):
-    _fields_ = [
-        ("struct_size", c_uint32),
-        ("event", c_char_p),
-        ("data", POINTER(c_uint8)),
-        ("len", c_size_t),
-    ]
-
-
-class bai_vfolder_opts_t(Structure):
-    _fields_ = [
-        ("struct_size", c_uint32),
-        ("cloneable", c_bool),
-        ("host", c_char_p),
-        ("group", c_char_p),
-        ("usage_mode", c_char_p),
-        ("permission", c_char_p),
-    ]
-
-
-event_cb = CFUNCTYPE(c_int32, c_void_p, POINTER(bai_server_event_t))
-
-BAI_MKDIR_PARENTS = 1
-BAI_MKDIR_EXIST_OK = 2
-
-bai_compute_set_event_cb = _opt("bai_compute_set_event_cb", CODE, P, event_cb, c_void_p, userdata_free_cb)
-bai_compute_stream = _opt(
-    "bai_compute_stream", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
-)
-bai_compute_stream_start = _opt(
-    "bai_compute_stream_start", CODE, P, POINTER(c_uint8), c_size_t, c_int32, POINTER(bai_batch_opts_t), PP
-)
-bai_compute_terminal_open = _opt("bai_compute_terminal_open", CODE, P, PP)
-bai_terminal_write = _opt("bai_terminal_write", CODE, P, POINTER(c_uint8), c_size_t)
-bai_terminal_resize = _opt("bai_terminal_resize", CODE, P, c_uint16, c_uint16)
-bai_terminal_ping = _opt("bai_terminal_ping", CODE, P)
-bai_terminal_restart = _opt("bai_terminal_restart", CODE, P)
-bai_terminal_close = _opt("bai_terminal_close", CODE, P)
-bai_compute_events_start = _opt("bai_compute_events_start", CODE, P, c_char_p, PP)
-bai_session_poll = _opt("bai_session_poll", CODE, P, c_int64, POINTER(c_size_t))
-bai_session_event_fd = _opt("bai_session_event_fd", c_int32, P)
-bai_session_wakeup = _opt("bai_session_wakeup", CODE, P)
-bai_session_cancel = _opt("bai_session_cancel", CODE, P)
-bai_compute_start_service = _opt(
-    "bai_compute_start_service", CODE, P, c_char_p, c_uint16, c_char_p, c_char_p, BUF, BUF
-)
-bai_compute_app_url = _opt("bai_compute_app_url", CODE, P, c_char_p, c_char_p, c_char_p, BUF)
-bai_vfolder_create = _opt("bai_vfolder_create", CODE, P, c_char_p, POINTER(bai_vfolder_opts_t), BUF)
-bai_vfolder_list = _opt("bai_vfolder_list", CODE, P, BUF)
-bai_vfolder_get_info = _opt("bai_vfolder_get_info", CODE, P, c_char_p, BUF)
-bai_vfolder_delete = _opt("bai_vfolder_delete", CODE, P, c_char_p)
-bai_vfolder_rename = _opt("bai_vfolder_rename", CODE, P, c_char_p, c_char_p)
-bai_vfolder_list_files = _opt("bai_vfolder_list_files", CODE, P, c_char_p, c_char_p, BUF)
-bai_vfolder_mkdir = _opt("bai_vfolder_mkdir", CODE, P, c_char_p, c_char_p, c_uint32)
-bai_vfolder_rename_file = _opt("bai_vfolder_rename_file", CODE, P, c_char_p, c_char_p, c_char_p)
-bai_vfolder_move_file = _opt("bai_vfolder_move_file", CODE, P, c_char_p, c_char_p, c_char_p)
-bai_vfolder_delete_files = _opt("bai_vfolder_delete_files", CODE, P, c_char_p, PSTR, c_size_t, c_bool)
-bai_vfolder_upload = _opt(
-    "bai_vfolder_upload", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, progress_cb, c_void_p
-)
-bai_vfolder_download = _opt(
-    "bai_vfolder_download", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, progress_cb, c_void_p
-)
-
-
-def require(fn, name: str):
-    """Raises a clear error when the loaded library lacks a function."""
-    if fn is None:
-        from .exceptions import BackendClientError
-
-        raise BackendClientError(BAI_E_INTERNAL, f"the loaded libbackendai has no {name}")
-    return fn
-
-
-class bai_log_record_t(Structure):
-    _fields_ = [
-        ("struct_size", c_uint32),
-        ("level", c_int32),
-        ("target", c_char_p),
-        ("message", POINTER(c_uint8)),
-        ("len", c_size_t),
-    ]
-
-
-class bai_service_opts_t(Structure):
-    _fields_ = [
-        ("struct_size", c_uint32),
-        ("open_to_public", c_bool),
-        ("replicas", c_uint32),
-        ("name", c_char_p),
-        ("image", c_char_p),
-        ("model", c_char_p),
-        ("resources", POINTER(c_char_p)),
-        ("n_resources", c_size_t),
-        ("environ", POINTER(c_char_p)),
-        ("n_environ", c_size_t),
-        ("model_mount_destination", c_char_p),
-        ("scaling_group", c_char_p),
-        ("domain", c_char_p),
-        ("group", c_char_p),
-        ("startup_command", c_char_p),
-        ("bootstrap_script", c_char_p),
-        ("architecture", c_char_p),
-    ]
-
-
-log_cb = CFUNCTYPE(None, c_void_p, POINTER(bai_log_record_t))
-
-# bai_log_level_t
-BAI_LOG_ERROR = 1
-BAI_LOG_WARN = 2
-BAI_LOG_INFO = 3
-BAI_LOG_DEBUG = 4
-BAI_LOG_TRACE = 5
-
-bai_last_error_message_copy = _fn("bai_last_error_message_copy", CODE, c_char_p, c_size_t, POINTER(c_size_t))
-bai_session_set_log_cb = _opt("bai_session_set_log_cb", CODE, P, log_cb, c_void_p, userdata_free_cb, c_int32)
-bai_compute_set_timeout_ms = _opt("bai_compute_set_timeout_ms", CODE, P, c_int64)
-bai_vfolder_upload_start = _opt(
-    "bai_vfolder_upload_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, c_bool, progress_cb, c_void_p,
-    userdata_free_cb, PP,
-)
-bai_vfolder_download_start = _opt(
-    "bai_vfolder_download_start", CODE, P, c_char_p, PSTR, c_size_t, c_char_p, progress_cb, c_void_p,
-    userdata_free_cb, PP,
-)
-bai_service_create = _opt("bai_service_create", CODE, P, POINTER(bai_service_opts_t), BUF)
-bai_service_get_info = _opt("bai_service_get_info", CODE, P, c_char_p, BUF)
-bai_service_wait_ready = _opt("bai_service_wait_ready", CODE, P, c_char_p, c_int64, BUF)
-bai_service_list = _opt("bai_service_list", CODE, P, BUF)
-bai_service_scale = _opt("bai_service_scale", CODE, P, c_char_p, c_uint32)
-bai_service_delete = _opt("bai_service_delete", CODE, P, c_char_p)
-bai_service_generate_token = _opt("bai_service_generate_token", CODE, P, c_char_p, c_char_p, c_int64, BUF)
-bai_service_call = _opt(
-    "bai_service_call", CODE, P, c_char_p, c_char_p, c_char_p, POINTER(c_uint8), c_size_t, c_char_p, PP
-)

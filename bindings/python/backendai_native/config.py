@@ -21,6 +21,8 @@ class APIConfig:
     Every argument left as ``None`` comes from the environment exactly as the SDK reads it
     (``BACKEND_ENDPOINT``, ``BACKEND_ACCESS_KEY``, ``BACKEND_SECRET_KEY``, ... with ``SORNA_*``
     fallbacks), else from the SDK's defaults. Timeouts are in seconds, as in the SDK.
+    ``retry_budget`` (seconds, not in the SDK) bounds how long a resumable transfer retries
+    transient failures without progress (``bai_config_set_retry_budget_ms``).
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class APIConfig:
         username: Optional[str] = None,
         password: Optional[str] = None,
         sync_downloads: Optional[bool] = None,
+        retry_budget: Optional[float] = None,
     ) -> None:
         if endpoint is not None and not isinstance(endpoint, str):
             endpoint = ",".join(str(e) for e in endpoint)
@@ -61,6 +64,7 @@ class APIConfig:
             connection_timeout=connection_timeout, read_timeout=read_timeout,
             request_timeout=request_timeout, ca_file=ca_file, http_proxy=http_proxy,
             username=username, password=password, sync_downloads=sync_downloads,
+            retry_budget=retry_budget,
         )
         # Validate now (as the SDK does at construction): build once and throw it away.
         _lib.bai_config_free(self._build())
@@ -68,20 +72,24 @@ class APIConfig:
     # Read-only views in the SDK's style.
     @property
     def endpoint(self) -> Optional[str]:
+        """The endpoint URL(s), comma-separated when several."""
         if self._values["endpoint"] is not None:
             return self._values["endpoint"]
         return ",".join(self.describe().get("endpoints") or []) or None
 
     @property
     def access_key(self) -> Optional[str]:
+        """The access key (the secret key is never readable back)."""
         return self._values["access_key"] or self.describe().get("access_key")
 
     @property
     def domain(self) -> Optional[str]:
+        """The domain name."""
         return self._values["domain"] or self.describe().get("domain")
 
     @property
     def group(self) -> Optional[str]:
+        """The group (project) name."""
         return self._values["group"] or self.describe().get("group")
 
     def __repr__(self) -> str:
@@ -139,6 +147,7 @@ class APIConfig:
                 ("connection_timeout", _lib.bai_config_set_connect_timeout_ms),
                 ("read_timeout", _lib.bai_config_set_read_timeout_ms),
                 ("request_timeout", _lib.bai_config_set_request_timeout_ms),
+                ("retry_budget", _lib.bai_config_set_retry_budget_ms),
             ):
                 if v[key] is not None:
                     check(fn(cfg, _ms(v[key])))

@@ -12,9 +12,22 @@ as in the SDK); all others raise :class:`BackendClientError`. Families every bin
 :class:`NotFoundError` (``BAI_E_NOT_FOUND`` and ``BAI_E_SESSION_GONE``: the thing asked for is
 not there, including a compute session that ended), :class:`CancelledError`,
 :class:`CallbackAbortedError`.
+
+How a run ended, when it did not finish, is one of these classes (the outcomes of the C API):
+
+========================  ==============================  =====================================
+outcome                   exception                       code
+========================  ==============================  =====================================
+cancelled while queued    :class:`CancelledError`         ``BAI_E_CANCELLED`` (never executed)
+cancelled while running   :class:`RunInterruptedError`    ``BAI_E_INTERRUPTED`` (a CancelledError)
+timed out                 :class:`TimeoutError`           ``BAI_E_TIMEOUT``
+stopped by a callback     :class:`CallbackAbortedError`   ``BAI_E_ABORTED_BY_CALLBACK``
+========================  ==============================  =====================================
 """
 
 from __future__ import annotations
+
+import builtins
 
 from . import _lib
 
@@ -52,14 +65,17 @@ class BackendAPIError(BackendError):
 
     @property
     def status(self) -> int:
+        """The HTTP status of the server's answer (the SDK's name for ``http_status``)."""
         return self.http_status
 
     @property
     def reason(self) -> str:
+        """The server's problem title, else the library's message (as the SDK's ``reason``)."""
         return self.server_title or self.message
 
     @property
     def data(self) -> dict:
+        """The server's problem+json fields known to the library: ``type``, ``title``, ``msg``."""
         return {"type": self.server_type, "title": self.server_title, "msg": self.message}
 
 
@@ -78,6 +94,11 @@ class RunInterruptedError(CancelledError):
     (``BAI_E_INTERRUPTED``)."""
 
 
+class TimeoutError(BackendClientError, builtins.TimeoutError):  # noqa: A001 (the package's own)
+    """A connect, read or request timeout expired (``BAI_E_TIMEOUT``). Also a built-in
+    :class:`TimeoutError`, so ``except TimeoutError`` catches it."""
+
+
 class CallbackAbortedError(BackendClientError):
     """A callback asked to stop the run (``BAI_E_ABORTED_BY_CALLBACK``). When the callback
     raised an exception, that exception is raised instead, with this one as its context."""
@@ -85,10 +106,13 @@ class CallbackAbortedError(BackendClientError):
 
 def make_error(code: int, message: str, http_status: int = 0, server_type: str = "",
                server_title: str = "") -> BackendError:
+    """The exception of the right class for a library code (see the table above)."""
     if code == _lib.BAI_E_CANCELLED:
         cls = CancelledError
     elif code == _lib.BAI_E_INTERRUPTED:
         cls = RunInterruptedError
+    elif code == _lib.BAI_E_TIMEOUT:
+        cls = TimeoutError
     elif code == _lib.BAI_E_ABORTED_BY_CALLBACK:
         cls = CallbackAbortedError
     elif code in (_lib.BAI_E_NOT_FOUND, _lib.BAI_E_SESSION_GONE):

@@ -8,12 +8,13 @@ import ctypes
 import json
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _lib
-from ._dispatch import Handlers, TextStreams, install
+from ._dispatch import Handlers, TextStreams, handlers_of_op, op_opts
 from .config import APIConfig
 from .exceptions import BackendClientError, BackendError, check, last_error, make_error
 from .records import InputRequest
@@ -71,7 +72,9 @@ def _batch_opts(opts: Optional[Mapping[str, Any]], keep: list):
 
 
 def _result_dict(res: int) -> dict:
-    """The SDK's result dict from a ``bai_exec_result_t`` (without console)."""
+    """The SDK's result dict from a ``bai_exec_result_t`` (without console), plus ``raised``:
+    whether the code raised (a non-zero exit code, or a Python traceback on stderr: query
+    mode reports ``exitCode`` 0 even then, as the real manager does)."""
     code = ctypes.c_int64()
     has_exit = _lib.bai_exec_result_exit_code(res, ctypes.byref(code))
     opts = _lib.text(_lib.bai_exec_result_options_json(res)) or "null"
@@ -81,6 +84,7 @@ def _result_dict(res: int) -> dict:
         "runId": _lib.text(_lib.bai_exec_result_run_id(res)),
         "status": _lib.text(_lib.bai_exec_result_status(res)),
         "exitCode": int(code.value) if has_exit else None,
+        "raised": bool(_lib.bai_exec_result_raised(res)),
         "options": json.loads(opts),
         "files": json.loads(files),
     }
@@ -129,28 +133,18 @@ class _RunHandlers(_Collector):
         self.on_media, self.on_input, self.on_console = on_media, on_input, on_console
         self.collect = collect
         self.async_input = on_input is not None and asyncio.iscoroutinefunction(on_input)
-        self.prompt = ""  # stdout since its last newline: the prompt of the next input request
         self.pending: Optional[InputRequest] = None  # a request left for the caller to answer
 
     def console(self, kind, stream, data, run_id):  # type: ignore[override]
         s = self.text.decode(kind, data)
         if not s:
             return None
-        if kind == "stdout":
-            nl = s.rfind("\n")
-            self.prompt = s[nl + 1:] if nl >= 0 else (self.prompt + s)[-4096:]
         cb = {"stdout": self.on_stdout, "stderr": self.on_stderr}.get(kind) or self.on_console
         if cb is None:
             if self.collect:
                 self.append(kind, s)
             return None
         return cb(s) if cb is not self.on_console else cb(kind, s)
-
-    def request(self, is_password: bool, run_id: str = "") -> InputRequest:
-        """The input request now, with the prompt printed since the last one."""
-        req = InputRequest(self.prompt, bool(is_password), run_id)
-        self.prompt = ""
-        return req
 
     def media(self, mime, data, decoded, run_id):  # type: ignore[override]
         if self.on_media is None:
@@ -159,12 +153,11 @@ class _RunHandlers(_Collector):
             return None
         return self.on_media(mime, data if decoded else data.decode("utf-8", "replace"))
 
-    def input(self, is_password, run_id):  # type: ignore[override]
-        req = self.request(is_password, run_id)
+    def input(self, request):  # type: ignore[override]
         if self.on_input is None or self.async_input:
-            self.pending = req  # answered by RunOperation.wait (or the caller)
+            self.pending = request  # answered by RunOperation.wait (or the caller)
             return None
-        return self.on_input(req)
+        return self.on_input(request)
 
     def finish(self) -> list:
         for kind, rest in self.text.flush().items():
@@ -271,23 +264,26 @@ class ComputeSession:
         self._api = api_session
         self._h: Optional[int] = handle
         self._lock = threading.Lock()
-        self._dispatch = install(handle)
 
     # ---- identity ---------------------------------------------------------------------
     @property
     def id(self) -> str:
+        """The session's id (a UUID), or the name given when attaching."""
         return _lib.text(_lib.bai_compute_id(self._handle()))
 
     @property
     def name(self) -> str:
+        """The session's name."""
         return _lib.text(_lib.bai_compute_name(self._handle()))
 
     @property
     def status(self) -> str:
+        """The status as last seen ("RUNNING", "PENDING", ...), refreshed by :meth:`get_info`."""
         return _lib.text(_lib.bai_compute_status(self._handle()))
 
     @property
     def created(self) -> bool:
+        """Whether ``get_or_create`` created the session (False: it reused a running one)."""
         return bool(_lib.bai_compute_was_created(self._handle()))
 
     def __repr__(self) -> str:
@@ -301,7 +297,8 @@ class ComputeSession:
         return self._h
 
     def close(self) -> None:
-        """Frees the handle (the session keeps running on the server)."""
+        """Frees the handle (the session keeps running on the server). Operations started
+        from it keep running until they are closed."""
         h, self._h = self._h, None
         if h is not None:
             _lib.bai_compute_free(h)
@@ -320,11 +317,15 @@ class ComputeSession:
 
     # ---- lifecycle ----------------------------------------------------------------------
     def get_info(self) -> dict:
+        """The session's details (``GET /session/{name}``) parsed; refreshes :attr:`status`."""
         buf = _lib.bai_buf_t()
         check(_lib.bai_compute_get_info(self._handle(), ctypes.byref(buf)))
         return json.loads(_lib.take_buf(buf).decode() or "null")
 
     def destroy(self, *, forced: bool = False, recursive: bool = False) -> dict:
+        """Terminates the session on the server; returns its last statistics. ``forced`` also
+        ends a session that is starting or failing, ``recursive`` the sessions depending on
+        it. The handle stays valid until :meth:`close`."""
         flags = (_lib.BAI_DESTROY_FORCED if forced else 0) | (_lib.BAI_DESTROY_RECURSIVE if recursive else 0)
         buf = _lib.bai_buf_t()
         check(_lib.bai_compute_destroy(self._handle(), flags, ctypes.byref(buf)))
@@ -332,17 +333,23 @@ class ComputeSession:
         return json.loads(raw) if raw else {}
 
     def interrupt(self) -> None:
+        """Asks the server to interrupt the code running in the session (like Ctrl-C); any
+        thread. To stop one run of yours, cancel its operation instead."""
         check(_lib.bai_compute_interrupt(self._handle()))
 
     def restart(self) -> None:
+        """Restarts the session's containers (the working directory is kept)."""
         check(_lib.bai_compute_restart(self._handle()))
 
     def get_logs(self) -> dict:
+        """The container log, as the SDK returns it: ``{"result": {"logs": text}}``."""
         buf = _lib.bai_buf_t()
         check(_lib.bai_compute_get_logs(self._handle(), ctypes.byref(buf)))
         return {"result": {"logs": _lib.take_buf(buf).decode("utf-8", "replace")}}
 
     def complete(self, code: str, opts: Optional[Mapping[str, Any]] = None) -> Any:
+        """Code-completion candidates for ``code`` at ``opts["row"]``/``opts["col"]`` (the
+        server's answer, parsed)."""
         opts = opts or {}
         data = code.encode()
         p, n = _lib.bytes_arg(data)
@@ -354,11 +361,12 @@ class ComputeSession:
 
     def set_timeout(self, seconds: Optional[float]) -> None:
         """Limit of each request of this handle (None: the session's request timeout)."""
-        fn = _lib.require(_lib.bai_compute_set_timeout_ms, "bai_compute_set_timeout_ms")
-        check(fn(self._handle(), 0 if seconds is None else int(seconds * 1000)))
+        check(_lib.bai_compute_set_timeout_ms(self._handle(), 0 if seconds is None else int(seconds * 1000)))
 
     def cancel(self) -> None:
-        """Cancels the blocking call running on this handle in another thread (any thread)."""
+        """Cancels the blocking call running on this handle in another thread (any thread):
+        a run is interrupted and raises :class:`RunInterruptedError`. Session-wide:
+        :meth:`Session.cancel`; one operation: :meth:`RunOperation.cancel`."""
         h = self._h
         if h is not None:
             check(_lib.bai_compute_cancel(h))
@@ -367,8 +375,8 @@ class ComputeSession:
     def execute(self, run_id: Optional[str] = None, code: Optional[str] = None,
                 mode: str = "query", opts: Optional[Mapping[str, Any]] = None) -> dict:
         """One execute step, as the SDK's ``execute``: returns ``{"runId", "status",
-        "exitCode", "options", "files", "console"}`` with console records as ``[kind,
-        text]`` and media as ``["media", [mime, data]]`` (images as data URIs)."""
+        "exitCode", "raised", "options", "files", "console"}`` with console records as
+        ``[kind, text]`` and media as ``["media", [mime, data]]`` (images as data URIs)."""
         if mode not in _MODES:
             raise BackendClientError(_lib.BAI_E_INVALID_ARG, f"unknown execution mode {mode!r}")
         data = (code or "").encode() if isinstance(code or "", str) else bytes(code)
@@ -377,9 +385,9 @@ class ComputeSession:
         bopts = _batch_opts(opts, keep) if mode == "batch" else None
         out = ctypes.c_void_p()
         coll = _Collector()
-        with self._dispatch.push(coll):
-            rc = _lib.bai_compute_execute(self._handle(), _enc(run_id), p, n, _MODES[mode], bopts,
-                                          ctypes.byref(out))
+        o = op_opts(coll)
+        rc = _lib.bai_compute_execute(self._handle(), _enc(run_id), p, n, _MODES[mode], bopts,
+                                      ctypes.byref(o), ctypes.byref(out))
         _raise_after(coll, rc)
         result = _take_result(out)
         result["console"] = coll.finish()
@@ -400,46 +408,66 @@ class ComputeSession:
         (``prompt``, ``is_password``, ``run_id``) and returns the line to send.
         A callback returning ``False`` stops the run (``CallbackAbortedError``); a callback
         raising stops it and its exception propagates. Records without a callback are
-        collected into the returned dict's ``console`` unless ``collect=False``.
+        collected into the returned dict's ``console`` unless ``collect=False``. The result
+        has ``raised``: whether the code raised (see :func:`_result_dict`).
+
+        These callbacks belong to this call only: runs of other threads on the same handle,
+        and operations, keep their own.
         """
         if mode not in ("query", "batch"):
             raise BackendClientError(_lib.BAI_E_INVALID_ARG, "run() takes mode 'query' or 'batch'")
-        data = code.encode() if isinstance(code, str) else bytes(code)
-        p, n = _lib.bytes_arg(data)
-        keep: list = []
-        bopts = _batch_opts(opts, keep) if mode == "batch" else None
         h = _RunHandlers(on_stdout, on_stderr, on_media, on_input, on_console, collect)
         if h.async_input:
             raise BackendClientError(_lib.BAI_E_INVALID_ARG, "an async on_input needs run_async()")
-        out = ctypes.c_void_p()
-        with self._dispatch.push(h):
-            rc = _lib.bai_compute_run(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out))
-            _raise_after(h, rc)
-            result = _take_result(out)
-            result["console"] = h.finish()
-        return result
+        return self._blocking_run(_lib.bai_compute_run, code, mode, opts, h)
 
-    def start_run(self, code: str = "", *, mode: str = "query",
-                  opts: Optional[Mapping[str, Any]] = None, **callbacks) -> "RunOperation":
-        """Starts a non-blocking run (``bai_compute_run_start``); drive it with
-        ``RunOperation.poll()`` or ``await`` it. Callbacks as in :meth:`run`; they run inside
-        ``poll()`` on the polling thread. ``on_input`` may be a coroutine function here."""
-        if mode not in ("query", "batch"):
-            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "a run takes mode 'query' or 'batch'")
+    def _blocking_run(self, fn, code, mode, opts, h: "_RunHandlers") -> dict:
         data = code.encode() if isinstance(code, str) else bytes(code)
         p, n = _lib.bytes_arg(data)
         keep: list = []
         bopts = _batch_opts(opts, keep) if mode == "batch" else None
         out = ctypes.c_void_p()
-        check(_lib.bai_compute_run_start(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out)))
-        return RunOperation(self, out.value, _RunHandlers(**callbacks))
+        o = op_opts(h)
+        rc = fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(o), ctypes.byref(out))
+        _raise_after(h, rc)
+        result = _take_result(out)
+        result["console"] = h.finish()
+        return result
+
+    def _start(self, fn, code, mode, opts, callbacks: dict) -> "RunOperation":
+        if mode not in ("query", "batch"):
+            raise BackendClientError(_lib.BAI_E_INVALID_ARG, "a run takes mode 'query' or 'batch'")
+        context = callbacks.pop("context", None)
+        h = _RunHandlers(**callbacks)
+        data = code.encode() if isinstance(code, str) else bytes(code)
+        p, n = _lib.bytes_arg(data)
+        keep: list = []
+        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        out = ctypes.c_void_p()
+        o = op_opts(h)
+        check(fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(o), ctypes.byref(out)))
+        return RunOperation(self._api, out.value, h, context)
+
+    def start_run(self, code: str = "", *, mode: str = "query",
+                  opts: Optional[Mapping[str, Any]] = None, context: Any = None,
+                  **callbacks) -> "RunOperation":
+        """Starts a non-blocking run (``bai_compute_run_start``) and returns its
+        :class:`RunOperation`; drive it with ``op.poll()``, ``op.wait()``, or
+        :meth:`Session.poll` with :meth:`Session.done` for many at once.
+
+        Callbacks as in :meth:`run` (``on_input`` may be a coroutine function here); they
+        belong to this operation alone and run inside whatever poll drives it, on the polling
+        thread. ``context`` is any object of yours, given back as ``op.context`` (for
+        instance on the operations :meth:`Session.done` hands out). Runs on one compute
+        session execute one at a time in start order (the library queues them)."""
+        return self._start(_lib.bai_compute_run_start, code, mode, opts, dict(callbacks, context=context))
 
     async def run_async(self, code: str = "", *, poll_interval: float = 0.005, use_event_fd: bool = False,
                         **kwargs) -> dict:
         """:meth:`run` for asyncio: the op is polled with ``bai_op_poll(op, 0)`` from the event
         loop, so callbacks run on the loop's thread. Cancelling the task cancels the run.
         ``use_event_fd`` waits on the session's event descriptor instead of a timer
-        (see :meth:`RunOperation.wait`)."""
+        (see :meth:`RunOperation.wait`). Other arguments as :meth:`start_run`."""
         op = self.start_run(code, **kwargs)
         try:
             return await op.wait(poll_interval, use_event_fd=use_event_fd)
@@ -449,67 +477,57 @@ class ComputeSession:
     def stream(self, code: str = "", *, mode: str = "query", opts: Optional[Mapping[str, Any]] = None,
                **callbacks) -> dict:
         """:meth:`run` over the streaming WebSocket endpoint (``bai_compute_stream``): records
-        arrive as the server sends them. Same callbacks as :meth:`run`."""
-        fn = _lib.require(_lib.bai_compute_stream, "bai_compute_stream")
-        data = code.encode() if isinstance(code, str) else bytes(code)
-        p, n = _lib.bytes_arg(data)
-        keep: list = []
-        bopts = _batch_opts(opts, keep) if mode == "batch" else None
+        arrive as the server sends them. Same callbacks as :meth:`run`. The server gives
+        streamed runs no run id."""
         h = _RunHandlers(**callbacks)
         if h.async_input:
             raise BackendClientError(_lib.BAI_E_INVALID_ARG, "an async on_input needs stream_async()")
-        out = ctypes.c_void_p()
-        with self._dispatch.push(h):
-            rc = fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out))
-            _raise_after(h, rc)
-            result = _take_result(out)
-            result["console"] = h.finish()
-        return result
+        return self._blocking_run(_lib.bai_compute_stream, code, mode, opts, h)
 
     def start_stream(self, code: str = "", *, mode: str = "query",
-                     opts: Optional[Mapping[str, Any]] = None, **callbacks) -> "RunOperation":
-        """Non-blocking :meth:`stream` (``bai_compute_stream_start``)."""
-        fn = _lib.require(_lib.bai_compute_stream_start, "bai_compute_stream_start")
-        data = code.encode() if isinstance(code, str) else bytes(code)
-        p, n = _lib.bytes_arg(data)
-        keep: list = []
-        bopts = _batch_opts(opts, keep) if mode == "batch" else None
-        out = ctypes.c_void_p()
-        check(fn(self._handle(), p, n, _MODES[mode], bopts, ctypes.byref(out)))
-        return RunOperation(self, out.value, _RunHandlers(**callbacks))
+                     opts: Optional[Mapping[str, Any]] = None, context: Any = None,
+                     **callbacks) -> "RunOperation":
+        """Non-blocking :meth:`stream` (``bai_compute_stream_start``); as :meth:`start_run`."""
+        return self._start(_lib.bai_compute_stream_start, code, mode, opts, dict(callbacks, context=context))
 
-    async def stream_async(self, code: str = "", *, poll_interval: float = 0.005, **kwargs) -> dict:
+    async def stream_async(self, code: str = "", *, poll_interval: float = 0.005, use_event_fd: bool = False,
+                           **kwargs) -> dict:
         """The asyncio form of :meth:`stream` (the SDK's ``stream_execute``)."""
         op = self.start_stream(code, **kwargs)
         try:
-            return await op.wait(poll_interval)
+            return await op.wait(poll_interval, use_event_fd=use_event_fd)
         finally:
             op.close()
 
-    def open_terminal(self, on_output: Optional[Callable[[bytes], Any]] = None) -> "TerminalOperation":
-        """Opens a terminal (``bai_compute_terminal_open``)."""
-        fn = _lib.require(_lib.bai_compute_terminal_open, "bai_compute_terminal_open")
+    def open_terminal(self, on_output: Optional[Callable[[bytes], Any]] = None, *,
+                      context: Any = None) -> "TerminalOperation":
+        """Opens a terminal (``bai_compute_terminal_open``): its output (raw bytes) goes to
+        ``on_output`` or accumulates in the operation's ``output``."""
+        h = _TerminalHandlers(on_output)
         out = ctypes.c_void_p()
-        check(fn(self._handle(), ctypes.byref(out)))
-        return TerminalOperation(self, out.value, _TerminalHandlers(on_output))
+        o = op_opts(h)
+        check(_lib.bai_compute_terminal_open(self._handle(), ctypes.byref(o), ctypes.byref(out)))
+        return TerminalOperation(self._api, out.value, h, context)
 
     def listen_events(self, scope: str = "*",
-                      on_event: Optional[Callable[[str, str], Any]] = None) -> "EventsOperation":
+                      on_event: Optional[Callable[[str, str], Any]] = None, *,
+                      context: Any = None) -> "EventsOperation":
         """Streams this session's lifecycle events (``bai_compute_events_start``);
         ``on_event(name, data)`` or the operation's ``events`` list receives them."""
-        fn = _lib.require(_lib.bai_compute_events_start, "bai_compute_events_start")
+        h = _EventHandlers(on_event)
         out = ctypes.c_void_p()
-        check(fn(self._handle(), _enc(scope), ctypes.byref(out)))
-        return EventsOperation(self, out.value, _EventHandlers(on_event))
+        o = op_opts(h)
+        check(_lib.bai_compute_events_start(self._handle(), _enc(scope), ctypes.byref(o), ctypes.byref(out)))
+        return EventsOperation(self._api, out.value, h, context)
 
     def start_service(self, app: str, *, port: int = 0, envs: Optional[Mapping[str, Any]] = None,
                       arguments: Optional[Mapping[str, Any]] = None) -> dict:
         """Starts a container app; returns ``{"token", "wsproxy_addr"}`` as the SDK does."""
-        fn = _lib.require(_lib.bai_compute_start_service, "bai_compute_start_service")
         tok, addr = _lib.bai_buf_t(), _lib.bai_buf_t()
-        check(fn(self._handle(), _enc(app), int(port), _enc(json.dumps(envs)) if envs is not None else None,
-                 _enc(json.dumps(arguments)) if arguments is not None else None,
-                 ctypes.byref(tok), ctypes.byref(addr)))
+        check(_lib.bai_compute_start_service(
+            self._handle(), _enc(app), int(port), _enc(json.dumps(envs)) if envs is not None else None,
+            _enc(json.dumps(arguments)) if arguments is not None else None,
+            ctypes.byref(tok), ctypes.byref(addr)))
         return {"token": _lib.take_buf(tok).decode(), "wsproxy_addr": _lib.take_buf(addr).decode()}
 
     # ---- files --------------------------------------------------------------------------
@@ -519,9 +537,25 @@ class ComputeSession:
         current directory). ``on_progress(done, total)`` reports bytes sent."""
         arr, n = _lib.str_array([os.fspath(f) for f in files])
         h = _ProgressHandlers(on_progress)
-        with self._dispatch.push(h):
-            rc = _lib.bai_compute_upload(self._handle(), arr, n, _enc(os.fspath(basedir)) if basedir else None)
+        o = op_opts(h)
+        rc = _lib.bai_compute_upload(self._handle(), arr, n, _enc(os.fspath(basedir)) if basedir else None,
+                                     ctypes.byref(o))
         _raise_after(h, rc)
+
+    def start_upload(self, files: Sequence[Union[str, os.PathLike]],
+                     basedir: Optional[Union[str, os.PathLike]] = None, *,
+                     on_progress: Optional[Callable[[int, int], Any]] = None,
+                     context: Any = None) -> "RunOperation":
+        """Non-blocking :meth:`upload` (``bai_compute_upload_start``): progress arrives inside
+        the polls that drive the returned operation (which has no result)."""
+        arr, n = _lib.str_array([os.fspath(f) for f in files])
+        h = _ProgressHandlers(on_progress)
+        out = ctypes.c_void_p()
+        o = op_opts(h)
+        check(_lib.bai_compute_upload_start(self._handle(), arr, n,
+                                            _enc(os.fspath(basedir)) if basedir else None,
+                                            ctypes.byref(o), ctypes.byref(out)))
+        return TransferOperation(self._api, out.value, h, context)
 
     def download(self, files: Sequence[str], dest: Union[str, os.PathLike] = ".",
                  show_progress: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> dict:
@@ -530,11 +564,25 @@ class ComputeSession:
         arr, n = _lib.str_array(list(files))
         buf = _lib.bai_buf_t()
         h = _ProgressHandlers(on_progress)
-        with self._dispatch.push(h):
-            rc = _lib.bai_compute_download(self._handle(), arr, n, _enc(os.fspath(dest)), ctypes.byref(buf))
+        o = op_opts(h)
+        rc = _lib.bai_compute_download(self._handle(), arr, n, _enc(os.fspath(dest)), ctypes.byref(o),
+                                       ctypes.byref(buf))
         _raise_after(h, rc)
         raw = _lib.take_buf(buf).decode()
         return {"file_names": json.loads(raw) if raw else []}
+
+    def start_download(self, files: Sequence[str], dest: Union[str, os.PathLike] = ".", *,
+                       on_progress: Optional[Callable[[int, int], Any]] = None,
+                       context: Any = None) -> "RunOperation":
+        """Non-blocking :meth:`download` (``bai_compute_download_start``); the written names
+        are not reported: check ``dest``."""
+        arr, n = _lib.str_array(list(files))
+        h = _ProgressHandlers(on_progress)
+        out = ctypes.c_void_p()
+        o = op_opts(h)
+        check(_lib.bai_compute_download_start(self._handle(), arr, n, _enc(os.fspath(dest)),
+                                              ctypes.byref(o), ctypes.byref(out)))
+        return TransferOperation(self._api, out.value, h, context)
 
     def list_files(self, path: str = ".") -> dict:
         """Lists a directory of the session. As the SDK, ``files`` is JSON text of a list of
@@ -569,7 +617,8 @@ def _op_error_message(op: int) -> str:
 
 class _FdDriver:
     """Watches a session's event descriptor from one asyncio loop (``loop.add_reader``) and
-    runs ``bai_session_poll(s, 0)`` when it turns readable, waking the waiting operations."""
+    runs ``bai_session_poll(s, 0)`` when it turns readable, waking the waiting operations.
+    Records reach each operation's own handlers (its userdata), whichever op the poll serves."""
 
     _drivers: dict = {}
 
@@ -600,7 +649,7 @@ class _FdDriver:
     def _ready(self) -> None:
         self.polls += 1
         try:
-            self.api.poll(0)  # drains the descriptor, delivers records to the handlers
+            self.api.poll(0)  # drains the descriptor, delivers records to each op's handlers
         except BackendError:
             pass  # an operation's own failure is reported by its poll()
         self.event.set()
@@ -614,54 +663,141 @@ class _FdDriver:
 
 
 class RunOperation:
-    """A non-blocking run (``bai_op_t``). ``poll(timeout_ms)`` drives it and returns
-    ``"pending"``, ``"waiting-input"`` or ``"finished"``; ``cancel()`` works from any thread."""
+    """A non-blocking operation (``bai_op_t``): a run, or a transfer, terminal or event
+    stream (subclasses). ``poll(timeout_ms)`` drives it and returns ``"pending"``,
+    ``"waiting-input"`` or ``"finished"`` (or raises how it failed); ``cancel()`` works from any
+    thread; ``close()`` frees it (cancelling it if it still runs).
+
+    Once it ended, however it was driven (``poll``, ``wait``, :meth:`Session.poll`):
+    ``result`` is the result dict of a finished run (else None), ``error`` the exception of
+    its outcome (None when it finished): :class:`CancelledError` (cancelled while queued, it
+    never executed), :class:`RunInterruptedError` (cancelled while it executed),
+    :class:`TimeoutError`, :class:`CallbackAbortedError` (or the exception your callback
+    raised, with that as its cause), or another :class:`BackendError`. ``context`` is the
+    object given when it started; ``run_id`` the server's id of the run.
+
+    Keep a reference while it runs: an operation garbage-collected unfinished is closed
+    (cancelled) and never reaches :meth:`Session.done`."""
 
     _has_result = True
 
-    def __init__(self, cs: ComputeSession, op: int, handlers: Handlers) -> None:
-        self._cs = cs  # the dispatcher routes this op's records
+    def __init__(self, api: "Session", op: int, handlers: Handlers, context: Any = None) -> None:
+        self._api = api
         self._op: Optional[int] = op
+        self._free_lock = threading.Lock()  # cancel() (any thread) against close()
         self._h = handlers
-        self.result: Optional[dict] = None
-        self._error: Optional[BackendError] = None
-        # Records delivered by Session.poll() (nothing pushed) go to the newest operation.
-        cs._dispatch.ops.append(handlers)
+        handlers.owner = weakref.ref(self)
+        self._context = context
+        self._result: Optional[dict] = None
+        self._error: Optional[BaseException] = None
 
     def _handle(self) -> int:
         if self._op is None:
             raise BackendClientError(_lib.BAI_E_BAD_STATE, "the operation is closed")
         return self._op
 
+    @property
+    def context(self) -> Any:
+        """The ``context`` object given when the operation started (None if none)."""
+        return self._context
+
+    @property
+    def run_id(self) -> str:
+        """The run id the server gave this run; "" until it did (and for streamed runs)."""
+        return _lib.text(_lib.bai_op_run_id(self._handle()))
+
+    @property
+    def code(self) -> int:
+        """BAI_PENDING (1) while running, then 0 or the error code (any thread)."""
+        return _lib.bai_op_code(self._handle())
+
+    @property
+    def code_name(self) -> str:
+        """:attr:`code` as its name: "BAI_PENDING", "BAI_OK", "BAI_E_INTERRUPTED", ..."""
+        return _lib.text(_lib.bai_code_name(self.code))
+
+    @property
+    def done(self) -> bool:
+        """Whether the operation ended (finished or failed)."""
+        return self.code != _lib.BAI_PENDING
+
+    def _settle(self, rc: int) -> None:
+        """Records the outcome of an operation that ended with ``rc``."""
+        if rc == _lib.BAI_OK:
+            if self._result is None and self._has_result:
+                out = ctypes.c_void_p()
+                check(_lib.bai_op_result(self._op, ctypes.byref(out)))
+                self._result = _take_result(out)
+                self._result["console"] = self._h.finish() if isinstance(self._h, _Collector) else []
+            return
+        if self._error is None:
+            err = make_error(rc, _op_error_message(self._op))
+            cb_err = self._h.error
+            if cb_err is not None:
+                self._h.error = None
+                cb_err.__cause__ = err
+                err = cb_err
+            self._error = err
+
+    @property
+    def result(self) -> Optional[dict]:
+        """The result dict of a finished run (``runId``, ``status``, ``exitCode``,
+        ``raised``, ``options``, ``files``, ``console``); None while it runs, when it failed,
+        and for operations without a result."""
+        if self._op is not None and self._result is None:
+            rc = _lib.bai_op_code(self._op)
+            if rc == _lib.BAI_OK:
+                self._settle(rc)
+        return self._result
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The exception of the operation's outcome (see the class); None while it runs and
+        when it finished."""
+        if self._op is not None and self._error is None:
+            rc = _lib.bai_op_code(self._op)
+            if rc not in (_lib.BAI_OK, _lib.BAI_PENDING):
+                self._settle(rc)
+        return self._error
+
     def poll(self, timeout_ms: int = 0) -> str:
+        """Waits up to ``timeout_ms`` (0: never blocks; -1: until something happens) and
+        delivers what is ready to this operation's callbacks on this thread. Returns
+        ``"pending"``, ``"waiting-input"`` or ``"finished"``; raises the operation's
+        :attr:`error` (every time) once it failed."""
         op = self._handle()
         if self._error is not None:
-            # The library repeats the code and message on later polls but not the HTTP
-            # status and problem type: raise the first, complete error again.
             raise self._error
-        with self._cs._dispatch.push(self._h):
-            rc = _lib.bai_op_poll(op, int(timeout_ms))
-            if rc not in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
-                err = last_error(rc)
-                if not err.message or err.code != rc:
-                    err = make_error(rc, _op_error_message(op))
-                self._error = err
-                cb_err = getattr(self._h, "error", None)
-                if cb_err is not None:
-                    self._h.error = None
-                    raise cb_err from err
-                raise err
-            _raise_after(self._h, _lib.BAI_OK)
-            if rc == _lib.BAI_OK:
-                if self.result is None and self._has_result:
-                    out = ctypes.c_void_p()
-                    check(_lib.bai_op_result(op, ctypes.byref(out)))
-                    self.result = _take_result(out)
-                    self.result["console"] = self._h.finish()
-                return "finished"
+        rc = _lib.bai_op_poll(op, int(timeout_ms))
+        if rc not in (_lib.BAI_OK, _lib.BAI_PENDING, _lib.BAI_WAITING_INPUT):
+            # The first failing poll has the complete detail (HTTP status, problem type).
+            err = last_error(rc)
+            if not err.message or err.code != rc:
+                err = make_error(rc, _op_error_message(op))
+            cb_err = self._h.error
+            if cb_err is not None:
+                self._h.error = None
+                cb_err.__cause__ = err
+                err = cb_err
+            self._error = err
+            raise err
+        _raise_after(self._h, _lib.BAI_OK)
+        if rc == _lib.BAI_OK:
+            self._settle(rc)
+            return "finished"
         return "pending" if rc == _lib.BAI_PENDING else "waiting-input"
 
+    def input_request(self) -> InputRequest:
+        """The input the operation waits for (after ``poll`` returned ``"waiting-input"``):
+        its prompt, password flag and run id."""
+        op = self._handle()
+        buf = _lib.bai_buf_t()
+        check(_lib.bai_op_input_prompt(op, ctypes.byref(buf)))
+        prompt = _lib.take_buf(buf).decode("utf-8", "replace")
+        return InputRequest(prompt, bool(_lib.bai_op_input_is_password(op)), self.run_id)
+
     def send_input(self, line: Union[str, bytes]) -> None:
+        """Answers the input request of a run that waits for input with one line."""
         data = _enc(line) or b""
         p, n = _lib.bytes_arg(data)
         if n == 0:
@@ -669,31 +805,35 @@ class RunOperation:
         check(_lib.bai_op_send_input(self._handle(), p, n))
 
     def cancel(self) -> None:
-        if self._op is not None:
-            check(_lib.bai_op_cancel(self._op))
+        """Cancels the operation (any thread, idempotent): a run still queued behind another
+        ends with :class:`CancelledError` and never executes; a run executing is interrupted
+        on the server and ends with :class:`RunInterruptedError` once the server confirmed
+        it (at most 15 s later)."""
+        with self._free_lock:
+            if self._op is not None:
+                check(_lib.bai_op_cancel(self._op))
 
     async def wait(self, poll_interval: float = 0.005, *, use_event_fd: bool = False) -> dict:
-        """Drives the op from the running event loop until it finishes. By default it polls
-        with ``bai_op_poll(op, 0)`` every ``poll_interval`` seconds; with ``use_event_fd`` the
-        loop watches the session's event descriptor and runs ``bai_session_poll(s, 0)`` when
-        it turns readable (that drives every operation of the session from this loop)."""
-        driver = _FdDriver.acquire(self._cs._api) if use_event_fd else None
+        """Drives the op from the running event loop until it finishes and returns its
+        result (raises its :attr:`error`). By default it polls with ``bai_op_poll(op, 0)``
+        every ``poll_interval`` seconds; with ``use_event_fd`` the loop watches the session's
+        event descriptor and runs ``bai_session_poll(s, 0)`` when it turns readable (that
+        drives every operation of the session from this loop, each into its own callbacks).
+        Cancelling the task cancels the operation."""
+        driver = _FdDriver.acquire(self._api) if use_event_fd else None
         try:
             while True:
                 state = self.poll(0)
                 if state == "finished":
-                    assert self.result is not None
-                    return self.result
+                    return self.result if self._has_result else {}
                 if state == "waiting-input":
-                    if getattr(self._h, "on_input", None) is None:
+                    on_input = getattr(self._h, "on_input", None)
+                    if on_input is None:
                         raise BackendClientError(_lib.BAI_E_BAD_STATE,
                                                  "the code waits for input and no on_input was given")
-                    req = self._h.pending
+                    req = getattr(self._h, "pending", None) or self.input_request()
                     self._h.pending = None
-                    if req is None:
-                        pw = _lib.bai_op_input_is_password
-                        req = self._h.request(bool(pw(self._handle())) if pw is not None else False)
-                    answer = self._h.on_input(req)
+                    answer = on_input(req)
                     if asyncio.iscoroutine(answer):
                         answer = await answer
                     self.send_input(answer)
@@ -709,19 +849,18 @@ class RunOperation:
             if driver is not None:
                 driver.release()
 
-    @property
-    def code(self) -> int:
-        """BAI_PENDING (1) while running, then 0 or the error code (any thread)."""
-        return _lib.bai_op_code(self._handle())
-
     def close(self) -> None:
-        op, self._op = self._op, None
+        """Frees the operation, cancelling it if it still runs (a run is interrupted on the
+        server in the background). Closing twice is harmless."""
+        with self._free_lock:
+            op, self._op = self._op, None
         if op is not None:
-            try:
-                self._cs._dispatch.ops.remove(self._h)
-            except ValueError:
-                pass
             _lib.bai_op_free(op)
+
+    def __repr__(self) -> str:
+        if self._op is None:
+            return f"<{type(self).__name__} (closed)>"
+        return f"<{type(self).__name__} {self.code_name} run_id={self.run_id!r} context={self._context!r}>"
 
     def __enter__(self) -> "RunOperation":
         return self
@@ -734,6 +873,13 @@ class RunOperation:
             self.close()
         except Exception:
             pass
+
+
+class TransferOperation(RunOperation):
+    """A non-blocking upload or download of a compute session or storage folder; it has no
+    result (``result`` stays None; ``done`` and ``error`` tell how it ended)."""
+
+    _has_result = False
 
 
 class _TerminalHandlers(Handlers):
@@ -756,20 +902,26 @@ class TerminalOperation(RunOperation):
 
     @property
     def output(self) -> bytearray:
+        """The terminal's output so far, when no ``on_output`` was given."""
         return self._h.output
 
     def write(self, data: Union[str, bytes]) -> None:
+        """Sends bytes to the terminal's input (keys, commands with "\\n", control
+        characters); any thread."""
         data = _enc(data) or b""
         p, n = _lib.bytes_arg(data)
         check(_lib.bai_terminal_write(self._handle(), p, n))
 
     def resize(self, rows: int, cols: int) -> None:
+        """Resizes the terminal."""
         check(_lib.bai_terminal_resize(self._handle(), rows, cols))
 
     def ping(self) -> None:
+        """Keeps the session marked as in use."""
         check(_lib.bai_terminal_ping(self._handle()))
 
     def restart(self) -> None:
+        """Asks the server to restart the terminal's shell."""
         check(_lib.bai_terminal_restart(self._handle()))
 
     def close_terminal(self) -> None:
@@ -797,6 +949,7 @@ class EventsOperation(RunOperation):
 
     @property
     def events(self) -> list:
+        """``(name, data)`` pairs received so far, when no ``on_event`` was given."""
         return self._h.events
 
 
@@ -849,7 +1002,7 @@ class _ComputeSessionAPI:
             raise BackendClientError(_lib.BAI_E_INVALID_ARG, f"unknown cluster mode {cluster_mode!r}")
         o = _lib.bai_create_opts_t()
         o.struct_size = ctypes.sizeof(_lib.bai_create_opts_t)
-        o.type_ = _SESSION_TYPES[type_]
+        o.session_type = _SESSION_TYPES[type_]
         keep: list = []
         o.name = _enc(name or client_token)
         if mounts:
@@ -918,74 +1071,90 @@ class VFolder:
         return json.loads(raw) if raw else None
 
     def info(self) -> dict:
-        return self._json(_lib.require(_lib.bai_vfolder_get_info, "bai_vfolder_get_info"))
+        """The folder's details (``GET /folders/{name}``), parsed."""
+        return self._json(_lib.bai_vfolder_get_info)
 
     def delete(self) -> None:
-        check(_lib.require(_lib.bai_vfolder_delete, "bai_vfolder_delete")(self._api._handle(), _enc(self.name)))
+        """Deletes the folder."""
+        check(_lib.bai_vfolder_delete(self._api._handle(), _enc(self.name)))
 
     def rename(self, new_name: str) -> None:
-        check(_lib.require(_lib.bai_vfolder_rename, "bai_vfolder_rename")(
-            self._api._handle(), _enc(self.name), _enc(new_name)))
+        """Renames the folder (and this object's ``name``)."""
+        check(_lib.bai_vfolder_rename(self._api._handle(), _enc(self.name), _enc(new_name)))
         self.name = new_name
 
     def list_files(self, path: str = ".") -> dict:
-        return self._json(_lib.require(_lib.bai_vfolder_list_files, "bai_vfolder_list_files"), _enc(path))
+        """Lists a directory of the folder (the server's answer, parsed: ``items``)."""
+        return self._json(_lib.bai_vfolder_list_files, _enc(path))
 
     def mkdir(self, path: str, parents: bool = False, exist_ok: bool = False) -> None:
+        """Creates a directory in the folder (``parents``: missing parents too; ``exist_ok``:
+        an existing directory is no error)."""
         flags = (_lib.BAI_MKDIR_PARENTS if parents else 0) | (_lib.BAI_MKDIR_EXIST_OK if exist_ok else 0)
-        check(_lib.require(_lib.bai_vfolder_mkdir, "bai_vfolder_mkdir")(
-            self._api._handle(), _enc(self.name), _enc(path), flags))
+        check(_lib.bai_vfolder_mkdir(self._api._handle(), _enc(self.name), _enc(path), flags))
 
     def rename_file(self, target_path: str, new_name: str) -> None:
-        check(_lib.require(_lib.bai_vfolder_rename_file, "bai_vfolder_rename_file")(
+        """Renames a file or directory of the folder (in place)."""
+        check(_lib.bai_vfolder_rename_file(
             self._api._handle(), _enc(self.name), _enc(target_path), _enc(new_name)))
 
     def move_file(self, src: str, dst: str) -> None:
-        check(_lib.require(_lib.bai_vfolder_move_file, "bai_vfolder_move_file")(
-            self._api._handle(), _enc(self.name), _enc(src), _enc(dst)))
+        """Moves a file or directory of the folder to another path in it."""
+        check(_lib.bai_vfolder_move_file(self._api._handle(), _enc(self.name), _enc(src), _enc(dst)))
 
     def delete_files(self, files: Sequence[str], recursive: bool = False) -> None:
+        """Deletes files of the folder (directories with ``recursive``)."""
         arr, n = _lib.str_array(list(files))
-        check(_lib.require(_lib.bai_vfolder_delete_files, "bai_vfolder_delete_files")(
-            self._api._handle(), _enc(self.name), arr, n, bool(recursive)))
-
-    @staticmethod
-    def _progress(on_progress, errors: list):
-        def tramp(_ud, p):
-            if on_progress is None:
-                return _lib.BAI_CB_CONTINUE
-            try:
-                r = on_progress(int(p.contents.done), int(p.contents.total))
-            except BaseException as e:  # never into C
-                errors.append(e)
-                return _lib.BAI_CB_STOP
-            return _lib.BAI_CB_STOP if r is False else _lib.BAI_CB_CONTINUE
-        return _lib.progress_cb(tramp)
+        check(_lib.bai_vfolder_delete_files(self._api._handle(), _enc(self.name), arr, n, bool(recursive)))
 
     def upload(self, files: Sequence[Union[str, os.PathLike]], basedir: Optional[Union[str, os.PathLike]] = None,
                recursive: bool = False, *, on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
-        """Uploads local files (resumable) into the folder, named relative to ``basedir``."""
+        """Uploads local files (resumable) into the folder, named relative to ``basedir``.
+        ``on_progress(done, total)`` returning False (or raising) stops it."""
         arr, n = _lib.str_array([os.fspath(f) for f in files])
-        errors: list = []
-        cb = self._progress(on_progress, errors)  # alive for the whole call
-        rc = _lib.require(_lib.bai_vfolder_upload, "bai_vfolder_upload")(
+        h = _ProgressHandlers(on_progress)
+        o = op_opts(h)
+        rc = _lib.bai_vfolder_upload(
             self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)) if basedir else None,
-            bool(recursive), cb, None)
-        if errors:
-            raise errors[0] from (last_error(rc) if rc != _lib.BAI_OK else None)
-        check(rc)
+            bool(recursive), ctypes.byref(o))
+        _raise_after(h, rc)
+
+    def start_upload(self, files: Sequence[Union[str, os.PathLike]],
+                     basedir: Optional[Union[str, os.PathLike]] = None, recursive: bool = False, *,
+                     on_progress: Optional[Callable[[int, int], Any]] = None,
+                     context: Any = None) -> "TransferOperation":
+        """Non-blocking :meth:`upload` (``bai_vfolder_upload_start``)."""
+        arr, n = _lib.str_array([os.fspath(f) for f in files])
+        h = _ProgressHandlers(on_progress)
+        out = ctypes.c_void_p()
+        o = op_opts(h)
+        check(_lib.bai_vfolder_upload_start(
+            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)) if basedir else None,
+            bool(recursive), ctypes.byref(o), ctypes.byref(out)))
+        return TransferOperation(self._api, out.value, h, context)
 
     def download(self, files: Sequence[str], basedir: Union[str, os.PathLike] = ".", *,
                  on_progress: Optional[Callable[[int, int], Any]] = None) -> None:
         """Downloads files of the folder into the existing directory ``basedir``."""
         arr, n = _lib.str_array(list(files))
-        errors: list = []
-        cb = self._progress(on_progress, errors)
-        rc = _lib.require(_lib.bai_vfolder_download, "bai_vfolder_download")(
-            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)), cb, None)
-        if errors:
-            raise errors[0] from (last_error(rc) if rc != _lib.BAI_OK else None)
-        check(rc)
+        h = _ProgressHandlers(on_progress)
+        o = op_opts(h)
+        rc = _lib.bai_vfolder_download(
+            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)), ctypes.byref(o))
+        _raise_after(h, rc)
+
+    def start_download(self, files: Sequence[str], basedir: Union[str, os.PathLike] = ".", *,
+                       on_progress: Optional[Callable[[int, int], Any]] = None,
+                       context: Any = None) -> "TransferOperation":
+        """Non-blocking :meth:`download` (``bai_vfolder_download_start``)."""
+        arr, n = _lib.str_array(list(files))
+        h = _ProgressHandlers(on_progress)
+        out = ctypes.c_void_p()
+        o = op_opts(h)
+        check(_lib.bai_vfolder_download_start(
+            self._api._handle(), _enc(self.name), arr, n, _enc(os.fspath(basedir)), ctypes.byref(o),
+            ctypes.byref(out)))
+        return TransferOperation(self._api, out.value, h, context)
 
 
 class _VFolderAPI:
@@ -1005,14 +1174,14 @@ class _VFolderAPI:
         o.host, o.group = _enc(host), _enc(group)
         o.usage_mode, o.permission = _enc(usage_mode), _enc(permission)
         buf = _lib.bai_buf_t()
-        check(_lib.require(_lib.bai_vfolder_create, "bai_vfolder_create")(
+        check(_lib.bai_vfolder_create(
             self._api._handle(), _enc(name), ctypes.byref(o), ctypes.byref(buf)))
         raw = _lib.take_buf(buf).decode()
         return json.loads(raw) if raw else {}
 
     def list(self) -> Any:
         buf = _lib.bai_buf_t()
-        check(_lib.require(_lib.bai_vfolder_list, "bai_vfolder_list")(self._api._handle(), ctypes.byref(buf)))
+        check(_lib.bai_vfolder_list(self._api._handle(), ctypes.byref(buf)))
         return json.loads(_lib.take_buf(buf).decode() or "null")
 
 
@@ -1024,7 +1193,7 @@ class _ServiceAPI:
 
     def _buf(self, fn, name, *args) -> bytes:
         buf = _lib.bai_buf_t()
-        check(_lib.require(fn, name)(self._api._handle(), *args, ctypes.byref(buf)))
+        check(fn(self._api._handle(), *args, ctypes.byref(buf)))
         return _lib.take_buf(buf)
 
     def create(self, image: str, model: str, *, service_name: Optional[str] = None,
@@ -1061,11 +1230,11 @@ class _ServiceAPI:
                          int(timeout * 1000)).decode()
 
     def scale(self, endpoint_id: str, replicas: int) -> None:
-        check(_lib.require(_lib.bai_service_scale, "bai_service_scale")(
+        check(_lib.bai_service_scale(
             self._api._handle(), _enc(endpoint_id), int(replicas)))
 
     def delete(self, endpoint_id: str) -> None:
-        check(_lib.require(_lib.bai_service_delete, "bai_service_delete")(self._api._handle(), _enc(endpoint_id)))
+        check(_lib.bai_service_delete(self._api._handle(), _enc(endpoint_id)))
 
     def generate_token(self, endpoint_id: str, duration: Optional[str] = None, valid_until: int = 0) -> str:
         """An API token for the service (a secret: do not log it)."""
@@ -1078,7 +1247,7 @@ class _ServiceAPI:
         data = _enc(body) or b""
         p, n = _lib.bytes_arg(data)
         out = ctypes.c_void_p()
-        check(_lib.require(_lib.bai_service_call, "bai_service_call")(
+        check(_lib.bai_service_call(
             self._api._handle(), _enc(url), _enc(method), _enc(token), p, n, _enc(content_type),
             ctypes.byref(out)))
         return _take_response(out)
@@ -1144,7 +1313,7 @@ class Session:
         """Receives the library's log records as ``handler(level, target, message)``
         (levels 1 error .. 5 trace). It may run on internal threads, concurrently: keep it
         quick and thread-safe, and do not call the library from it. ``None`` removes it."""
-        fn = _lib.require(_lib.bai_session_set_log_cb, "bai_session_set_log_cb")
+        fn = _lib.bai_session_set_log_cb
         level = _LOG_LEVELS[max_level]
         if handler is None:
             check(fn(self._handle(), ctypes.cast(None, _lib.log_cb), None, ctypes.cast(None, _lib.userdata_free_cb), level))
@@ -1164,19 +1333,64 @@ class Session:
         self.set_log_handler(handler, max_level)
 
     def poll(self, timeout_ms: int = 0) -> int:
-        """Drives every operation of this session (``bai_session_poll``); returns how many
-        finished during the call. Check each with ``op.code`` or ``op.poll(0)``."""
+        """Drives every operation of this session (``bai_session_poll``): waits up to
+        ``timeout_ms`` (0: never blocks; -1: without limit) for news, then delivers every
+        record that is ready to the callbacks of the operation it belongs to, on this thread.
+        Returns how many operations finished during the call; take them with :meth:`done`.
+        A callback's exception stays with its operation (its ``error``)."""
         n = ctypes.c_size_t()
-        check(_lib.require(_lib.bai_session_poll, "bai_session_poll")(self._handle(), int(timeout_ms), ctypes.byref(n)))
+        check(_lib.bai_session_poll(self._handle(), int(timeout_ms), ctypes.byref(n)))
         return int(n.value)
 
+    def next_done(self) -> Optional[RunOperation]:
+        """The next operation of this session that finished, in completion order, or None
+        when there is none (yet) (``bai_session_next_done``). Each finished operation is
+        handed out once, whatever drove it; closed ones are skipped. Read ``op.context``,
+        ``op.result`` / ``op.error``, then ``op.close()`` it."""
+        h = self._handle()
+        while True:
+            p = _lib.bai_session_next_done(h)
+            if not p:
+                return None
+            handlers = handlers_of_op(p)
+            owner = handlers.owner() if handlers is not None and handlers.owner is not None else None
+            if owner is not None:
+                return owner
+            # An operation this package did not start (or whose object is being collected).
+
+    def done(self) -> Iterator[RunOperation]:
+        """The operations that finished and were not handed out yet, in completion order,
+        each once (see :meth:`next_done`)::
+
+            while pending:
+                api.poll(200)
+                for op in api.done():
+                    job = op.context
+                    ...
+                    op.close()
+        """
+        while True:
+            op = self.next_done()
+            if op is None:
+                return
+            yield op
+
     def event_fd(self) -> int:
-        """A file descriptor readable when an operation has news (for loop.add_reader)."""
-        return int(_lib.require(_lib.bai_session_event_fd, "bai_session_event_fd")(self._handle()))
+        """A file descriptor readable when an operation has news (for loop.add_reader); owned
+        by the session: do not read or close it."""
+        return int(_lib.bai_session_event_fd(self._handle()))
 
     def wakeup(self) -> None:
         """Ends a wait in :meth:`poll` (any thread)."""
-        check(_lib.require(_lib.bai_session_wakeup, "bai_session_wakeup")(self._handle()))
+        check(_lib.bai_session_wakeup(self._handle()))
+
+    def cancel(self) -> None:
+        """Cancels every blocking call in progress on this session, whatever thread runs it
+        and whatever handle it is on (runs, transfers, folder and raw calls): each raises
+        :class:`CancelledError` (a run :class:`RunInterruptedError`). Calls started
+        afterwards, and operations, are not affected (cancel those with ``op.cancel()``).
+        Any thread."""
+        check(_lib.bai_session_cancel(self._handle()))
 
     @property
     def config(self) -> APIConfig:
@@ -1186,10 +1400,12 @@ class Session:
 
     @property
     def api_version(self) -> str:
+        """The negotiated API version sent with every request, e.g. "v7.20230615"."""
         return _lib.text(_lib.bai_session_api_version(self._handle()))
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._h is None
 
     def _handle(self) -> int:
@@ -1198,6 +1414,8 @@ class Session:
         return self._h
 
     def close(self) -> None:
+        """Frees the session (compute handles and operations obtained from it stay usable
+        until they are closed themselves)."""
         h, self._h = self._h, None
         if h is not None:
             _lib.bai_session_free(h)
@@ -1249,12 +1467,15 @@ class AsyncComputeSession(_AsyncProxy):
     the loop's thread); ``cancel``, ``close``, ``start_run``, ``start_stream``,
     ``open_terminal`` and ``listen_events`` return at once and stay plain methods."""
 
-    _direct = frozenset({"cancel", "close", "start_run", "start_stream", "open_terminal", "listen_events"})
+    _direct = frozenset({"cancel", "close", "start_run", "start_stream", "start_upload", "start_download",
+                         "open_terminal", "listen_events"})
 
     async def run(self, code: str = "", **kwargs) -> dict:
+        """:meth:`ComputeSession.run_async`: the run driven from this event loop."""
         return await self._target.run_async(code, **kwargs)
 
     async def stream(self, code: str = "", **kwargs) -> dict:
+        """:meth:`ComputeSession.stream_async`: the streamed run driven from this event loop."""
         return await self._target.stream_async(code, **kwargs)
 
     @property

@@ -21,7 +21,7 @@ HEADER = INCLUDE / "backendai.h"
 STRUCTS = [
     "bai_buf_t", "bai_create_opts_t", "bai_console_record_t", "bai_media_record_t", "bai_progress_t",
     "bai_batch_opts_t", "bai_file_entry_t", "bai_request_t", "bai_server_event_t", "bai_vfolder_opts_t",
-    "bai_log_record_t", "bai_service_opts_t",
+    "bai_log_record_t", "bai_service_opts_t", "bai_op_opts_t",
 ]
 
 
@@ -31,6 +31,31 @@ def test_every_header_function_is_declared():
     assert len(names) > 50
     missing = sorted(n for n in names if getattr(_lib, n, None) is None)
     assert not missing, f"functions of backendai.h without a ctypes declaration: {missing}"
+
+
+def _declarations():
+    """(name, return type, parameter list) of every function of the header."""
+    text = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
+    for m in re.finditer(r"BAI_API\s+(?:BAI_MUST_USE\s+)?([^;{()]*?)\b(bai_\w+)\s*\(([^()]*)\)\s*;", text):
+        params = " ".join(m.group(3).split())
+        yield m.group(2), " ".join(m.group(1).split()), [] if params in ("", "void") else params.split(",")
+
+
+def test_every_declaration_has_the_header_parameters():
+    # A parameter too many or too few would pass garbage to the library without an error.
+    decls = list(_declarations())
+    assert len(decls) > 100
+    wrong = []
+    for name, ret, params in decls:
+        fn = getattr(_lib, name)
+        if len(fn.argtypes) != len(params):
+            wrong.append(f"{name}: {len(fn.argtypes)} ctypes parameters, {len(params)} in the header")
+        if (fn.restype is None) != (ret == "void"):
+            wrong.append(f"{name}: returns {ret} in the header, {fn.restype} in ctypes")
+        for i, p in enumerate(params):
+            if "bai_op_opts_t" in p and fn.argtypes[i] is not _lib.OPTS:
+                wrong.append(f"{name}: parameter {i} is a bai_op_opts_t")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_header_codes_match():

@@ -25,11 +25,12 @@ as_user() {
         -u PKG_CONFIG_PATH -u CGO_CFLAGS -u CGO_LDFLAGS -u PYTHONPATH -u NODE_PATH -u CARGO_TARGET_DIR "$@"
 }
 
-# The README examples all print the same lines: check them in a log.
+# The README examples all print the same lines: check them in a log. "done: greeting" is the
+# run's own context, handed back by the session's completion list.
 expect_example_output() { # log file
     local line
-    for line in 'input: [name? ] password=false' 'media: image/svg+xml' 'output: name? hello, Alice' \
-        'exit: 0' 'destroyed'; do
+    for line in 'input: [name? ] password=false' 'media: image/svg+xml' 'done: greeting' \
+        'output: name? hello, Alice' 'exit: 0' 'raised: false' 'destroyed'; do
         grep -qxF -- "$line" "$1" || { cat "$1" >&2; fail "the example did not print \"$line\""; }
     done
 }
