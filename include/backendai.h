@@ -792,7 +792,10 @@ typedef struct bai_progress_t {
 } bai_progress_t;
 
 /**
- * Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+ * Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP (the transfer ends
+ * `BAI_E_ABORTED_BY_CALLBACK`). Reports may be coalesced; the last one (done == total) comes
+ * once the transfer was committed (the server stored it, or the file landed), so a stop there
+ * no longer undoes it: the call still reports `BAI_E_ABORTED_BY_CALLBACK`.
  */
 typedef int32_t (*bai_progress_cb)(void *userdata, const struct bai_progress_t *progress);
 
@@ -1532,7 +1535,9 @@ bai_code_t bai_compute_upload(const struct bai_compute_t *compute,
  * the whole download. Each file lands atomically (written aside, then renamed).
  *
  * The answer is spooled to temporary files as it arrives (bounded memory), checked, then
- * extracted.
+ * extracted. The progress callback of `op_opts` counts the answer's bytes; its last report
+ * (done == total) comes after the files were written: a stop there reports
+ * `BAI_E_ABORTED_BY_CALLBACK` and the files stay.
  *
  * **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `names_out`
  * may be NULL, else it is filled with the written names as a JSON list (release with
@@ -2081,13 +2086,19 @@ bai_code_t bai_op_send_input(struct bai_op_t *op,
                              size_t len);
 
 /**
- * Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
- * code still running is interrupted on the server. Idempotent.
+ * Cancels an operation. What it ends with (seen by the next poll): `BAI_E_CANCELLED` for a
+ * transfer, a terminal, an event stream, and a run still queued behind another run of its
+ * compute session (it never reaches the server); `BAI_E_INTERRUPTED` for a run the server was
+ * executing: the library interrupts it there, and the operation ends once the server reports
+ * it stopped (at most 15 s later), so the next run starts clean; this call never waits. An operation that already finished keeps its
+ * outcome. Idempotent.
  *
  * **Thread:** any thread, while the op is not being freed; never blocks. **Errors:**
  * `BAI_E_NULL_ARG`.
  */
-BAI_API BAI_MUST_USE bai_code_t bai_op_cancel(const struct bai_op_t *op);
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_cancel(const struct bai_op_t *op);
 
 /**
  * The final result of a finished run (after polling returned `BAI_OK`).
@@ -2875,9 +2886,9 @@ bai_code_t bai_vfolder_delete_files(const struct bai_session_t *session,
  * `base_dir` (NULL: the current directory). A transient failure is resumed from the server's
  * offset without re-sending what it already stored, within the retry budget
  * (bai_config_set_retry_budget_ms()). The progress callback of `op_opts` (may be NULL) gets
- * the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk — a stop at
- * the last report (done == total) comes after the last byte was sent: the call reports
- * `BAI_E_ABORTED_BY_CALLBACK` and the server keeps the file.
+ * the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk. The last
+ * report (done == total) comes after the server stored every file: a stop there reports
+ * `BAI_E_ABORTED_BY_CALLBACK` and the files stay.
  *
  * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
  * when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
@@ -2919,10 +2930,10 @@ bai_code_t bai_vfolder_upload_start(const struct bai_session_t *session,
  * name; an existing file there is an error), streamed to disk in bounded memory and resumed
  * with Range after a transient failure, within the retry budget. Each file lands atomically
  * (written to `<name>.partial`, then renamed; flushed to disk first with
- * bai_config_set_sync_downloads()). A stop from the progress callback of `op_opts` removes
- * the partial file; a stop at the last report (done == total) comes after the last byte
- * arrived: the call reports `BAI_E_ABORTED_BY_CALLBACK` and the file may already carry its
- * final name.
+ * bai_config_set_sync_downloads()). The progress callback of `op_opts` gets each file's
+ * bytes so far (total 0 while unknown); a stop removes the partial file. Each file's last
+ * report (done == total) comes after it landed under its final name: a stop there reports
+ * `BAI_E_ABORTED_BY_CALLBACK`, that file stays and the files after it are not downloaded.
  *
  * **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
  * when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.

@@ -147,6 +147,14 @@ func TestWrongSecretKeyIsAuthError(t *testing.T) {
 	if e.Code != backendai.ErrAuth || e.HTTPStatus != 401 || !errors.Is(err, backendai.ErrAuth) {
 		t.Fatalf("err = %#v", e)
 	}
+	// 26.09 adds its own error_code; 23.09 sends none.
+	wantCode := "user_auth_unauthorized"
+	if os.Getenv("BAI_TEST_EMULATE") == "23.09" {
+		wantCode = ""
+	}
+	if e.ServerCode != wantCode {
+		t.Fatalf("ServerCode = %q, want %q", e.ServerCode, wantCode)
+	}
 	if strings.Contains(err.Error(), "not-the-secret-key") {
 		t.Fatalf("the error shows the secret key: %v", err)
 	}

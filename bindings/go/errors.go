@@ -78,7 +78,10 @@ type Error struct {
 	HTTPStatus  int    // status of the server's answer, 0 if none
 	ServerType  string // problem+json "type" of the server's answer, "" if none
 	ServerTitle string // problem+json "title" of the server's answer, "" if none
-	cause       error  // e.g. context.Canceled when the context ended the call
+	// ServerCode is the problem+json "error_code" of the server's answer (Backend.AI 26.09
+	// and later, e.g. "session_read_not-found"), "" if none (23.09 sends none).
+	ServerCode string
+	cause      error // e.g. context.Canceled when the context ended the call
 }
 
 // Error is "backendai: <op>: <name>: <message> (HTTP <status>) (<cause>)".
@@ -119,5 +122,6 @@ func lastError(op string, rc C.bai_code_t) *Error {
 	e.HTTPStatus = int(C.bai_last_error_http_status())
 	e.ServerType = C.GoString(C.bai_last_error_server_type())
 	e.ServerTitle = C.GoString(C.bai_last_error_server_title())
+	e.ServerCode = C.GoString(C.bai_last_error_server_code())
 	return e
 }

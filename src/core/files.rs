@@ -363,7 +363,8 @@ impl ComputeSession {
         let stream = form.into_stream().map(|r| r.map_err(std::io::Error::other)).boxed();
         let req = self.request(Method::POST, "/upload");
         let resp = ctx.guard(self.client().send_stream(req, OutBody::Stream { stream, len: None }, &content_type)).await?;
-        resp.error_for_status().map(|_| ())
+        resp.error_for_status()?;
+        sink.finish().await
     }
 
     /// Downloads files or directories (paths relative to the session's working directory) into
@@ -397,13 +398,15 @@ impl ComputeSession {
         let spool = Spool::new()?;
         let parts = ctx.guard(spool_parts(resp.into_stream(), boundary, &spool.0, Some(&sink))).await?;
         let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || {
+        let names = tokio::task::spawn_blocking(move || {
             let r = extract_archives(&parts, &dest);
             drop(spool);
             r
         })
         .await
-        .map_err(|_| Error::new(ErrorKind::Internal, "download: extraction task failed"))?
+        .map_err(|_| Error::new(ErrorKind::Internal, "download: extraction task failed"))??;
+        sink.finish().await?;
+        Ok(names)
     }
 
     /// Lists a directory of the session (relative to its working directory).

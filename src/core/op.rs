@@ -144,15 +144,9 @@ impl OpCtx {
         self.emit(Event::Record { record, run_id: self.run_id.clone() }).await
     }
 
-    /// Progress events are dropped rather than waited for when the queue is full: only the
-    /// latest figure matters.
-    pub fn progress(&self, done: u64, total: u64) {
-        if self.events.try_send(Event::Progress { done, total }).is_ok() {
-            self.shared.wake();
-        }
-    }
-
-    /// A cloneable counter that reports transferred bytes as progress events.
+    /// A cloneable counter that reports transferred bytes as progress events (`total` 0:
+    /// unknown). The report that reaches the total is held back until finish(): the last
+    /// report a caller sees (done == total) always comes after the work was committed.
     pub fn progress_sink(&self, total: u64) -> ProgressSink {
         ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), total }) }
     }
@@ -183,11 +177,30 @@ pub struct ProgressSink {
 }
 
 impl ProgressSink {
+    /// Counts `n` more bytes. Reports are dropped rather than waited for when the queue is
+    /// full (only the latest figure matters), and the one reaching the total is left to
+    /// finish().
     pub fn add(&self, n: u64) {
         let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
-        if self.inner.events.try_send(Event::Progress { done, total: self.inner.total }).is_ok() {
+        let total = self.inner.total;
+        if total > 0 && done >= total {
+            return;
+        }
+        if self.inner.events.try_send(Event::Progress { done, total }).is_ok() {
             self.inner.shared.wake();
         }
+    }
+
+    /// The last report, `done == total` (the bytes counted when the total was unknown), sent
+    /// once the transfer is committed (the server stored it, or the file landed). Waits for
+    /// room in the queue: this report is never dropped. A stop from the callback it reaches
+    /// can no longer undo the work; the operation then ends BAI_E_ABORTED_BY_CALLBACK.
+    pub async fn finish(&self) -> Result<()> {
+        let done = self.inner.done.load(Ordering::Relaxed);
+        let total = if self.inner.total > 0 { self.inner.total } else { done };
+        let sent = self.inner.events.send(Event::Progress { done: total, total }).await.map_err(|_| Error::cancelled());
+        self.inner.shared.wake();
+        sent
     }
 }
 

@@ -291,6 +291,7 @@ impl VFolder {
             self.upload_file(ctx, &local, &remote, &sink).await?;
             names.push(remote);
         }
+        sink.finish().await?;
         Ok(names)
     }
 
@@ -394,6 +395,7 @@ impl VFolder {
             match r {
                 Ok(n) => {
                     tokio::fs::rename(&partial, dest).await.map_err(|e| Error::io(&format!("renaming into '{}'", dest.display()), e))?;
+                    sink.finish().await?;
                     return Ok(n);
                 }
                 Err(e) if retry.again(&e, ctx).await.unwrap_or(false) => {

@@ -126,7 +126,10 @@ pub type bai_media_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, recor
 /// runs then report BAI_WAITING_INPUT; blocking runs end with BAI_E_BAD_STATE).
 #[allow(non_camel_case_types)]
 pub type bai_input_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, request: *mut bai_input_request_t) -> i32>;
-/// Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP.
+/// Called with transfer progress. Returns BAI_CB_CONTINUE or BAI_CB_STOP (the transfer ends
+/// `BAI_E_ABORTED_BY_CALLBACK`). Reports may be coalesced; the last one (done == total) comes
+/// once the transfer was committed (the server stored it, or the file landed), so a stop there
+/// no longer undoes it: the call still reports `BAI_E_ABORTED_BY_CALLBACK`.
 #[allow(non_camel_case_types)]
 pub type bai_progress_cb = Option<unsafe extern "C" fn(userdata: *mut c_void, progress: *const bai_progress_t) -> i32>;
 /// Called for each server-sent event. Returns BAI_CB_CONTINUE or BAI_CB_STOP.

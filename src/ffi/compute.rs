@@ -904,7 +904,9 @@ pub extern "C" fn bai_compute_upload(compute: *const bai_compute_t, paths: *cons
 /// the whole download. Each file lands atomically (written aside, then renamed).
 ///
 /// The answer is spooled to temporary files as it arrives (bounded memory), checked, then
-/// extracted.
+/// extracted. The progress callback of `op_opts` counts the answer's bytes; its last report
+/// (done == total) comes after the files were written: a stop there reports
+/// `BAI_E_ABORTED_BY_CALLBACK` and the files stay.
 ///
 /// **Ownership:** inputs copied; `op_opts` (may be NULL) as bai_op_opts_t says; `names_out`
 /// may be NULL, else it is filled with the written names as a JSON list (release with

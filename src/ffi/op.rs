@@ -347,8 +347,12 @@ pub extern "C" fn bai_op_send_input(op: *mut bai_op_t, text: *const u8, len: usi
     })
 }
 
-/// Cancels an operation: it ends promptly with `BAI_E_CANCELLED` (seen by the next poll), and
-/// code still running is interrupted on the server. Idempotent.
+/// Cancels an operation. What it ends with (seen by the next poll): `BAI_E_CANCELLED` for a
+/// transfer, a terminal, an event stream, and a run still queued behind another run of its
+/// compute session (it never reaches the server); `BAI_E_INTERRUPTED` for a run the server was
+/// executing: the library interrupts it there, and the operation ends once the server reports
+/// it stopped (at most 15 s later), so the next run starts clean; this call never waits. An operation that already finished keeps its
+/// outcome. Idempotent.
 ///
 /// **Thread:** any thread, while the op is not being freed; never blocks. **Errors:**
 /// `BAI_E_NULL_ARG`.

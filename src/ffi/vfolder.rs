@@ -249,9 +249,9 @@ fn upload_work(s: &Arc<SessionInner>, name: *const c_char, paths: *const *const 
 /// `base_dir` (NULL: the current directory). A transient failure is resumed from the server's
 /// offset without re-sending what it already stored, within the retry budget
 /// (bai_config_set_retry_budget_ms()). The progress callback of `op_opts` (may be NULL) gets
-/// the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk — a stop at
-/// the last report (done == total) comes after the last byte was sent: the call reports
-/// `BAI_E_ABORTED_BY_CALLBACK` and the server keeps the file.
+/// the bytes sent so far; returning BAI_CB_STOP ends the upload at the next chunk. The last
+/// report (done == total) comes after the server stored every file: a stop there reports
+/// `BAI_E_ABORTED_BY_CALLBACK` and the files stay.
 ///
 /// **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
 /// when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.
@@ -312,10 +312,10 @@ pub extern "C" fn bai_vfolder_upload_start(
 /// name; an existing file there is an error), streamed to disk in bounded memory and resumed
 /// with Range after a transient failure, within the retry budget. Each file lands atomically
 /// (written to `<name>.partial`, then renamed; flushed to disk first with
-/// bai_config_set_sync_downloads()). A stop from the progress callback of `op_opts` removes
-/// the partial file; a stop at the last report (done == total) comes after the last byte
-/// arrived: the call reports `BAI_E_ABORTED_BY_CALLBACK` and the file may already carry its
-/// final name.
+/// bai_config_set_sync_downloads()). The progress callback of `op_opts` gets each file's
+/// bytes so far (total 0 while unknown); a stop removes the partial file. Each file's last
+/// report (done == total) comes after it landed under its final name: a stop there reports
+/// `BAI_E_ABORTED_BY_CALLBACK`, that file stays and the files after it are not downloaded.
 ///
 /// **Ownership:** inputs copied; `op_opts` as bai_op_opts_t says (its userdata is released
 /// when the call returns). **Thread:** blocks; any thread; the progress callback runs on it.

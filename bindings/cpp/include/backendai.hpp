@@ -86,15 +86,16 @@ enum class PollState {
 class Error : public std::runtime_error {
 public:
     /// An error with the library's code (e.g. BAI_E_AUTH), its message and the server's
-    /// answer: HTTP status (0 when none), problem type and title.
+    /// answer: HTTP status (0 when none), problem type and title, and error code (26.09).
     Error(int32_t code, std::string message, uint16_t http_status = 0, std::string server_type = {},
-          std::string server_title = {})
+          std::string server_title = {}, std::string server_code = {})
         : std::runtime_error(describe(code, message, http_status, server_type)),
           code_(code),
           message_(std::move(message)),
           http_status_(http_status),
           server_type_(std::move(server_type)),
-          server_title_(std::move(server_title)) {}
+          server_title_(std::move(server_title)),
+          server_code_(std::move(server_code)) {}
 
     /// The library's result code (e.g. 301).
     int32_t code() const noexcept { return code_; }
@@ -108,6 +109,9 @@ public:
     const std::string &server_type() const noexcept { return server_type_; }
     /// `title` of the server's problem+json body, "" if none.
     const std::string &server_title() const noexcept { return server_title_; }
+    /// `error_code` of the server's problem+json body (Backend.AI 26.09 and later, e.g.
+    /// "session_read_not-found"), "" if none (23.09 sends none).
+    const std::string &server_code() const noexcept { return server_code_; }
 
 private:
     static std::string describe(int32_t code, const std::string &message, uint16_t status,
@@ -126,6 +130,7 @@ private:
     uint16_t http_status_;
     std::string server_type_;
     std::string server_title_;
+    std::string server_code_;
 };
 
 /// The server answered with an HTTP error status.
@@ -182,27 +187,30 @@ inline bool is_success(int32_t rc) noexcept {
 
 template <typename E>
 std::exception_ptr error_of(int32_t code, std::string &message, uint16_t status, std::string &type,
-                            std::string &title) {
-    return std::make_exception_ptr(E(code, std::move(message), status, std::move(type), std::move(title)));
+                            std::string &title, std::string &server_code) {
+    return std::make_exception_ptr(
+        E(code, std::move(message), status, std::move(type), std::move(title), std::move(server_code)));
 }
 
 /// The exception of the right class for a library code.
 inline std::exception_ptr make_error(int32_t code, std::string message, uint16_t status = 0,
-                                     std::string type = {}, std::string title = {}) {
+                                     std::string type = {}, std::string title = {},
+                                     std::string server_code = {}) {
     if (message.empty()) message = bai_code_describe(code);
-    if (code == BAI_E_INTERRUPTED) return error_of<InterruptedError>(code, message, status, type, title);
-    if (code == BAI_E_CANCELLED) return error_of<CancelledError>(code, message, status, type, title);
-    if (code == BAI_E_TIMEOUT) return error_of<TimeoutError>(code, message, status, type, title);
-    if (code == BAI_E_ABORTED_BY_CALLBACK) return error_of<CallbackAborted>(code, message, status, type, title);
+    if (code == BAI_E_INTERRUPTED) return error_of<InterruptedError>(code, message, status, type, title, server_code);
+    if (code == BAI_E_CANCELLED) return error_of<CancelledError>(code, message, status, type, title, server_code);
+    if (code == BAI_E_TIMEOUT) return error_of<TimeoutError>(code, message, status, type, title, server_code);
+    if (code == BAI_E_ABORTED_BY_CALLBACK) return error_of<CallbackAborted>(code, message, status, type, title, server_code);
     if (code == BAI_E_NOT_FOUND || code == BAI_E_SESSION_GONE)
-        return error_of<NotFoundError>(code, message, status, type, title);
-    if (status != 0) return error_of<ApiError>(code, message, status, type, title);
-    return error_of<ClientError>(code, message, status, type, title);
+        return error_of<NotFoundError>(code, message, status, type, title, server_code);
+    if (status != 0) return error_of<ApiError>(code, message, status, type, title, server_code);
+    return error_of<ClientError>(code, message, status, type, title, server_code);
 }
 
 [[noreturn]] inline void throw_error(int32_t code, std::string message, uint16_t status, std::string type,
-                                     std::string title) {
-    std::rethrow_exception(make_error(code, std::move(message), status, std::move(type), std::move(title)));
+                                     std::string title, std::string server_code = {}) {
+    std::rethrow_exception(
+        make_error(code, std::move(message), status, std::move(type), std::move(title), std::move(server_code)));
 }
 
 /// The calling thread's last error (read at once, before any other bai_ call).
@@ -211,7 +219,8 @@ inline std::exception_ptr last_error(int32_t rc) {
     uint16_t status = bai_last_error_http_status();
     std::string type = bai_last_error_server_type();
     std::string title = bai_last_error_server_title();
-    return make_error(rc, std::move(message), status, std::move(type), std::move(title));
+    std::string server_code = bai_last_error_server_code();
+    return make_error(rc, std::move(message), status, std::move(type), std::move(title), std::move(server_code));
 }
 
 /// Throws the calling thread's last error.
@@ -1091,9 +1100,12 @@ public:
             uint16_t status = bai_last_error_http_status();
             std::string type = bai_last_error_server_type();
             std::string title = bai_last_error_server_title();
+            std::string server_code = bai_last_error_server_code();
             if (msg.empty()) msg = message();
-            error_ = state_ && state_->error ? state_->error
-                                             : detail::make_error(rc, std::move(msg), status, std::move(type), std::move(title));
+            error_ = state_ && state_->error
+                         ? state_->error
+                         : detail::make_error(rc, std::move(msg), status, std::move(type), std::move(title),
+                                              std::move(server_code));
             std::rethrow_exception(error_);
         }
         if (state_ && state_->error) {

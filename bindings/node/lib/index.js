@@ -34,7 +34,8 @@ const MODE_BATCH = 1;
 /**
  * A failure reported by libbackendai, in Node's manner: `code` is the code's name
  * ('BAI_E_NOT_FOUND'), `errno` its number (302, see `Codes`), `message` the library's detail
- * (without the name), plus `httpStatus`, `serverType`, `serverTitle` and `op` (what the
+ * (without the name), plus `httpStatus`, `serverType`, `serverTitle`, `serverCode` (the
+ * server's `error_code`: Backend.AI 26.09 and later, '' from 23.09) and `op` (what the
  * binding was doing). Families shared with the other bindings are subclasses:
  * NotFoundError (BAI_E_NOT_FOUND, and BAI_E_SESSION_GONE: a compute session that ended or
  * was destroyed), CancelledError (and its InterruptedError), TimeoutError,
@@ -48,6 +49,7 @@ class BackendAIError extends Error {
     this.httpStatus = detail.httpStatus || 0;
     this.serverType = detail.serverType || '';
     this.serverTitle = detail.serverTitle || '';
+    this.serverCode = detail.serverCode || '';
     if (detail.op) this.op = detail.op;
   }
 }

@@ -203,6 +203,7 @@ const decls = [
   'uint16_t bai_last_error_http_status()',
   'const char *bai_last_error_server_type()',
   'const char *bai_last_error_server_title()',
+  'const char *bai_last_error_server_code()',
   'const char *bai_version()',
   'uint32_t bai_version_num()',
   'int32_t bai_check_version(uint32_t header_num)',
@@ -348,6 +349,7 @@ function lastError(code) {
     httpStatus: C.bai_last_error_http_status(),
     serverType: C.bai_last_error_server_type(),
     serverTitle: C.bai_last_error_server_title(),
+    serverCode: C.bai_last_error_server_code(),
   };
 }
 

@@ -21,7 +21,7 @@ function spawn() {
     else p.resolve(value);
   });
   w.on('error', (err) => {
-    for (const p of entry.pending.values()) p.reject({ code: 903, name: 'BAI_E_INTERNAL', message: String(err), httpStatus: 0, serverType: '', serverTitle: '' });
+    for (const p of entry.pending.values()) p.reject({ code: 903, name: 'BAI_E_INTERNAL', message: String(err), httpStatus: 0, serverType: '', serverTitle: '', serverCode: '' });
     entry.pending.clear();
     const i = workers.indexOf(entry);
     if (i >= 0) workers.splice(i, 1);

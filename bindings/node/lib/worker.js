@@ -8,7 +8,7 @@ parentPort.on('message', ({ id, name, args }) => {
     parentPort.postMessage({ id, value: calls[name](...args) });
   } catch (e) {
     const detail = e instanceof CallError ? e.detail
-      : { code: 903, name: 'BAI_E_INTERNAL', message: String((e && e.stack) || e), httpStatus: 0, serverType: '', serverTitle: '' };
+      : { code: 903, name: 'BAI_E_INTERNAL', message: String((e && e.stack) || e), httpStatus: 0, serverType: '', serverTitle: '', serverCode: '' };
     parentPort.postMessage({ id, error: detail });
   }
 });

@@ -387,6 +387,7 @@ bai_last_error_message = _fn("bai_last_error_message", c_char_p)
 bai_last_error_http_status = _fn("bai_last_error_http_status", c_uint16)
 bai_last_error_server_type = _fn("bai_last_error_server_type", c_char_p)
 bai_last_error_server_title = _fn("bai_last_error_server_title", c_char_p)
+bai_last_error_server_code = _fn("bai_last_error_server_code", c_char_p)
 bai_last_error_message_copy = _fn("bai_last_error_message_copy", CODE, c_char_p, c_size_t, POINTER(c_size_t))
 # buffers
 bai_buf_dispose = _fn("bai_buf_dispose", None, BUF)

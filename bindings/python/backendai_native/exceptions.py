@@ -5,7 +5,9 @@ Every exception raised for a failed library call is a :class:`BackendError` carr
 - ``code``: the library's numeric result code (e.g. 301) and ``code_name`` ("BAI_E_AUTH");
 - ``message``: the library's message (never contains a secret);
 - ``http_status``: the HTTP status of the server's answer, 0 when there was none;
-- ``server_type`` / ``server_title``: the ``type``/``title`` of the server's problem+json body.
+- ``server_type`` / ``server_title``: the ``type``/``title`` of the server's problem+json body;
+- ``server_code``: the server's ``error_code`` (Backend.AI 26.09 and later, e.g.
+  ``session_read_not-found``; ``""`` from 23.09).
 
 Failures with an HTTP answer raise :class:`BackendAPIError` (``status``, ``reason``, ``data``
 as in the SDK); all others raise :class:`BackendClientError`. Families every binding shares:
@@ -36,13 +38,14 @@ class BackendError(Exception):
     """Base of all errors of this package."""
 
     def __init__(self, code: int = _lib.BAI_E_INTERNAL, message: str = "", http_status: int = 0,
-                 server_type: str = "", server_title: str = ""):
+                 server_type: str = "", server_title: str = "", server_code: str = ""):
         self.code = int(code)
         self.code_name = _lib.text(_lib.bai_code_name(self.code))
         self.message = message
         self.http_status = int(http_status)
         self.server_type = server_type
         self.server_title = server_title
+        self.server_code = server_code
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -75,8 +78,12 @@ class BackendAPIError(BackendError):
 
     @property
     def data(self) -> dict:
-        """The server's problem+json fields known to the library: ``type``, ``title``, ``msg``."""
-        return {"type": self.server_type, "title": self.server_title, "msg": self.message}
+        """The server's problem+json fields known to the library: ``type``, ``title``, ``msg``,
+        and ``error_code`` when the server sent one (26.09 and later)."""
+        d = {"type": self.server_type, "title": self.server_title, "msg": self.message}
+        if self.server_code:
+            d["error_code"] = self.server_code
+        return d
 
 
 class NotFoundError(BackendAPIError):
@@ -105,7 +112,7 @@ class CallbackAbortedError(BackendClientError):
 
 
 def make_error(code: int, message: str, http_status: int = 0, server_type: str = "",
-               server_title: str = "") -> BackendError:
+               server_title: str = "", server_code: str = "") -> BackendError:
     """The exception of the right class for a library code (see the table above)."""
     if code == _lib.BAI_E_CANCELLED:
         cls = CancelledError
@@ -121,7 +128,7 @@ def make_error(code: int, message: str, http_status: int = 0, server_type: str =
         cls = BackendAPIError
     else:
         cls = BackendClientError
-    return cls(code, message, http_status, server_type, server_title)
+    return cls(code, message, http_status, server_type, server_title, server_code)
 
 
 def last_error(code: int | None = None) -> BackendError:
@@ -131,11 +138,12 @@ def last_error(code: int | None = None) -> BackendError:
     status = _lib.bai_last_error_http_status()
     stype = _lib.text(_lib.bai_last_error_server_type())
     stitle = _lib.text(_lib.bai_last_error_server_title())
+    scode = _lib.text(_lib.bai_last_error_server_code())
     if code is None:
         code = lc
     if not msg:
         msg = _lib.text(_lib.bai_code_describe(code))
-    return make_error(code, msg, status, stype, stitle)
+    return make_error(code, msg, status, stype, stitle, scode)
 
 
 def check(code: int) -> int:

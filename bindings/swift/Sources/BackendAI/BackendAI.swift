@@ -39,6 +39,9 @@ public struct BackendAIError: Error, CustomStringConvertible {
     public let serverType: String
     /// `title` of the server's problem+json body, "" if none.
     public let serverTitle: String
+    /// `error_code` of the server's problem+json body (Backend.AI 26.09 and later, e.g.
+    /// "session_read_not-found"), "" if none (23.09 sends none).
+    public var serverCode: String = ""
     /// The code's name, e.g. "BAI_E_NOT_FOUND".
     public var codeName: String { String(cString: bai_code_name(code)) }
     /// The server answered with an HTTP error status.
@@ -68,7 +71,8 @@ public struct BackendAIError: Error, CustomStringConvertible {
                               message: msg.isEmpty ? String(cString: bai_code_describe(rc)) : msg,
                               httpStatus: bai_last_error_http_status(),
                               serverType: String(cString: bai_last_error_server_type()),
-                              serverTitle: String(cString: bai_last_error_server_title()))
+                              serverTitle: String(cString: bai_last_error_server_title()),
+                              serverCode: String(cString: bai_last_error_server_code()))
     }
 }
 
