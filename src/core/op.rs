@@ -106,10 +106,19 @@ pub struct OpCtx {
 impl OpCtx {
     /// Runs `f` unless the operation is cancelled first.
     pub async fn guard<F: Future<Output = Result<T>>, T>(&self, f: F) -> Result<T> {
+        if self.shared.is_cancelled() {
+            return Err(self.shared.cancel_error());
+        }
+        // Most steps of a transfer are ready at once (a chunk already received): those need
+        // no wait registered with the cancellation token.
+        tokio::pin!(f);
+        if let Some(r) = poll_once(f.as_mut()).await {
+            return r;
+        }
         tokio::select! {
             biased;
             _ = self.shared.cancel.cancelled() => Err(self.shared.cancel_error()),
-            r = f => r,
+            r = &mut f => r,
         }
     }
 
@@ -154,7 +163,7 @@ impl OpCtx {
 
     /// A cloneable counter that reports transferred bytes as progress events.
     pub fn progress_sink(&self, total: u64) -> ProgressSink {
-        ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), total }) }
+        ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), reported: AtomicU64::new(0), total }) }
     }
 
     /// Asks the caller for a line of input and waits for it.
@@ -173,8 +182,15 @@ struct SinkInner {
     events: mpsc::Sender<Event>,
     shared: Arc<OpShared>,
     done: AtomicU64,
+    /// The figure last queued.
+    reported: AtomicU64,
     total: u64,
 }
+
+/// Bytes moved between two progress events: a transfer reports every [`PROGRESS_STEP`] bytes
+/// (and at its end), not every network chunk, so the caller's thread is not woken thousands of
+/// times per gigabyte.
+pub const PROGRESS_STEP: u64 = 1 << 20;
 
 /// Counts bytes of a transfer and queues progress events (dropped when the queue is full).
 #[derive(Clone)]
@@ -185,7 +201,23 @@ pub struct ProgressSink {
 impl ProgressSink {
     pub fn add(&self, n: u64) {
         let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
+        let last = self.inner.reported.load(Ordering::Relaxed);
+        if done >= last + PROGRESS_STEP || (self.inner.total > 0 && done >= self.inner.total && done > last) {
+            self.report(done);
+        }
+    }
+
+    /// Queues the current figure if it was not reported yet (the end of a transfer).
+    pub fn flush(&self) {
+        let done = self.inner.done.load(Ordering::Relaxed);
+        if done > self.inner.reported.load(Ordering::Relaxed) {
+            self.report(done);
+        }
+    }
+
+    fn report(&self, done: u64) {
         if self.inner.events.try_send(Event::Progress { done, total: self.inner.total }).is_ok() {
+            self.inner.reported.fetch_max(done, Ordering::Relaxed);
             self.inner.shared.wake();
         }
     }
@@ -359,6 +391,15 @@ impl<T> Op<T> {
     pub fn cancel(&self, reason: CancelReason) {
         self.shared.cancel(reason);
     }
+}
+
+/// Polls `f` once: its output if it is ready now (its waker stays registered otherwise).
+pub async fn poll_once<F: Future + Unpin>(mut f: F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(match std::pin::Pin::new(&mut f).poll(cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }))
+    .await
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
