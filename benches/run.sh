@@ -6,6 +6,10 @@
 #   benches/run.sh            full run (~20 min on 2 cores); writes benches/RESULTS.md
 #   benches/run.sh --quick    every workload shrunk (< ~5 min); writes benches/build/RESULTS-quick.md
 #   benches/run.sh --quick --save   quick run that also writes benches/RESULTS.md
+#   benches/run.sh --remote   against the Backend.AI in BACKEND_ENDPOINT, BACKEND_ACCESS_KEY,
+#                             BACKEND_SECRET_KEY (BAI_BENCH_IMAGE: the image to run code in);
+#                             writes benches/build/RESULTS-remote.md
+#   --only=1,3,4 --rounds=N --transfer-mb=N   a part of the run (never saved to RESULTS.md)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,8 +19,9 @@ cd "$ROOT"
 ARGS=()
 for a in "$@"; do
     case "$a" in
-        --quick|--save) ARGS+=("$a") ;;
-        -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+        --quick|--save|--remote) ARGS+=("$a") ;;
+        --only=*|--rounds=*|--transfer-mb=*) ARGS+=("$a") ;;
+        -h|--help) sed -n 2,13p "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument: $a" >&2; exit 2 ;;
     esac
 done

@@ -28,7 +28,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define IMAGE "python:3.9-ubuntu20.04"
+/* The compute-session image; BAI_BENCH_IMAGE overrides it (a real cluster has its own). */
+static const char *image(void)
+{
+    const char *i = getenv("BAI_BENCH_IMAGE");
+    return i && i[0] ? i : "python:3.9-ubuntu20.04";
+}
 
 static double now(void)
 {
@@ -75,7 +80,7 @@ static bai_compute_t *get_compute(bai_session_t *session, const char *name)
     opts.struct_size = sizeof opts;
     opts.name = name;
     bai_compute_t *compute = NULL;
-    bai_code_t code = bai_compute_create(session, IMAGE, &opts, &compute);
+    bai_code_t code = bai_compute_create(session, image(), &opts, &compute);
     if (code != BAI_OK) {
         die("bai_compute_create", code);
     }

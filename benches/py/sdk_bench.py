@@ -21,7 +21,7 @@ import time
 
 from ai.backend.client.session import AsyncSession, Session
 
-IMAGE = "python:3.9-ubuntu20.04"
+IMAGE = os.environ.get("BAI_BENCH_IMAGE") or "python:3.9-ubuntu20.04"
 
 
 def cpu():

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncSeekExt;
 
 use crate::error::{json_response, ApiError, ApiResult};
 use crate::ext::{self, base_url, http_date, parse_http_date};
@@ -28,6 +28,8 @@ use crate::vfolder;
 
 const TOKEN_LIFETIME: i64 = 24 * 3600;
 const CHUNK: usize = 64 * 1024;
+/// Bytes read from disk per piece of a download body.
+const READ_PIECE: usize = 1 << 20;
 
 #[derive(Default)]
 struct Counters {
@@ -238,12 +240,13 @@ async fn tus_patch(st: &Shared, q: &[(String, String)], req: Request) -> ApiResu
         return Ok(r);
     }
     std::fs::create_dir_all(st.data_dir.join("uploads")).map_err(|_| ApiError::internal(None))?;
-    let mut f = tokio::fs::OpenOptions::new()
+    let f = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&u.temp)
         .await
         .map_err(|e| ApiError::internal(Some(&e.to_string())))?;
+    let mut f = BatchWriter::new(f.into_std().await);
     let cut_at = ext::CUT_UPLOAD.armed();
     let mut this_request: u64 = 0;
     let mut offset = current;
@@ -255,7 +258,7 @@ async fn tus_patch(st: &Shared, q: &[(String, String)], req: Request) -> ApiResu
             if this_request + chunk.len() as u64 >= n {
                 let keep = (n - this_request) as usize;
                 let part = chunk.split_to(keep);
-                let _ = f.write_all(&part).await;
+                let _ = f.push(&part).await;
                 let _ = f.flush().await;
                 add_bytes(&u.session, part.len() as u64);
                 if ext::CUT_UPLOAD.fire() {
@@ -277,7 +280,7 @@ async fn tus_patch(st: &Shared, q: &[(String, String)], req: Request) -> ApiResu
             chunk.truncate(room as usize);
             too_large = true;
         }
-        f.write_all(&chunk).await.map_err(|e| ApiError::internal(Some(&e.to_string())))?;
+        f.push(&chunk).await.map_err(|e| ApiError::internal(Some(&e.to_string())))?;
         add_bytes(&u.session, chunk.len() as u64);
         this_request += chunk.len() as u64;
         offset += chunk.len() as u64;
@@ -301,6 +304,62 @@ async fn tus_patch(st: &Shared, q: &[(String, String)], req: Request) -> ApiResu
     let mut r = StatusCode::NO_CONTENT.into_response();
     session_headers(&mut r, &u, now);
     Ok(r)
+}
+
+/// Bytes of an upload gathered into batches of this size before they are written.
+const WRITE_BATCH: usize = 1 << 20;
+
+/// Writes a request body to its file in batches on a blocking thread, one batch being written
+/// while the next is received: one thread hop per batch instead of one per network chunk.
+struct BatchWriter {
+    file: Option<std::fs::File>,
+    buf: Vec<u8>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>>,
+}
+
+impl BatchWriter {
+    fn new(file: std::fs::File) -> BatchWriter {
+        BatchWriter { file: Some(file), buf: Vec::with_capacity(WRITE_BATCH), writing: None }
+    }
+
+    async fn push(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= WRITE_BATCH {
+            self.submit().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the batch being written, then starts writing the gathered one.
+    async fn submit(&mut self) -> std::io::Result<()> {
+        let (file, mut spare) = self.wait().await?;
+        spare.clear();
+        let data = std::mem::replace(&mut self.buf, spare);
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = file;
+            file.write_all(&data)?;
+            Ok((file, data))
+        }));
+        Ok(())
+    }
+
+    async fn wait(&mut self) -> std::io::Result<(std::fs::File, Vec<u8>)> {
+        match self.writing.take() {
+            Some(w) => w.await.map_err(std::io::Error::other)?,
+            None => Ok((self.file.take().ok_or_else(|| std::io::Error::other("writer closed"))?, Vec::with_capacity(WRITE_BATCH))),
+        }
+    }
+
+    /// Everything received so far is in the file.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.submit().await?;
+        }
+        let (file, _) = self.wait().await?;
+        self.file = Some(file);
+        Ok(())
+    }
 }
 
 fn stats(q: &[(String, String)]) -> ApiResult<Response> {
@@ -421,16 +480,16 @@ async fn download(st: &Shared, q: &[(String, String)], head: bool, h: &HeaderMap
 async fn file_body(path: PathBuf, start: u64, len: u64, session: String) -> ApiResult<Body> {
     let mut f = tokio::fs::File::open(&path).await.map_err(|_| ApiError::internal(None))?;
     f.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| ApiError::internal(None))?;
+    let f = f.into_std().await;
     let cut_at = ext::CUT_DOWNLOAD.armed();
     struct S {
-        f: tokio::fs::File,
+        f: Option<std::fs::File>,
         left: u64,
         sent: u64,
         cut_at: Option<u64>,
         session: String,
-        buf: Vec<u8>,
     }
-    let s = S { f, left: len, sent: 0, cut_at, session, buf: vec![0u8; CHUNK] };
+    let s = S { f: Some(f), left: len, sent: 0, cut_at, session };
     let stream = futures_util::stream::unfold(s, |mut s| async move {
         if s.left == 0 {
             return None;
@@ -445,21 +504,33 @@ async fn file_body(path: PathBuf, start: u64, len: u64, session: String) -> ApiR
                 return Some((Err(std::io::Error::other("fault injection")), s));
             }
         }
-        let mut want = (s.left as usize).min(CHUNK);
+        let mut want = (s.left as usize).min(READ_PIECE);
         if let Some(n) = s.cut_at {
             if s.sent < n {
                 want = want.min((n - s.sent) as usize);
             }
         }
-        match s.f.read(&mut s.buf[..want]).await {
-            Ok(0) => None,
-            Ok(k) => {
+        // One blocking read per piece, straight into the buffer that is sent.
+        let mut f = s.f.take()?;
+        let read = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut v = Vec::with_capacity(want);
+            let r = Read::by_ref(&mut f).take(want as u64).read_to_end(&mut v);
+            (f, r.map(|_| v))
+        })
+        .await;
+        match read {
+            Ok((f, Ok(v))) if !v.is_empty() => {
+                s.f = Some(f);
+                let k = v.len();
                 s.left -= k as u64;
                 s.sent += k as u64;
                 add_bytes(&s.session, k as u64);
-                Some((Ok(Bytes::copy_from_slice(&s.buf[..k])), s))
+                Some((Ok(Bytes::from(v)), s))
             }
-            Err(e) => Some((Err(e), S { left: 0, ..s })),
+            Ok((_, Ok(_))) => None,
+            Ok((_, Err(e))) => Some((Err(e), S { left: 0, ..s })),
+            Err(e) => Some((Err(std::io::Error::other(e)), S { left: 0, ..s })),
         }
     });
     Ok(Body::from_stream(stream))

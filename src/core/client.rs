@@ -534,7 +534,9 @@ impl Client {
 
     /// Sends and fails on an answer outside 2xx with the server's problem+json detail.
     pub async fn call(&self, req: Request) -> Result<Response> {
-        self.send(req).await?.error_for_status()
+        // Boxed: the exchange's state (a few KiB) then stays in place instead of being copied
+        // into every future that wraps a call (runs, guards, selects).
+        Box::pin(self.send(req)).await?.error_for_status()
     }
 
     /// `call`, then the body as JSON.

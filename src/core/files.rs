@@ -305,6 +305,9 @@ where
             }
         }
         f.flush().await.map_err(|e| Error::io("download spool", e))?;
+        if let Some(p) = progress {
+            p.flush();
+        }
         out.push(path);
     }
     Ok(out)

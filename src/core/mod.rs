@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod compute;
 pub mod config;
+pub mod diskio;
 pub mod error;
 pub mod exec;
 pub mod files;

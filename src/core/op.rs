@@ -106,10 +106,19 @@ pub struct OpCtx {
 impl OpCtx {
     /// Runs `f` unless the operation is cancelled first.
     pub async fn guard<F: Future<Output = Result<T>>, T>(&self, f: F) -> Result<T> {
+        if self.shared.is_cancelled() {
+            return Err(self.shared.cancel_error());
+        }
+        // Most steps of a transfer are ready at once (a chunk already received): those need
+        // no wait registered with the cancellation token.
+        tokio::pin!(f);
+        if let Some(r) = poll_once(f.as_mut()).await {
+            return r;
+        }
         tokio::select! {
             biased;
             _ = self.shared.cancel.cancelled() => Err(self.shared.cancel_error()),
-            r = f => r,
+            r = &mut f => r,
         }
     }
 
@@ -148,7 +157,7 @@ impl OpCtx {
     /// unknown). The report that reaches the total is held back until finish(): the last
     /// report a caller sees (done == total) always comes after the work was committed.
     pub fn progress_sink(&self, total: u64) -> ProgressSink {
-        ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), total }) }
+        ProgressSink { inner: Arc::new(SinkInner { events: self.events.clone(), shared: self.shared.clone(), done: AtomicU64::new(0), reported: AtomicU64::new(0), total }) }
     }
 
     /// Asks the caller for a line of input and waits for it.
@@ -167,8 +176,15 @@ struct SinkInner {
     events: mpsc::Sender<Event>,
     shared: Arc<OpShared>,
     done: AtomicU64,
+    /// The figure last queued.
+    reported: AtomicU64,
     total: u64,
 }
+
+/// Bytes moved between two progress events: a transfer reports every [`PROGRESS_STEP`] bytes
+/// (and at its end), not every network chunk, so the caller's thread is not woken thousands of
+/// times per gigabyte.
+pub const PROGRESS_STEP: u64 = 1 << 20;
 
 /// Counts bytes of a transfer and queues progress events (dropped when the queue is full).
 #[derive(Clone)]
@@ -177,16 +193,33 @@ pub struct ProgressSink {
 }
 
 impl ProgressSink {
-    /// Counts `n` more bytes. Reports are dropped rather than waited for when the queue is
-    /// full (only the latest figure matters), and the one reaching the total is left to
-    /// finish().
+    /// Counts `n` more bytes, reporting every [`PROGRESS_STEP`]. Reports are dropped rather
+    /// than waited for when the queue is full (only the latest figure matters), and the one
+    /// reaching the total is left to finish().
     pub fn add(&self, n: u64) {
         let done = self.inner.done.fetch_add(n, Ordering::Relaxed) + n;
         let total = self.inner.total;
         if total > 0 && done >= total {
             return;
         }
-        if self.inner.events.try_send(Event::Progress { done, total }).is_ok() {
+        if done >= self.inner.reported.load(Ordering::Relaxed) + PROGRESS_STEP {
+            self.report(done);
+        }
+    }
+
+    /// Queues the current figure if it was not reported yet (the end of a stretch of
+    /// transfer), unless it reaches the total: that report is finish()'s.
+    pub fn flush(&self) {
+        let done = self.inner.done.load(Ordering::Relaxed);
+        let total = self.inner.total;
+        if done > self.inner.reported.load(Ordering::Relaxed) && !(total > 0 && done >= total) {
+            self.report(done);
+        }
+    }
+
+    fn report(&self, done: u64) {
+        if self.inner.events.try_send(Event::Progress { done, total: self.inner.total }).is_ok() {
+            self.inner.reported.fetch_max(done, Ordering::Relaxed);
             self.inner.shared.wake();
         }
     }
@@ -372,6 +405,15 @@ impl<T> Op<T> {
     pub fn cancel(&self, reason: CancelReason) {
         self.shared.cancel(reason);
     }
+}
+
+/// Polls `f` once: its output if it is ready now (its waker stays registered otherwise).
+pub async fn poll_once<F: Future + Unpin>(mut f: F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(match std::pin::Pin::new(&mut f).poll(cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }))
+    .await
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

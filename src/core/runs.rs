@@ -7,10 +7,9 @@
 //! first request only when its turn comes. A run cancelled while queued leaves the queue
 //! without the server ever hearing of it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-
-use tokio::sync::Notify;
+use std::task::{Poll, Waker};
 
 #[derive(Default)]
 struct State {
@@ -18,15 +17,20 @@ struct State {
     serving: u64,
     /// Tickets given up before their turn.
     abandoned: BTreeSet<u64>,
+    /// Who waits for which turn: only the ticket whose turn comes is woken (waking every
+    /// waiter at each turn would cost a wakeup per queued run per turn).
+    waiters: HashMap<u64, Waker>,
 }
 
 impl State {
-    /// Moves past the ticket being served and any abandoned ones after it.
-    fn advance(&mut self) {
+    /// Moves past the ticket being served and any abandoned ones after it; the waiter of the
+    /// ticket served next, if it waits.
+    fn advance(&mut self) -> Option<Waker> {
         self.serving += 1;
         while self.abandoned.remove(&self.serving) {
             self.serving += 1;
         }
+        self.waiters.remove(&self.serving)
     }
 }
 
@@ -34,7 +38,6 @@ impl State {
 #[derive(Default)]
 pub struct RunQueue {
     state: Mutex<State>,
-    turn: Notify,
 }
 
 impl std::fmt::Debug for RunQueue {
@@ -72,28 +75,40 @@ impl Ticket {
 
     /// Waits for this ticket's turn.
     pub async fn turn(&self) {
-        loop {
-            let notified = self.queue.turn.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if !self.is_queued() {
-                return;
+        std::future::poll_fn(|cx| {
+            let mut s = self.queue.lock();
+            if s.serving == self.number {
+                s.waiters.remove(&self.number);
+                return Poll::Ready(());
             }
-            notified.await;
-        }
+            match s.waiters.get_mut(&self.number) {
+                Some(w) => w.clone_from(cx.waker()),
+                None => {
+                    s.waiters.insert(self.number, cx.waker().clone());
+                }
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut s = self.queue.lock();
-        if s.serving == self.number {
-            s.advance();
-        } else if self.number > s.serving {
-            s.abandoned.insert(self.number);
-        }
+        s.waiters.remove(&self.number);
+        let next = if s.serving == self.number {
+            s.advance()
+        } else {
+            if self.number > s.serving {
+                s.abandoned.insert(self.number);
+            }
+            None
+        };
         drop(s);
-        self.queue.turn.notify_waiters();
+        if let Some(w) = next {
+            w.wake();
+        }
     }
 }
 

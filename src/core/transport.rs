@@ -87,6 +87,10 @@ impl Limits {
     /// Runs `fut` within the limits; `what` names the exchange in errors.
     async fn race<F: Future>(&self, fut: F, activity: &Activity, what: &str) -> Result<F::Output> {
         tokio::pin!(fut);
+        // Ready at once (a body chunk already buffered): no timer to arm.
+        if let Some(r) = super::op::poll_once(fut.as_mut()).await {
+            return Ok(r);
+        }
         loop {
             let idle_at = self.idle.map(|i| activity.last() + i);
             let wake = match (self.deadline, idle_at) {
@@ -154,9 +158,9 @@ impl Incoming {
 
     /// The next piece of the body, `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
-        let what = self.what.clone();
-        let c = self.limits.race(self.resp.chunk(), &self.activity, &what).await?.map_err(|e| transport_error(e, &what))?;
-        self.activity.touch();
+        let Incoming { resp, limits, activity, what, .. } = self;
+        let c = limits.race(resp.chunk(), activity, what).await?.map_err(|e| transport_error(e, what))?;
+        activity.touch();
         Ok(c)
     }
 

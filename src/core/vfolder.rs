@@ -4,28 +4,20 @@
 //! streamed from and to disk in bounded memory.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Body chunks queued between the network and the disk writer of a download.
-const WRITE_QUEUE: usize = 16;
-/// Largest single write of a download's writer.
-const WRITE_BATCH: usize = 1 << 20;
-
-use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tokio::io::AsyncSeekExt;
 
 use super::client::{encode_segment, Client, Request};
 use super::error::{Error, ErrorKind, Result};
 use super::log::Level;
 use super::op::{OpCtx, ProgressSink};
-use super::retry::Retry;
+use super::retry::{is_transient, Retry};
+use super::diskio::{file_body, FileSink};
 use super::transport::OutBody;
-
-/// Bytes sent per tus PATCH request.
-pub const UPLOAD_CHUNK: u64 = 8 << 20;
 
 /// Options of `create`.
 #[derive(Clone, Debug)]
@@ -187,20 +179,10 @@ impl VFolder {
         resp.header("upload-offset").and_then(|v| v.parse().ok()).ok_or_else(|| Error::bad_response("upload session answered without Upload-Offset"))
     }
 
-    /// Sends `len` bytes of `local` from `offset` in one tus PATCH; the server's new offset.
-    async fn tus_patch(&self, url: &reqwest::Url, local: &Path, offset: u64, len: u64, sink: &ProgressSink) -> Result<u64> {
-        use tokio::io::AsyncReadExt;
-        let mut file = tokio::fs::File::open(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?;
-        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(|e| Error::io("seek", e))?;
-        let sink = sink.clone();
-        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 << 10)
-            .map(move |chunk| {
-                if let Ok(c) = &chunk {
-                    sink.add(c.len() as u64);
-                }
-                chunk
-            })
-            .boxed();
+    /// Streams the bytes of `local` from `offset` to its end in one tus PATCH; the server's new
+    /// offset. `sent` counts the bytes handed to the connection.
+    async fn tus_patch(&self, url: &reqwest::Url, local: &Path, offset: u64, len: u64, sink: &ProgressSink, sent: &Arc<AtomicU64>) -> Result<u64> {
+        let stream = file_body(local, offset, len, sink.clone(), sent.clone())?;
         let mut h = HeaderMap::new();
         h.insert("tus-resumable", HeaderValue::from_static("1.0.0"));
         h.insert("upload-offset", HeaderValue::from(offset));
@@ -215,42 +197,68 @@ impl VFolder {
         Ok(new_offset.unwrap_or(offset + len))
     }
 
-    /// Uploads one local file to `remote` (a path inside the folder) with tus, resuming from
-    /// the storage proxy's offset after a transient failure, within the retry budget.
-    /// Progress is counted on `sink` (bytes sent, including any re-sent after a resume).
+    /// Uploads one local file to `remote` (a path inside the folder) with tus: the whole file
+    /// in one streamed PATCH (the storage proxy offers no other tus extension than the upload
+    /// session `request-upload` made, and one request costs the server one pass, one flush).
+    /// A cut transfer resumes from the offset the storage proxy reports (HEAD → Upload-Offset),
+    /// so what it stored is never sent again, within the retry budget; the budget is refilled
+    /// whenever that offset moved. Progress is counted on `sink` (bytes sent, including any
+    /// re-sent after a resume).
     pub async fn upload_file(&self, ctx: &OpCtx, local: &Path, remote: &str, sink: &ProgressSink) -> Result<u64> {
         let size = tokio::fs::metadata(local).await.map_err(|e| Error::io(&format!("'{}'", local.display()), e))?.len();
         let req = Request::new(Method::POST, ctx.guard(self.path("/request-upload")).await?).json(json!({"path": remote, "size": size}));
         let info = ctx.guard(self.client.call_json(req)).await?;
         let url = self.transfer_url(&info)?;
-        let mut offset = 0u64;
+        // The highest offset the server confirmed, and whether it must be asked first (after a
+        // failure: only the server knows what it kept of a cut request).
+        let mut stored = 0u64;
+        let mut ask = false;
+        let mut patched = false;
         let mut retry = Retry::new(self.client.config().retry_budget);
-        let mut resume = false;
+        let sent = Arc::new(AtomicU64::new(0));
         loop {
+            sent.store(0, Ordering::Relaxed);
             let r: Result<u64> = async {
-                if resume {
-                    offset = ctx.guard(self.tus_offset(&url)).await?;
+                let mut offset = if ask { ctx.guard(self.tus_offset(&url)).await? } else { stored };
+                if offset > stored {
+                    stored = offset;
+                    retry.progressed();
                 }
-                loop {
-                    let len = (size - offset).min(UPLOAD_CHUNK);
-                    let next = ctx.guard(self.tus_patch(&url, local, offset, len, sink)).await?;
-                    if next > offset {
-                        retry.progressed();
+                // An empty file still takes one (empty) PATCH, which completes the session.
+                while offset < size || (size == 0 && !patched) {
+                    let next = ctx.guard(self.tus_patch(&url, local, offset, size.saturating_sub(offset), sink, &sent)).await?;
+                    if next <= offset && size > 0 {
+                        return Err(Error::bad_response(format!("upload of '{remote}': the storage proxy stored nothing of a request (offset {offset})")));
                     }
+                    patched = true;
                     offset = next;
-                    if offset >= size {
-                        return Ok(size);
-                    }
+                    stored = stored.max(offset);
+                    retry.progressed();
                 }
+                Ok(size)
             }
             .await;
             match r {
                 Ok(n) => return Ok(n),
-                Err(e) if retry.again(&e, ctx).await? => {
-                    resume = true;
+                Err(e) => {
+                    // A long request cut after it moved bytes: learn at once whether the server
+                    // kept any, so that the retry budget counts from the last real progress.
+                    if sent.load(Ordering::Relaxed) > 0 && is_transient(&e) && !ctx.is_cancelled() {
+                        if let Ok(o) = ctx.guard(self.tus_offset(&url)).await {
+                            if o > stored {
+                                stored = o;
+                                retry.progressed();
+                            }
+                        }
+                    }
+                    if !retry.again(&e, ctx).await? {
+                        return Err(e);
+                    }
+                    // The offset is asked again right before resuming: a server may still have
+                    // been storing the cut request's last bytes when it was first asked.
+                    ask = true;
                     self.client.log.log(Level::Warn, "vfolder", || format!("upload of '{remote}' interrupted (attempt {}: {e}); resuming from the server's offset", retry.attempts()));
                 }
-                Err(e) => return Err(e),
             }
         }
     }
@@ -331,35 +339,9 @@ impl VFolder {
                 let file = file.map_err(|e| Error::io(&format!("'{}'", partial.display()), e))?;
                 start = offset;
                 validator = resp.header("last-modified").or_else(|| resp.header("etag")).map(str::to_owned).or(validator.clone());
-                // The body's chunks go as they are (no copy) to a blocking writer thread through
-                // a bounded queue: the network keeps flowing while the disk writes, and memory
-                // stays bounded (WRITE_QUEUE chunks).
-                let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
-                let sync = self.client.config().sync_downloads;
-                let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                    use std::io::Write;
-                    let mut file = file;
-                    let mut batch = Vec::new();
-                    while let Some(b) = rx.blocking_recv() {
-                        // Gather what else is queued into one write, up to WRITE_BATCH bytes.
-                        let mut more = rx.try_recv().ok();
-                        if more.is_none() {
-                            file.write_all(&b)?;
-                            continue;
-                        }
-                        batch.clear();
-                        batch.extend_from_slice(&b);
-                        while let Some(m) = more {
-                            batch.extend_from_slice(&m);
-                            more = if batch.len() < WRITE_BATCH { rx.try_recv().ok() } else { None };
-                        }
-                        file.write_all(&batch)?;
-                    }
-                    if sync {
-                        file.sync_all()?;
-                    }
-                    Ok(())
-                });
+                // Each chunk is written as hyper hands it over and dropped at once, so hyper
+                // reuses its receive buffer (see `diskio::FileSink`).
+                let mut out = FileSink::new(file, self.client.config().sync_downloads);
                 let mut body = resp;
                 let mut failed = None;
                 loop {
@@ -374,8 +356,8 @@ impl VFolder {
                         None => break,
                         Some(b) => {
                             let n = b.len() as u64;
-                            if tx.send(b).await.is_err() {
-                                break; // the writer failed: its error is reported below
+                            if out.write(b).await.is_err() {
+                                break; // the write failed: its error is reported below
                             }
                             start += n;
                             sink.add(n);
@@ -383,9 +365,8 @@ impl VFolder {
                         }
                     }
                 }
-                drop(tx);
-                let written = writer.await.map_err(|e| Error::internal(format!("the download writer stopped: {e}")))?;
-                written.map_err(|e| Error::io(&format!("writing '{}'", partial.display()), e))?;
+                sink.flush();
+                out.finish().await.map_err(|e| Error::io(&format!("writing '{}'", partial.display()), e))?;
                 if let Some(e) = failed {
                     return Err(e);
                 }

@@ -333,6 +333,60 @@ fn w_get(cfg: &Cfg, n: usize) {
     report(n as u64, t0.elapsed().as_secs_f64(), cpu() - c0, &format!("\"signed_inline\": {}", pre.extra));
 }
 
+/// The key of a request date's day and the host (PROTOCOL §2.2): derived once per day, as
+/// any client may keep it.
+struct DayKey {
+    day: String,
+    key: [u8; 32],
+    body_hash: String,
+}
+
+impl DayKey {
+    fn for_date(&mut self, cfg: &Cfg, key_date: &str) -> &[u8; 32] {
+        if self.day != key_date {
+            let k1 = hmac(cfg.secret.as_bytes(), key_date.as_bytes());
+            self.key = hmac(&k1, cfg.host.as_bytes());
+            self.day = key_date.to_string();
+        }
+        &self.key
+    }
+}
+
+/// A GET signed now, with a fresh Date: what every request of a correct client needs (the
+/// derived key of the day kept, the empty body's hash computed once).
+fn signed_get_now(cfg: &Cfg, dk: &mut DayKey, path: &str) -> String {
+    let (date, key_date) = now_iso();
+    let sts = format!(
+        "GET\n{path}\n{date}\nhost:{}\ncontent-type:text/plain\nx-backendai-version:{VERSION}\n{}",
+        cfg.host, dk.body_hash
+    );
+    let sig = hex(&hmac(dk.for_date(cfg, &key_date), sts.as_bytes()));
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: bai-floor\r\nX-BackendAI-Domain: default\r\n\
+         X-BackendAI-Version: {VERSION}\r\nDate: {date}\r\nContent-Type: text/plain\r\n\
+         Authorization: BackendAI signMethod=HMAC-SHA256, credential={}:{sig}\r\n",
+        cfg.host, cfg.access
+    )
+}
+
+/// `get` with the work every correct client does per request and the pre-signed floor skips:
+/// signs each request in the timed loop (fresh Date) and reads the whole answer (as `get`).
+fn w_get_signed(cfg: &Cfg, n: usize) {
+    let mut conn = Conn::open(cfg);
+    let mut dk = DayKey { day: String::new(), key: [0; 32], body_hash: hex(&sha256(b"")) };
+    for _ in 0..20 {
+        let h = signed_get_now(cfg, &mut dk, "/");
+        assert_eq!(conn.call(&h, b"").0, 200);
+    }
+    let (c0, t0) = (cpu(), Instant::now());
+    for _ in 0..n {
+        let h = signed_get_now(cfg, &mut dk, "/");
+        let (status, body) = conn.call(&h, b"");
+        assert!(status == 200 && !body.is_empty());
+    }
+    report(n as u64, t0.elapsed().as_secs_f64(), cpu() - c0, "\"signed_inline\": 1");
+}
+
 fn w_exec(cfg: &Cfg, n: usize, name: &str) {
     let mut conn = Conn::open(cfg);
     let path = format!("/session/{name}");
@@ -473,6 +527,7 @@ fn main() {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     match (args.get(1).map(String::as_str), args.len()) {
         (Some("get"), 3) => w_get(&cfg, n),
+        (Some("get-signed"), 3) => w_get_signed(&cfg, n),
         (Some("exec"), 4) => w_exec(&cfg, n, &args[3]),
         (Some("conc"), 5) => w_conc(cfg.clone(), n, args[3].parse().unwrap(), &args[4]),
         (Some("stream"), 5) => w_stream(&cfg, n, &args[3], &args[4]),
@@ -484,7 +539,7 @@ fn main() {
             std::process::exit(if status == 200 { 0 } else { 1 });
         }
         _ => {
-            eprintln!("usage: bai-floor get N | exec N NAME | conc N K PREFIX | stream N ws|run NAME | startup");
+            eprintln!("usage: bai-floor get N | get-signed N | exec N NAME | conc N K PREFIX | stream N ws|run NAME | startup");
             std::process::exit(2);
         }
     }
