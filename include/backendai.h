@@ -2034,18 +2034,6 @@ bai_code_t bai_session_set_log_cb(const struct bai_session_t *session,
                                   int32_t max_level);
 
 /**
- * Takes the compute handle made by a finished bai_compute_create_start() operation (once).
- *
- * **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
- * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
- * already taken, or not a create operation).
- */
-BAI_API
-BAI_MUST_USE
-bai_code_t bai_op_take_compute(struct bai_op_t *op,
-                               struct bai_compute_t **out);
-
-/**
  * Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
  * something happens), then delivers every record that is ready to the callbacks, on this
  * thread, in order. Returns `BAI_PENDING` (still running), `BAI_WAITING_INPUT` (the code
@@ -2099,17 +2087,6 @@ bai_code_t bai_op_send_input(struct bai_op_t *op,
 BAI_API
 BAI_MUST_USE
 bai_code_t bai_op_cancel(const struct bai_op_t *op);
-
-/**
- * The final result of a finished run (after polling returned `BAI_OK`).
- *
- * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
- * any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
- */
-BAI_API
-BAI_MUST_USE
-bai_code_t bai_op_result(const struct bai_op_t *op,
-                         struct bai_exec_result_t **out);
 
 /**
  * The operation's final code: `BAI_PENDING` while it runs, then `BAI_OK` or its error.
@@ -2170,6 +2147,29 @@ bai_code_t bai_op_input_prompt(const struct bai_op_t *op,
  * `op` must be NULL or a live operation, not used afterwards.
  */
 BAI_API void bai_op_free(struct bai_op_t *op);
+
+/**
+ * Takes the compute handle made by a finished bai_compute_create_start() operation (once).
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
+ * op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
+ * already taken, or not a create operation).
+ */
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_take_compute(struct bai_op_t *op,
+                               struct bai_compute_t **out);
+
+/**
+ * The final result of a finished run (after polling returned `BAI_OK`).
+ *
+ * **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
+ * any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
+ */
+BAI_API
+BAI_MUST_USE
+bai_code_t bai_op_result(const struct bai_op_t *op,
+                         struct bai_exec_result_t **out);
 
 /**
  * Drives every operation of the session, like curl's multi interface: waits up to

@@ -91,3 +91,21 @@ pub unsafe fn out_val<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
 pub fn timeout_ms(ms: i64) -> Option<std::time::Duration> {
     (ms >= 0).then(|| std::time::Duration::from_millis(ms as u64))
 }
+
+/// Reads a caller's versioned struct: the first `struct_size` bytes, the rest zeroed.
+///
+/// # Safety
+/// `p` must be NULL or point to at least `struct_size` readable bytes.
+pub(crate) unsafe fn read_sized<T>(p: *const T, name: &str) -> Result<T> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    let size = *(p as *const u32) as usize;
+    if size < 4 {
+        return Err(Error::invalid(format!("{name}.struct_size is {size}; set it to sizeof the struct")));
+    }
+    let mut v: T = std::mem::zeroed();
+    let n = size.min(std::mem::size_of::<T>());
+    std::ptr::copy_nonoverlapping(p as *const u8, &mut v as *mut T as *mut u8, n);
+    Ok(v)
+}

@@ -302,7 +302,7 @@ impl OpOpts {
         if opts.is_null() {
             return Ok(OpOpts::default());
         }
-        let o = unsafe { super::session::read_sized(opts, "op_opts") }?;
+        let o = unsafe { super::args::read_sized(opts, "op_opts") }?;
         let data = Arc::new(UserData { ptr: o.userdata, free: o.userdata_free });
         fn own<F>(cb: Option<F>, data: &Arc<UserData>) -> Option<Registered<F>> {
             cb.map(|cb| Registered { cb, data: data.clone() })

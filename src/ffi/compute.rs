@@ -18,7 +18,8 @@ use super::callback::{
     bai_op_opts_t, register, OpOpts, bai_console_cb, bai_input_cb, bai_media_cb, bai_progress_cb, bai_userdata_free_cb, Callbacks,
 };
 use super::error::bai_code_t;
-use super::session::{bai_session_t, read_sized, CallSlot, SessionInner};
+use super::args::read_sized;
+use super::session::{bai_session_t, CallSlot, SessionInner};
 
 /// Session type of `bai_create_opts_t.session_type`.
 #[repr(i32)]

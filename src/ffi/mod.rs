@@ -13,6 +13,7 @@ pub mod list;
 pub mod log;
 pub mod notify;
 pub mod op;
+pub mod op_output;
 pub mod poll;
 pub mod ready;
 pub mod service;

@@ -23,20 +23,62 @@ use crate::core::exec::RunSummary;
 use crate::core::op::{CancelReason, Op, OpCtx, OpShared};
 use crate::core::stream::TermCommand;
 
-use super::args::{handle, out_ptr, out_val};
+use super::args::{handle, out_val};
 use super::boundary::{fallible, getter, status};
 use super::callback::Callbacks;
-use super::compute::{bai_compute_t, bai_exec_result_t};
 use super::drive::{drive, input_text, Drive, DriveState, InputState};
 use super::error::{bai_code_t, code_for};
-use super::ready::OpSlot;
-use super::session::SessionInner;
+use super::notify::Notifier;
+use super::ready::{OpSlot, ReadyQueue};
 
 /// What an operation produces.
 pub(crate) enum Output {
     Nothing,
     Run(RunSummary),
-    Compute(crate::core::compute::ComputeSession),
+    /// A compute handle (`bai_compute_t`, made by the layer above), taken with
+    /// bai_op_take_compute().
+    Compute(Box<dyn std::any::Any + Send>),
+}
+
+/// The part of a session its operations report to: the queue of operations with news (for
+/// bai_session_poll()), the event fd that turns readable with it, and the completion list.
+pub(crate) struct OpHub {
+    /// Readable when an operation has news.
+    pub(crate) notifier: Arc<Notifier>,
+    /// Set by bai_session_wakeup(); ends the current or next bai_session_poll() wait.
+    pub(crate) woken: AtomicBool,
+    /// The operations with news.
+    pub(crate) ready: ReadyQueue<OpInner>,
+    /// Operations that finished, in completion order, not yet handed out.
+    done: Mutex<std::collections::VecDeque<std::sync::Weak<OpInner>>>,
+}
+
+impl OpHub {
+    pub(crate) fn new() -> Result<Arc<OpHub>> {
+        let notifier = Arc::new(Notifier::new()?);
+        Ok(Arc::new(OpHub { ready: ReadyQueue::new(notifier.clone()), notifier, woken: AtomicBool::new(false), done: Mutex::new(Default::default()) }))
+    }
+
+    /// Records that an operation finished (each operation once).
+    fn completed(&self, op: &Arc<OpInner>) {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        if done.len() >= 256 && done.len().is_power_of_two() {
+            // Nobody takes them (ops polled one by one): drop the freed ones.
+            done.retain(|w| w.upgrade().is_some_and(|o| o.live_handle().is_some()));
+        }
+        done.push_back(Arc::downgrade(op));
+    }
+
+    /// The next finished operation whose handle is still live, in completion order.
+    pub(crate) fn next_done(&self) -> Option<*mut bai_op_t> {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(w) = done.pop_front() {
+            if let Some(h) = w.upgrade().and_then(|o| o.live_handle()) {
+                return Some(h);
+            }
+        }
+        None
+    }
 }
 
 /// The part of an operation only the polling thread touches.
@@ -64,7 +106,7 @@ fn this_thread() -> u64 {
 
 /// The state of an operation, shared by its handle, its session's poll and a running poll.
 pub(crate) struct OpInner {
-    pub(crate) session: Arc<SessionInner>,
+    hub: Arc<OpHub>,
     shared: Arc<OpShared>,
     callbacks: Callbacks,
     driver: Mutex<Option<Driver>>,
@@ -146,7 +188,7 @@ impl OpInner {
         if self.end.set(end).is_ok() {
             self.input.waiting.store(false, Ordering::Release);
             self.code.store(code as i32, Ordering::Release);
-            self.session.completed(self);
+            self.hub.completed(self);
         }
     }
 
@@ -183,25 +225,17 @@ pub struct bai_op_t {
     pub(crate) inner: Arc<OpInner>,
 }
 
-impl SessionInner {
-    /// Starts `work` as an operation of this session on the shared runtime.
-    pub(crate) fn start_op<F, Fut>(self: &Arc<Self>, callbacks: Callbacks, work: F) -> Result<bai_op_t>
+impl OpHub {
+    /// Starts `work` as an operation reporting to this hub, on `exec` (the shared runtime);
+    /// a terminal's commands go through `terminal`.
+    pub(crate) fn start<F, Fut>(self: &Arc<Self>, exec: crate::core::runtime::Exec, callbacks: Callbacks, terminal: Option<mpsc::Sender<TermCommand>>, work: F) -> bai_op_t
     where
         F: FnOnce(OpCtx) -> Fut,
         Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
     {
-        self.start_op_with(callbacks, None, work)
-    }
-
-    /// `start_op` for a terminal, whose commands go through `terminal`.
-    pub(crate) fn start_op_with<F, Fut>(self: &Arc<Self>, callbacks: Callbacks, terminal: Option<mpsc::Sender<TermCommand>>, work: F) -> Result<bai_op_t>
-    where
-        F: FnOnce(OpCtx) -> Fut,
-        Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
-    {
-        let op = Op::spawn(self.client.transport().shared_exec()?, work);
+        let op = Op::spawn(exec, work);
         let inner = Arc::new(OpInner {
-            session: self.clone(),
+            hub: self.clone(),
             shared: op.shared().clone(),
             callbacks,
             input_tx: op.input_sender(),
@@ -217,12 +251,12 @@ impl SessionInner {
             run_id_c: OnceLock::new(),
         });
         let slot = OpSlot::new(&inner);
-        let (ready, s) = (self.ready.clone(), slot.clone());
-        op.set_waker(Some(Arc::new(move || ready.push(&s))));
+        let (hub, s) = (self.clone(), slot.clone());
+        op.set_waker(Some(Arc::new(move || hub.ready.push(&s))));
         *inner.driver.lock().unwrap_or_else(|p| p.into_inner()) = Some(Driver { op, drive: DriveState::default() });
         // Queued once now: news may have come before the waker was set.
         self.ready.push(&slot);
-        Ok(bai_op_t { inner })
+        bai_op_t { inner }
     }
 }
 
@@ -234,6 +268,12 @@ pub(crate) fn boxed(op: bai_op_t, out: &mut *mut bai_op_t) {
 }
 
 impl OpInner {
+    /// What the finished operation produced (None while it runs, after a failure, or once
+    /// taken).
+    pub(crate) fn output(&self) -> std::sync::MutexGuard<'_, Option<Output>> {
+        self.output.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The handle of a finished operation for the completion list, unless it was freed.
     pub(crate) fn live_handle(&self) -> Option<*mut bai_op_t> {
         if self.freed.load(Ordering::Acquire) {
@@ -254,31 +294,6 @@ pub(crate) fn terminal_of(op: *const bai_op_t) -> Result<(Arc<OpInner>, mpsc::Se
     let o = op_inner(op)?;
     let tx = o.terminal.clone().ok_or_else(|| Error::bad_state("this operation is not a terminal"))?;
     Ok((o, tx))
-}
-
-/// Takes the compute handle made by a finished bai_compute_create_start() operation (once).
-///
-/// **Ownership:** `*out` is the caller's, release with bai_compute_free(). **Thread:** the
-/// op's thread. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished successfully,
-/// already taken, or not a create operation).
-#[no_mangle]
-#[must_use]
-pub extern "C" fn bai_op_take_compute(op: *mut bai_op_t, out: *mut *mut bai_compute_t) -> bai_code_t {
-    fallible(|| {
-        let out = unsafe { out_ptr(out, "out") }?;
-        let o = op_inner(op)?;
-        let mut output = o.output.lock().unwrap_or_else(|p| p.into_inner());
-        match output.take() {
-            Some(Output::Compute(c)) => {
-                *out = Box::into_raw(Box::new(super::compute::new_handle(o.session.clone(), c)));
-                Ok(())
-            }
-            other => {
-                *output = other;
-                Err(Error::bad_state("no compute session to take: the operation is not a finished create, or it was taken"))
-            }
-        }
-    })
 }
 
 /// Drives an operation: waits up to `timeout_ms` for progress (0 never blocks; -1 waits until
@@ -362,28 +377,6 @@ pub extern "C" fn bai_op_cancel(op: *const bai_op_t) -> bai_code_t {
     fallible(|| {
         op_inner(op)?.shared.cancel(CancelReason::Caller);
         Ok(())
-    })
-}
-
-/// The final result of a finished run (after polling returned `BAI_OK`).
-///
-/// **Ownership:** `*out` is the caller's, release with bai_exec_result_free(). **Thread:**
-/// any. **Errors:** `BAI_E_NULL_ARG`, `BAI_E_BAD_STATE` (not finished, failed, or not a run).
-#[no_mangle]
-#[must_use]
-pub extern "C" fn bai_op_result(op: *const bai_op_t, out: *mut *mut bai_exec_result_t) -> bai_code_t {
-    fallible(|| {
-        let out = unsafe { out_ptr(out, "out") }?;
-        let o = op_inner(op)?;
-        let output = o.output.lock().unwrap_or_else(|p| p.into_inner());
-        match &*output {
-            Some(Output::Run(s)) => {
-                *out = Box::into_raw(Box::new(bai_exec_result_t::new(s)));
-                Ok(())
-            }
-            Some(_) => Err(Error::bad_state("this operation has no execution result")),
-            None => Err(Error::bad_state("the operation has not finished successfully")),
-        }
     })
 }
 

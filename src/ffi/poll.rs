@@ -31,7 +31,7 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
             *n = 0;
         }
         refuse_reentry("bai_session_poll")?;
-        let inner = s.inner.clone();
+        let inner = s.inner.hub.clone();
         let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
         loop {
             inner.notifier.drain();
@@ -102,7 +102,7 @@ pub extern "C" fn bai_session_poll(session: *const bai_session_t, timeout_ms: i6
 /// operation on another thread. NULL `session` gives NULL.
 #[no_mangle]
 pub extern "C" fn bai_session_next_done(session: *const bai_session_t) -> *mut super::op::bai_op_t {
-    getter(std::ptr::null_mut(), || unsafe { session.as_ref() }.map(|s| s.inner.next_done().unwrap_or(std::ptr::null_mut())))
+    getter(std::ptr::null_mut(), || unsafe { session.as_ref() }.map(|s| s.inner.hub.next_done().unwrap_or(std::ptr::null_mut())))
 }
 
 /// A file descriptor that becomes readable when an operation of the session has news (or
@@ -112,7 +112,7 @@ pub extern "C" fn bai_session_next_done(session: *const bai_session_t) -> *mut s
 /// **Ownership:** owned by the session, valid until it is freed. **Thread:** any. NULL gives -1.
 #[no_mangle]
 pub extern "C" fn bai_session_event_fd(session: *const bai_session_t) -> i32 {
-    getter(-1, || unsafe { session.as_ref() }.map(|s| s.inner.notifier.fd()))
+    getter(-1, || unsafe { session.as_ref() }.map(|s| s.inner.hub.notifier.fd()))
 }
 
 /// Ends a wait in bai_session_poll() now, or makes the next one return at once if none is
@@ -125,8 +125,8 @@ pub extern "C" fn bai_session_event_fd(session: *const bai_session_t) -> i32 {
 pub extern "C" fn bai_session_wakeup(session: *const bai_session_t) -> bai_code_t {
     fallible(|| {
         let s = unsafe { handle(session, "session") }?;
-        s.inner.woken.store(true, std::sync::atomic::Ordering::Release);
-        s.inner.notifier.notify();
+        s.inner.hub.woken.store(true, std::sync::atomic::Ordering::Release);
+        s.inner.hub.notifier.notify();
         Ok(())
     })
 }

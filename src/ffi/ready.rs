@@ -6,23 +6,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::notify::Notifier;
-use super::op::OpInner;
 
-/// One operation's place in its session's ready queue.
-pub(crate) struct OpSlot {
+/// One operation's place in its session's ready queue (`T`: the operation's state).
+pub(crate) struct OpSlot<T> {
     /// True while the slot is in the queue.
     queued: AtomicBool,
-    pub(crate) op: Weak<OpInner>,
+    pub(crate) op: Weak<T>,
 }
 
-impl OpSlot {
-    pub(crate) fn new(op: &Arc<OpInner>) -> Arc<OpSlot> {
+impl<T> OpSlot<T> {
+    pub(crate) fn new(op: &Arc<T>) -> Arc<OpSlot<T>> {
         Arc::new(OpSlot { queued: AtomicBool::new(false), op: Arc::downgrade(op) })
     }
 }
 
-pub(crate) struct ReadyQueue {
-    slots: Mutex<Vec<Arc<OpSlot>>>,
+pub(crate) struct ReadyQueue<T> {
+    slots: Mutex<Vec<Arc<OpSlot<T>>>>,
     /// Queue length at which freed operations are pruned next (ops driven only by
     /// bai_op_poll() are never taken by a session poll).
     prune_at: std::sync::atomic::AtomicUsize,
@@ -31,14 +30,14 @@ pub(crate) struct ReadyQueue {
 
 const PRUNE_FROM: usize = 64;
 
-impl ReadyQueue {
-    pub(crate) fn new(notifier: Arc<Notifier>) -> ReadyQueue {
+impl<T> ReadyQueue<T> {
+    pub(crate) fn new(notifier: Arc<Notifier>) -> ReadyQueue<T> {
         ReadyQueue { slots: Mutex::new(Vec::new()), prune_at: PRUNE_FROM.into(), notifier }
     }
 
     /// Queues `slot` unless it already is; the event fd turns readable when the queue stops
     /// being empty. Any thread; never blocks for long.
-    pub(crate) fn push(&self, slot: &Arc<OpSlot>) {
+    pub(crate) fn push(&self, slot: &Arc<OpSlot<T>>) {
         if slot.queued.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -58,14 +57,14 @@ impl ReadyQueue {
     }
 
     /// Queues `slot` again without touching the event fd (the caller looks again soon).
-    pub(crate) fn push_quiet(&self, slot: &Arc<OpSlot>) {
+    pub(crate) fn push_quiet(&self, slot: &Arc<OpSlot<T>>) {
         if !slot.queued.swap(true, Ordering::AcqRel) {
             self.slots.lock().unwrap_or_else(|p| p.into_inner()).push(slot.clone());
         }
     }
 
     /// Takes every queued slot; each can be queued again from now on.
-    pub(crate) fn take(&self) -> Vec<Arc<OpSlot>> {
+    pub(crate) fn take(&self) -> Vec<Arc<OpSlot<T>>> {
         let slots = std::mem::take(&mut *self.slots.lock().unwrap_or_else(|p| p.into_inner()));
         for s in &slots {
             s.queued.store(false, Ordering::Release);

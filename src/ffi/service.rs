@@ -15,7 +15,8 @@ use super::boundary::fallible;
 use super::buf::bai_buf_t;
 use super::compute::bai_compute_t;
 use super::error::bai_code_t;
-use super::session::{bai_response_t, bai_session_t, read_sized};
+use super::args::read_sized;
+use super::session::{bai_response_t, bai_session_t};
 
 fn json_object(p: *const c_char, name: &str) -> Result<Option<Value>> {
     match unsafe { opt_str_arg(p, name) }? {

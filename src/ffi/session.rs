@@ -10,29 +10,25 @@ use crate::core::client::{Body, Client, Request};
 use crate::core::error::{Error, Result};
 use crate::core::op::{CancelReason, Op, OpCtx, OpShared};
 
-use super::args::{bytes_arg, handle, opt_str_arg, out_ptr, out_val, str_arg};
+use super::args::{bytes_arg, handle, opt_str_arg, out_ptr, out_val, read_sized, str_arg};
 use super::boundary::{fallible, getter, refuse_reentry};
 use super::buf::bai_buf_t;
 use super::callback::Callbacks;
 use super::drive::drive_to_end;
 use super::config::bai_config_t;
 use super::error::bai_code_t;
+use super::op::{bai_op_t, OpHub, Output};
 
 /// Shared state of a session; compute handles keep it alive.
 pub(crate) struct SessionInner {
     pub(crate) client: Arc<Client>,
     api_version_c: CString,
     server_version_c: CString,
-    /// Readable when an operation of this session has news.
-    pub(crate) notifier: Arc<super::notify::Notifier>,
-    /// Set by bai_session_wakeup(); ends the current or next bai_session_poll() wait.
-    pub(crate) woken: std::sync::atomic::AtomicBool,
-    /// The operations of this session with news, for bai_session_poll().
-    pub(crate) ready: Arc<super::ready::ReadyQueue>,
+    /// Where this session's operations report: news for bai_session_poll(), the event fd,
+    /// the completion list.
+    pub(crate) hub: Arc<OpHub>,
     /// The blocking calls in progress, for bai_session_cancel().
     calls: Mutex<Vec<Weak<OpShared>>>,
-    /// Operations that finished, in completion order, not yet handed out.
-    done: Mutex<std::collections::VecDeque<Weak<super::op::OpInner>>>,
 }
 
 /// Where a compute handle keeps its blocking call in progress, for bai_compute_cancel().
@@ -108,25 +104,22 @@ impl SessionInner {
         blocking(&self.client, what, callbacks, Some(&self.calls), slot, work)
     }
 
-    /// Records that an operation finished (each operation once).
-    pub(crate) fn completed(&self, op: &Arc<super::op::OpInner>) {
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        if done.len() >= 256 && done.len().is_power_of_two() {
-            // Nobody takes them (ops polled one by one): drop the freed ones.
-            done.retain(|w| w.upgrade().is_some_and(|o| o.live_handle().is_some()));
-        }
-        done.push_back(Arc::downgrade(op));
+    /// Starts `work` as an operation of this session on the shared runtime.
+    pub(crate) fn start_op<F, Fut>(&self, callbacks: Callbacks, work: F) -> Result<bai_op_t>
+    where
+        F: FnOnce(OpCtx) -> Fut,
+        Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
+    {
+        self.start_op_with(callbacks, None, work)
     }
 
-    /// The next finished operation whose handle is still live, in completion order.
-    pub(crate) fn next_done(&self) -> Option<*mut super::op::bai_op_t> {
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(w) = done.pop_front() {
-            if let Some(h) = w.upgrade().and_then(|o| o.live_handle()) {
-                return Some(h);
-            }
-        }
-        None
+    /// `start_op` for a terminal, whose commands go through `terminal`.
+    pub(crate) fn start_op_with<F, Fut>(&self, callbacks: Callbacks, terminal: Option<tokio::sync::mpsc::Sender<crate::core::stream::TermCommand>>, work: F) -> Result<bai_op_t>
+    where
+        F: FnOnce(OpCtx) -> Fut,
+        Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
+    {
+        Ok(self.hub.start(self.client.transport().shared_exec()?, callbacks, terminal, work))
     }
 
     /// Cancels every blocking call in progress.
@@ -172,17 +165,7 @@ pub extern "C" fn bai_session_new(config: *const bai_config_t, out: *mut *mut ba
         let api_version_c = CString::new(client.api_version()).unwrap_or_default();
         let server_version = client.server_version().and_then(|v| v.get("version").and_then(|s| s.as_str()).map(str::to_owned)).unwrap_or_default();
         let server_version_c = CString::new(server_version).unwrap_or_default();
-        let notifier = Arc::new(super::notify::Notifier::new()?);
-        let inner = Arc::new(SessionInner {
-            client,
-            api_version_c,
-            server_version_c,
-            notifier: notifier.clone(),
-            woken: Default::default(),
-            ready: Arc::new(super::ready::ReadyQueue::new(notifier)),
-            calls: Mutex::new(Vec::new()),
-            done: Mutex::new(Default::default()),
-        });
+        let inner = Arc::new(SessionInner { client, api_version_c, server_version_c, hub: OpHub::new()?, calls: Mutex::new(Vec::new()) });
         *out = Box::into_raw(Box::new(bai_session_t { inner }));
         Ok(())
     })
@@ -296,24 +279,6 @@ pub struct bai_request_t {
     pub content_type: *const c_char,
     /** Limit for this exchange in milliseconds; 0 uses the session's request timeout. */
     pub timeout_ms: i64,
-}
-
-/// Reads a caller's versioned struct: the first `struct_size` bytes, the rest zeroed.
-///
-/// # Safety
-/// `p` must be NULL or point to at least `struct_size` readable bytes.
-pub(crate) unsafe fn read_sized<T>(p: *const T, name: &str) -> Result<T> {
-    if p.is_null() {
-        return Err(super::args::null(name));
-    }
-    let size = *(p as *const u32) as usize;
-    if size < 4 {
-        return Err(Error::invalid(format!("{name}.struct_size is {size}; set it to sizeof the struct")));
-    }
-    let mut v: T = std::mem::zeroed();
-    let n = size.min(std::mem::size_of::<T>());
-    std::ptr::copy_nonoverlapping(p as *const u8, &mut v as *mut T as *mut u8, n);
-    Ok(v)
 }
 
 /// An HTTP answer to a raw request: status, headers, body.

@@ -80,11 +80,13 @@ pub extern "C" fn bai_compute_create_start(
         let options = if opts.is_null() {
             crate::core::compute::CreateOptions::default()
         } else {
-            super::compute::create_options(&unsafe { super::session::read_sized(opts, "opts") }?)?
+            super::compute::create_options(&unsafe { super::args::read_sized(opts, "opts") }?)?
         };
         let client = s.inner.client.clone();
+        let session = s.inner.clone();
         let op = s.inner.start_op(oo.alone(), move |ctx| async move {
-            ctx.guard(crate::core::compute::ComputeSession::create(client, &image, &options)).await.map(Output::Compute)
+            let c = ctx.guard(crate::core::compute::ComputeSession::create(client, &image, &options)).await?;
+            Ok(Output::Compute(Box::new(super::compute::new_handle(session, c))))
         })?;
         boxed(op, out);
         Ok(())

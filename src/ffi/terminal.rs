@@ -42,14 +42,14 @@ pub extern "C" fn bai_compute_terminal_open(compute: *const bai_compute_t, op_op
 }
 
 fn term_send(op: *const bai_op_t, cmd: TermCommand) -> Result<()> {
-    let (o, tx) = terminal_of(op)?;
+    let (_op, tx) = terminal_of(op)?;
     match tx.try_send(cmd) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::bad_state("the terminal is closed")),
         Err(mpsc::error::TrySendError::Full(cmd)) => {
+            // Waits for room (the terminal task drains the queue on the runtime's threads).
             refuse_reentry("bai_terminal_write")?;
-            let rt = o.session.client.transport().shared_exec()?;
-            rt.block_on(tx.send(cmd))?.map_err(|_| Error::bad_state("the terminal is closed"))
+            tx.blocking_send(cmd).map_err(|_| Error::bad_state("the terminal is closed"))
         }
     }
 }

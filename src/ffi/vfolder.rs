@@ -14,7 +14,8 @@ use super::callback::{bai_op_opts_t, OpOpts};
 use super::compute::path_list;
 use super::error::bai_code_t;
 use super::op::{bai_op_t, boxed, Output};
-use super::session::{bai_session_t, read_sized, SessionInner};
+use super::args::read_sized;
+use super::session::{bai_session_t, SessionInner};
 
 /// Options of bai_vfolder_create(). Zero-initialise and set `struct_size`.
 #[repr(C)]
