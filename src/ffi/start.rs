@@ -3,7 +3,8 @@
 
 use std::ffi::c_char;
 
-use crate::core::error::Error;
+use crate::core::error::{Error, Result};
+use crate::core::op::OpCtx;
 
 use super::args::{handle, opt_str_arg, out_ptr};
 use super::boundary::fallible;
@@ -12,6 +13,26 @@ use super::compute::{bai_batch_opts_t, bai_compute_t, bai_exec_result_t, path_li
 use super::error::bai_code_t;
 use super::op::{bai_op_t, boxed, Output};
 use super::session::bai_session_t;
+
+/// The frame every `_start` function of a compute handle shares: takes `op_opts` (its
+/// userdata released on any failure), checks `out` and `compute`, lets `make` read the other
+/// arguments and return the operation's work, starts it with the op's callbacks over the
+/// handle's, and boxes it into `*out`.
+fn start_on_compute<F, Fut>(compute: *const bai_compute_t, op_opts: *const bai_op_opts_t, out: *mut *mut bai_op_t, make: impl FnOnce(&bai_compute_t) -> Result<F>) -> bai_code_t
+where
+    F: FnOnce(OpCtx) -> Fut,
+    Fut: std::future::Future<Output = Result<Output>> + Send + 'static,
+{
+    let oo = OpOpts::take(op_opts);
+    fallible(|| {
+        let oo = oo?;
+        let out = unsafe { out_ptr(out, "out") }?;
+        let c = unsafe { handle(compute, "compute") }?;
+        let work = make(c)?;
+        boxed(c.session.start_op(oo.over(&c.callbacks), work)?, out);
+        Ok(())
+    })
+}
 
 /// Starts running code to the end without blocking: the non-blocking form of
 /// bai_compute_run(). Its records go to the callbacks of `op_opts` (NULL: the handle's), inside
@@ -40,17 +61,11 @@ pub extern "C" fn bai_compute_run_start(
     op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let oo = OpOpts::take(op_opts);
-    fallible(|| {
-        let oo = oo?;
-        let out = unsafe { out_ptr(out, "out") }?;
-        let c = unsafe { handle(compute, "compute") }?;
+    start_on_compute(compute, op_opts, out, |c| {
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
         let ticket = cs.runs.ticket();
-        let op = c.session.start_op(oo.over(&c.callbacks), move |ctx| async move { crate::core::exec::run(cs, ctx, ticket, code, mode, opts).await.map(Output::Run) })?;
-        boxed(op, out);
-        Ok(())
+        Ok(move |ctx| async move { crate::core::exec::run(cs, ctx, ticket, code, mode, opts).await.map(Output::Run) })
     })
 }
 
@@ -109,17 +124,11 @@ pub extern "C" fn bai_compute_download_start(
     op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let oo = OpOpts::take(op_opts);
-    fallible(|| {
-        let oo = oo?;
-        let out = unsafe { out_ptr(out, "out") }?;
-        let c = unsafe { handle(compute, "compute") }?;
+    start_on_compute(compute, op_opts, out, |c| {
         let files = path_list(files, n_files, "files")?;
         let dest = std::path::PathBuf::from(unsafe { super::args::str_arg(dest_dir, "dest_dir") }?);
         let cs = c.compute.clone();
-        let op = c.session.start_op(oo.over(&c.callbacks), move |ctx| async move { cs.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })?;
-        boxed(op, out);
-        Ok(())
+        Ok(move |ctx| async move { cs.download(&ctx, &files, &dest).await.map(|_| Output::Nothing) })
     })
 }
 
@@ -140,18 +149,12 @@ pub extern "C" fn bai_compute_upload_start(
     op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let oo = OpOpts::take(op_opts);
-    fallible(|| {
-        let oo = oo?;
-        let out = unsafe { out_ptr(out, "out") }?;
-        let c = unsafe { handle(compute, "compute") }?;
+    start_on_compute(compute, op_opts, out, |c| {
         let paths: Vec<std::path::PathBuf> = path_list(paths, n_paths, "paths")?.into_iter().map(Into::into).collect();
         let base = unsafe { opt_str_arg(base_dir, "base_dir") }?.map(std::path::PathBuf::from);
         let items = crate::core::files::plan_upload(&paths, base.as_deref())?;
         let cs = c.compute.clone();
-        let op = c.session.start_op(oo.over(&c.callbacks), move |ctx| async move { cs.upload(&ctx, items).await.map(|_| Output::Nothing) })?;
-        boxed(op, out);
-        Ok(())
+        Ok(move |ctx| async move { cs.upload(&ctx, items).await.map(|_| Output::Nothing) })
     })
 }
 
@@ -213,19 +216,11 @@ pub extern "C" fn bai_compute_stream_start(
     op_opts: *const bai_op_opts_t,
     out: *mut *mut bai_op_t,
 ) -> bai_code_t {
-    let oo = OpOpts::take(op_opts);
-    fallible(|| {
-        let oo = oo?;
-        let out = unsafe { out_ptr(out, "out") }?;
-        let c = unsafe { handle(compute, "compute") }?;
+    start_on_compute(compute, op_opts, out, |c| {
         let (code, mode, opts) = run_args(code, code_len, mode, batch_opts)?;
         let cs = c.compute.clone();
         let ticket = cs.runs.ticket();
-        let op = c.session.start_op(oo.over(&c.callbacks), move |mut ctx| async move {
-            crate::core::stream::stream_execute(&cs, &mut ctx, ticket, &code, mode, opts).await.map(Output::Run)
-        })?;
-        boxed(op, out);
-        Ok(())
+        Ok(move |mut ctx| async move { crate::core::stream::stream_execute(&cs, &mut ctx, ticket, &code, mode, opts).await.map(Output::Run) })
     })
 }
 
@@ -239,23 +234,17 @@ pub extern "C" fn bai_compute_stream_start(
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_compute_events_start(compute: *const bai_compute_t, scope: *const c_char, op_opts: *const bai_op_opts_t, out: *mut *mut bai_op_t) -> bai_code_t {
-    let oo = OpOpts::take(op_opts);
-    fallible(|| {
-        let oo = oo?;
-        let out = unsafe { out_ptr(out, "out") }?;
-        let c = unsafe { handle(compute, "compute") }?;
+    start_on_compute(compute, op_opts, out, |c| {
         let scope = unsafe { opt_str_arg(scope, "scope") }?.unwrap_or("*").to_string();
         if !matches!(scope.as_str(), "*" | "session" | "kernel") {
             return Err(Error::invalid(format!("scope: '{scope}' must be '*', 'session' or 'kernel'")));
         }
         let cs = c.compute.clone();
         let by_id = uuid_like(&cs.id);
-        let op = c.session.start_op(oo.over(&c.callbacks), move |ctx| async move {
+        Ok(move |ctx: OpCtx| async move {
             let (id, name) = if by_id { (Some(cs.id.as_str()), None) } else { (None, Some(cs.name.as_str())) };
             crate::core::stream::session_events(cs.client(), &ctx, id, name, &scope).await.map(|_| Output::Nothing)
-        })?;
-        boxed(op, out);
-        Ok(())
+        })
     })
 }
 
