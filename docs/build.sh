@@ -97,24 +97,26 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 
-echo "== the guide: every C snippet compiles"
-python3 - docs/guide.md "$out/snippets" <<'PY' || die "extracting the snippets of docs/guide.md"
-import re, sys
-text = open(sys.argv[1]).read().split("\n")
+echo "== the guide and the README: every C snippet compiles"
+python3 - "$out/snippets" docs/guide.md README.md <<'PY' || die "extracting the C snippets of docs/guide.md and README.md"
+import os, sys
 n = 0
-i = 0
-while i < len(text):
-    if text[i].strip() == "```c":
-        start = i + 1
-        j = start
-        while text[j].strip() != "```":
-            j += 1
-        n += 1
-        with open("%s/snippet_%02d.c" % (sys.argv[2], n), "w") as f:
-            f.write('#line %d "docs/guide.md"\n' % (start + 1))
-            f.write("\n".join(text[start:j]) + "\n")
-        i = j
-    i += 1
+for src in sys.argv[2:]:
+    text = open(src).read().split("\n")
+    stem = os.path.splitext(os.path.basename(src))[0].lower()
+    i = 0
+    while i < len(text):
+        if text[i].strip() == "```c":
+            start = i + 1
+            j = start
+            while text[j].strip() != "```":
+                j += 1
+            n += 1
+            with open("%s/%s_%02d.c" % (sys.argv[1], stem, n), "w") as f:
+                f.write('#line %d "%s"\n' % (start + 1, src))
+                f.write("\n".join(text[start:j]) + "\n")
+            i = j
+        i += 1
 print("%d snippets" % n)
 PY
 uv_cflags="$(pkg-config --cflags libuv 2>/dev/null || true)"
@@ -124,7 +126,7 @@ for snippet in "$out"/snippets/*.c; do
     fi
     cc -std=c11 -Wall -Wextra -Werror -Werror=implicit-function-declaration -pedantic \
         -I include $uv_cflags -c "$snippet" -o "${snippet%.c}.o" ||
-        die "a C snippet of docs/guide.md does not compile (the error above gives its line in the guide)"
+        die "a C snippet of docs/guide.md or README.md does not compile (the error above gives its line)"
 done
 
 echo "== Doxygen"
