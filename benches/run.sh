@@ -32,6 +32,8 @@ cargo build --release -p backendai-local-server
 
 echo "== building the raw-HTTP floor (benches/floor, its own workspace)" >&2
 (cd "$HERE/floor" && cargo build --release --quiet)
+echo "== building the stack floors (benches/stacks: the W1 request through reqwest, and through hyper)" >&2
+(cd "$HERE/stacks" && cargo build --release --quiet)
 
 echo "== building the C benchmark programs" >&2
 mkdir -p "$HERE/build"
