@@ -517,7 +517,7 @@ def targets(b, summary, cfg):
                     f"W1 per-call time within 1.25x of the floor that signs each request: {r:.2f}x "
                     f"({us(c['per_op'])} vs {us(f['per_op'])} us/call; against the pre-signed floor "
                     f"{rp:.2f}x, {us(fs['per_op'])} us/call)",
-why_w1(c, f, fs, get(w1, "stack floor: reqwest"), get(w1, "stack floor: hyper"))))
+                    why_w1(c, f, fs, get(w1, "stack floor: reqwest"), get(w1, "stack floor: hyper"))))
     if c and s:
         sp = s["per_op"] / c["per_op"]
         out.append(("PASS" if sp >= 5 else "MISS",
