@@ -225,19 +225,9 @@ class Bench:
         return not only or w in only
 
     def run_all(self):
-        c = self.cfg
-        if self.want("1"):
-            self.w1()
-        if self.want("2"):
-            self.w2()
-        if self.want("3"):
-            self.w3()
-        if self.want("5"):
-            self.w5()
-        if self.want("6"):
-            self.w6()
-        if self.want("7"):
-            self.w7()
+        for w, run in (("1", self.w1), ("2", self.w2), ("3", self.w3), ("5", self.w5), ("6", self.w6), ("7", self.w7)):
+            if self.want(w):
+                run()
         if self.want("4"):
             log("workload 4: folder transfers (last: the server's storage is the newest part)")
             self.transfers()

@@ -1345,8 +1345,14 @@ bai_code_t bai_compute_set_console_cb(struct bai_compute_t *compute,
                                       bai_userdata_free_cb userdata_free);
 
 /**
- * Sets (or clears) the media callback (images, SVG, drawings). Same rules as
- * bai_compute_set_console_cb(). Example: examples/media.c.
+ * Sets (or clears) the media callback (images, SVG, drawings) of runs on this handle.
+ * Example: examples/media.c.
+ *
+ * **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+ * not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+ * operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+ * thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+ * (compute; userdata is still released).
  */
 BAI_API
 BAI_MUST_USE
@@ -1357,7 +1363,13 @@ bai_code_t bai_compute_set_media_cb(struct bai_compute_t *compute,
 
 /**
  * Sets (or clears) the input callback, called when running code waits for input (input(),
- * getpass()). Same rules as bai_compute_set_console_cb(). Example: examples/user_input.c.
+ * getpass()). Example: examples/user_input.c.
+ *
+ * **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+ * not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+ * operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+ * thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+ * (compute; userdata is still released).
  */
 BAI_API
 BAI_MUST_USE
@@ -1367,8 +1379,13 @@ bai_code_t bai_compute_set_input_cb(struct bai_compute_t *compute,
                                     bai_userdata_free_cb userdata_free);
 
 /**
- * Sets (or clears) the event callback of bai_compute_events_start(). Same rules as
- * bai_compute_set_console_cb().
+ * Sets (or clears) the event callback of bai_compute_events_start().
+ *
+ * **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+ * not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+ * operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+ * thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+ * (compute; userdata is still released).
  */
 BAI_API
 BAI_MUST_USE
@@ -1378,8 +1395,13 @@ bai_code_t bai_compute_set_event_cb(struct bai_compute_t *compute,
                                     bai_userdata_free_cb userdata_free);
 
 /**
- * Sets (or clears) the progress callback of uploads and downloads. Same rules as
- * bai_compute_set_console_cb().
+ * Sets (or clears) the progress callback of uploads and downloads on this handle.
+ *
+ * **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+ * not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+ * operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+ * thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+ * (compute; userdata is still released).
  */
 BAI_API
 BAI_MUST_USE

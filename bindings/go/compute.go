@@ -291,31 +291,18 @@ func blockingOn(ctx context.Context, op string, h *C.bai_compute_t, f func(h *C.
 // watchCompute cancels the handle's blocking call when ctx ends (repeatedly, in case the
 // call had not started yet), until stop is called. stop waits for the watcher to finish.
 func watchCompute(ctx context.Context, h *C.bai_compute_t) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-		}
+	return watchContext(ctx, func(stopped <-chan struct{}) {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
 			C.bai_compute_cancel(h)
 			select {
-			case <-done:
+			case <-stopped:
 				return
 			case <-t.C:
 			}
 		}
-	}()
-	return func() { close(done); wg.Wait() }
+	})
 }
 
 func (c *Compute) bufCall(ctx context.Context, op string, f func(h *C.bai_compute_t, out *C.bai_buf_t) C.bai_code_t) ([]byte, error) {

@@ -402,22 +402,29 @@ func (op *Operation) inputRequest() (InputRequest, error) {
 // watchOp cancels op from another goroutine as soon as ctx ends. stop waits for the watcher
 // to finish, so that bai_op_cancel never races bai_op_free.
 func watchOp(ctx context.Context, o *C.bai_op_t) (stop func()) {
+	return watchContext(ctx, func(<-chan struct{}) { C.bai_op_cancel(o) })
+}
+
+// watchContext runs onEnd on its own goroutine once ctx ends, unless stop came first; onEnd
+// may wait on stopped to return when stop is called. stop (idempotent) waits for that
+// goroutine to finish, so nothing it does outlives the handle it acts on.
+func watchContext(ctx context.Context, onEnd func(stopped <-chan struct{})) (stop func()) {
 	if ctx.Done() == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
+	stopped := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		select {
-		case <-done:
+		case <-stopped:
 		case <-ctx.Done():
-			C.bai_op_cancel(o)
+			onEnd(stopped)
 		}
 	}()
 	var once sync.Once
-	return func() { once.Do(func() { close(done); wg.Wait() }) }
+	return func() { once.Do(func() { close(stopped); wg.Wait() }) }
 }
 
 // Poll drives every operation of the session (bai_session_poll): it waits up to timeout (0:

@@ -626,8 +626,14 @@ pub extern "C" fn bai_compute_set_console_cb(compute: *mut bai_compute_t, cb: ba
     set_cb::<()>(compute, |c| c.console = reg)
 }
 
-/// Sets (or clears) the media callback (images, SVG, drawings). Same rules as
-/// bai_compute_set_console_cb(). Example: examples/media.c.
+/// Sets (or clears) the media callback (images, SVG, drawings) of runs on this handle.
+/// Example: examples/media.c.
+///
+/// **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+/// not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+/// operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+/// thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+/// (compute; userdata is still released).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_compute_set_media_cb(compute: *mut bai_compute_t, cb: bai_media_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
@@ -636,7 +642,13 @@ pub extern "C" fn bai_compute_set_media_cb(compute: *mut bai_compute_t, cb: bai_
 }
 
 /// Sets (or clears) the input callback, called when running code waits for input (input(),
-/// getpass()). Same rules as bai_compute_set_console_cb(). Example: examples/user_input.c.
+/// getpass()). Example: examples/user_input.c.
+///
+/// **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+/// not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+/// operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+/// thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+/// (compute; userdata is still released).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_compute_set_input_cb(compute: *mut bai_compute_t, cb: bai_input_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
@@ -644,8 +656,13 @@ pub extern "C" fn bai_compute_set_input_cb(compute: *mut bai_compute_t, cb: bai_
     set_cb::<()>(compute, |c| c.input = reg)
 }
 
-/// Sets (or clears) the event callback of bai_compute_events_start(). Same rules as
-/// bai_compute_set_console_cb().
+/// Sets (or clears) the event callback of bai_compute_events_start().
+///
+/// **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+/// not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+/// operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+/// thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+/// (compute; userdata is still released).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_compute_set_event_cb(compute: *mut bai_compute_t, cb: super::callback::bai_event_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {
@@ -653,8 +670,13 @@ pub extern "C" fn bai_compute_set_event_cb(compute: *mut bai_compute_t, cb: supe
     set_cb::<()>(compute, |c| c.event = reg)
 }
 
-/// Sets (or clears) the progress callback of uploads and downloads. Same rules as
-/// bai_compute_set_console_cb().
+/// Sets (or clears) the progress callback of uploads and downloads on this handle.
+///
+/// **Ownership:** `userdata` is the caller's; the library calls `userdata_free(userdata)` (if
+/// not NULL) exactly once when it lets go of it — at once if `cb` is NULL, or once no running
+/// operation uses it after a replacement. **Thread:** the handle's; the callback runs on the
+/// thread that called the blocking function or bai_op_poll(). **Errors:** `BAI_E_NULL_ARG`
+/// (compute; userdata is still released).
 #[no_mangle]
 #[must_use]
 pub extern "C" fn bai_compute_set_progress_cb(compute: *mut bai_compute_t, cb: bai_progress_cb, userdata: *mut c_void, userdata_free: bai_userdata_free_cb) -> bai_code_t {

@@ -2,6 +2,8 @@
 // (BACKEND_ENDPOINT, BACKEND_ACCESS_KEY, BACKEND_SECRET_KEY).
 #include <backendai.hpp>
 
+#include "support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -20,9 +22,9 @@ using backendai::Session;
 
 std::string_view second_tu_version();
 
-namespace {
+using namespace bai_test;
 
-const char *kImage = "python:3.9-ubuntu20.04";
+namespace {
 
 // Prints, pauses, then writes a marker file: the marker proves the run was not stopped.
 const char *kSlow =
@@ -32,19 +34,6 @@ const char *kSlow =
 std::string env(const char *name) {
     const char *v = std::getenv(name);
     return v ? v : "";
-}
-
-std::string unique(const std::string &prefix) {
-    static std::mt19937_64 rng{std::random_device{}()};
-    std::ostringstream s;
-    s << "cpp-" << prefix << "-" << std::hex << (rng() & 0xffffffffu);
-    return s.str();
-}
-
-backendai::CreateOptions named(const std::string &prefix) {
-    backendai::CreateOptions o;
-    o.name = unique(prefix);
-    return o;
 }
 
 struct TempDir {

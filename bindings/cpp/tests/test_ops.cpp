@@ -4,6 +4,8 @@
 // cancel and the retry budget. Needs a running server (BACKEND_* variables).
 #include <backendai.hpp>
 
+#include "support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -23,22 +25,9 @@ using backendai::Operation;
 using backendai::OpOptions;
 using backendai::Session;
 
+using namespace bai_test;
+
 namespace {
-
-const char *kImage = "python:3.9-ubuntu20.04";
-
-std::string unique(const std::string &prefix) {
-    static std::mt19937_64 rng{std::random_device{}()};
-    std::ostringstream s;
-    s << "cpp-" << prefix << "-" << std::hex << (rng() & 0xffffffffu);
-    return s.str();
-}
-
-Compute make(Session &api, const std::string &prefix) {
-    backendai::CreateOptions o;
-    o.name = unique(prefix);
-    return api.create(kImage, o);
-}
 
 constexpr int kSessions = 8, kPerSession = 8;
 

@@ -2,6 +2,8 @@
 // backendai.hpp, against the local server.
 #include <backendai.hpp>
 
+#include "support.hpp"
+
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -16,22 +18,9 @@ using backendai::Compute;
 using backendai::PollState;
 using backendai::Session;
 
+using namespace bai_test;
+
 namespace {
-
-const char *kImage = "python:3.9-ubuntu20.04";
-
-std::string unique(const std::string &prefix) {
-    static std::mt19937_64 rng{std::random_device{}()};
-    std::ostringstream s;
-    s << "cpp-" << prefix << "-" << std::hex << (rng() & 0xffffffffu);
-    return s.str();
-}
-
-Compute make(Session &api, const std::string &prefix) {
-    backendai::CreateOptions o;
-    o.name = unique(prefix);
-    return api.create(kImage, o);
-}
 
 template <typename Pred>
 PollState poll_until(backendai::Operation &op, Pred pred, std::chrono::seconds limit = 30s) {
